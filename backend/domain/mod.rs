@@ -1,0 +1,5 @@
+//! Pure domain logic: no I/O, no database, no clock of its own.
+
+pub mod appeal;
+pub mod locale;
+pub mod role;
