@@ -3,4 +3,13 @@
 //! Dependencies point one way: `http` -> `services` -> (`domain`, `store`, `notify`);
 //! `domain` depends on nothing of ours and does no I/O.
 
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod http;
+pub mod services;
+pub mod store;
+pub mod telemetry;

@@ -1,1 +1,208 @@
-fn main() {}
+//! `murojiat`: the command line. `murojiat --help` explains each command.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use murojiat::app::{self, App};
+use murojiat::clock::SystemClock;
+use murojiat::config::Settings;
+use murojiat::domain::role::Role;
+use murojiat::services::accounts::{self, NewAccount};
+use murojiat::store::Db;
+use murojiat::{demo, telemetry};
+
+/// Murojiat: citizens' appeals to government — filing, routing, deadlines, answers.
+#[derive(Debug, Parser)]
+#[command(name = "murojiat", version, about, long_about = None)]
+struct Cli {
+    /// Folder with default.toml and the environment files.
+    #[arg(long, global = true, env = "MUROJIAT_CONFIG", default_value = "config")]
+    config: PathBuf,
+    /// Which environment file to layer over default.toml (development, test, production).
+    #[arg(long, global = true, env = "MUROJIAT_ENV", default_value = "development")]
+    env: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API (and its docs at /docs) until SIGINT or SIGTERM.
+    Serve {
+        /// Seed the Tajik demo jurisdiction and one account per role into an empty database,
+        /// and print their credentials.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply, revert or list database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Manage user accounts.
+    Users {
+        #[command(subcommand)]
+        action: UsersAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the most recent migrations.
+    Down {
+        /// How many to revert.
+        #[arg(long, default_value_t = 1)]
+        steps: u32,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersAction {
+    /// Create an account. The password is read from standard input when it is piped, and
+    /// otherwise generated and printed once.
+    Create {
+        /// citizen, official, supervisor or admin.
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        email: String,
+        /// Agency code; required for officials and supervisors.
+        #[arg(long)]
+        agency: Option<String>,
+        /// Full name (defaults to the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli.config, &cli.env) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("murojiat: configuration in {}: {err}", cli.config.display());
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.logging);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("murojiat: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("murojiat: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { demo } => serve(&cli.config, settings, demo).await,
+        Command::Migrate { action } => migrate(settings, action).await,
+        Command::Users { action: UsersAction::Create { role, email, agency, name } } => {
+            create_user(settings, role, email, agency, name).await
+        }
+    }
+}
+
+async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool) -> anyhow::Result<()> {
+    let public_url = settings.server.public_url.clone();
+    let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
+    let app = App::build(settings, Arc::new(SystemClock)).await?;
+    if with_demo {
+        let seeded = demo::seed_if_empty(&app, config_dir).await?;
+        print_demo(&public_url, seeded);
+    }
+    let server = app::launch(app, listener)?;
+    tracing::info!(addr = %server.addr, "listening");
+    println!("Murojiat is listening on http://{}", server.addr);
+    println!("  API docs:  {public_url}/docs");
+    println!("  OpenAPI:   {public_url}/api/v1/openapi.json");
+    println!("  Health:    {public_url}/healthz");
+    server.run_until_signalled().await?;
+    Ok(())
+}
+
+fn print_demo(public_url: &str, seeded: bool) {
+    if seeded {
+        println!("Seeded the demo jurisdiction (Tajikistan) into an empty database.");
+    } else {
+        println!("The database already holds data; the demo seed was skipped.");
+    }
+    println!("Demo accounts (public passwords; never use --demo with real data):");
+    for account in demo::ACCOUNTS {
+        let agency = account.agency.map(|a| format!(" (agency {a})")).unwrap_or_default();
+        println!("  {:<10} {:<30} {}{agency}", account.role.as_str(), account.email, account.password);
+    }
+    println!("Try: curl -s {public_url}/api/v1/auth/login -H 'content-type: application/json' \\");
+    println!("       -d '{{\"email\":\"citizen@demo.murojiat.tj\",\"password\":\"demo-citizen-2026\"}}'");
+}
+
+async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database).await?;
+    match action {
+        MigrateAction::Up => {
+            db.migrate_up().await?;
+            println!("All migrations applied.");
+        }
+        MigrateAction::Down { steps } => {
+            db.migrate_down(steps).await?;
+            println!("Reverted {steps} migration(s).");
+        }
+        MigrateAction::Status => {
+            for (name, applied) in db.migration_status().await? {
+                println!("{} {name}", if applied { "applied" } else { "pending" });
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
+async fn create_user(
+    settings: Settings,
+    role: Role,
+    email: String,
+    agency: Option<String>,
+    name: Option<String>,
+) -> anyhow::Result<()> {
+    let password = if std::io::stdin().is_terminal() {
+        None
+    } else {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        let line = text.lines().next().unwrap_or_default().to_owned();
+        (!line.is_empty()).then_some(line)
+    };
+    let app = App::build(settings, Arc::new(SystemClock)).await?;
+    let full_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let created =
+        accounts::create_account(&app, NewAccount { email, full_name, role, agency, locale: None, password })
+            .await
+            .map_err(|err| match err {
+                murojiat::services::ServiceError::Invalid(fields) => anyhow::anyhow!(
+                    "{}",
+                    fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+                ),
+                other => anyhow::anyhow!(other),
+            })?;
+    println!("Created {} {} ({})", created.user.role, created.user.email, created.user.id);
+    if let Some(password) = created.generated_password {
+        println!("Password (shown once): {password}");
+    }
+    app.db.clone().close().await;
+    Ok(())
+}

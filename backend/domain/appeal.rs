@@ -103,10 +103,7 @@ mod tests {
         for channel in Channel::ALL {
             assert_eq!(channel.as_str().parse::<Channel>(), Ok(*channel));
         }
-        assert_eq!(
-            serde_json::to_string(&ApplicantType::LegalEntity).unwrap(),
-            "\"legal_entity\""
-        );
+        assert_eq!(serde_json::to_string(&ApplicantType::LegalEntity).unwrap(), "\"legal_entity\"");
         assert!("petition".parse::<AppealKind>().is_err());
     }
 }

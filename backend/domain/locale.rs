@@ -1,7 +1,7 @@
 //! The languages every text a person reads is written in.
 
-use super::appeal::vocabulary;
 pub use super::appeal::UnknownValue;
+use super::appeal::vocabulary;
 
 vocabulary! {
     /// A supported language: Tajik (the state language), Russian or English.

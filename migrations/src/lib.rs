@@ -1,10 +1,16 @@
-//! Schema migrations for Murojiat. Every migration runs on SQLite and PostgreSQL alike.
+//! Schema migrations for Murojiat. Every migration runs on SQLite and PostgreSQL alike:
+//! string-backed enums instead of native ones, one column change per ALTER TABLE.
+
 pub use sea_orm_migration::prelude::*;
 
+mod m20261130_000001_accounts;
+
+/// Applies the migrations in order.
 pub struct Migrator;
 
+#[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![]
+        vec![Box::new(m20261130_000001_accounts::Migration)]
     }
 }

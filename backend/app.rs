@@ -1,0 +1,172 @@
+//! Builds the application's state and router, serves it, and shuts down gracefully.
+//! [`launch`] is what both `murojiat serve` and the tests call.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::keys::KeyRing;
+use crate::auth::password::PasswordHasher;
+use crate::auth::tokens::TokenIssuer;
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::http::metrics::Metrics;
+use crate::services::limits::RateLimits;
+use crate::store::Db;
+
+/// Everything a request handler or a job may need. Cheap to clone.
+#[derive(Clone)]
+pub struct App(Arc<AppState>);
+
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub clock: SharedClock,
+    pub hasher: PasswordHasher,
+    pub tokens: TokenIssuer,
+    pub limits: RateLimits,
+    pub metrics: Metrics,
+}
+
+impl Deref for App {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("signing key: {0}")]
+    Keys(#[from] crate::auth::keys::KeyError),
+    #[error("password hashing: {0}")]
+    Hashing(#[from] crate::auth::password::HashError),
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+}
+
+impl App {
+    /// Connects to the database (migrating it if configured), loads or creates the signing
+    /// key and builds the shared state.
+    pub async fn build(settings: Settings, clock: SharedClock) -> Result<Self, StartError> {
+        let db = Db::connect(&settings.database).await?;
+        if settings.database.auto_migrate {
+            db.migrate_up().await?;
+        }
+        let auth = &settings.auth;
+        let keys = KeyRing::load(
+            auth.signing_key_pem.as_deref(),
+            &auth.signing_key_file,
+            &auth.previous_public_key_files,
+        )?;
+        Self::assemble(settings, db, clock, keys)
+    }
+
+    /// Builds the state from parts already made (tests bring their own key ring).
+    pub fn assemble(
+        settings: Settings,
+        db: Db,
+        clock: SharedClock,
+        keys: KeyRing,
+    ) -> Result<Self, StartError> {
+        let hasher = PasswordHasher::new(settings.auth.argon2)?;
+        let tokens = TokenIssuer::new(keys, &settings.auth);
+        let limits = RateLimits::new(&settings.rate_limit);
+        Ok(App(Arc::new(AppState {
+            settings,
+            db,
+            clock,
+            hasher,
+            tokens,
+            limits,
+            metrics: Metrics::default(),
+        })))
+    }
+}
+
+/// A server running in the background.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub app: App,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Asks the server to stop accepting connections, waits for in-flight requests (up to the
+    /// configured grace period) and closes the database pool.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(true);
+        let grace = Duration::from_secs(self.app.settings.server.shutdown_grace_secs);
+        let result = match tokio::time::timeout(grace, self.task).await {
+            Ok(joined) => joined.unwrap_or(Ok(())),
+            Err(_) => {
+                tracing::warn!("in-flight requests did not finish within the grace period");
+                Ok(())
+            }
+        };
+        self.app.db.clone().close().await;
+        result
+    }
+
+    /// Runs until the process receives SIGINT or SIGTERM, then stops gracefully.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        self.stop().await
+    }
+}
+
+/// Serves `app` on `listener` in a background task.
+pub fn launch(app: App, listener: TcpListener) -> Result<Server, StartError> {
+    let addr = listener.local_addr()?;
+    let router = crate::http::router(app.clone());
+    let (shutdown, mut signal) = watch::channel(false);
+    let limits_app = app.clone();
+    let task = tokio::spawn(async move {
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limits_app.limits.forget_idle();
+            }
+        });
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = signal.wait_for(|stop| *stop).await;
+            })
+            .await;
+        sweeper.abort();
+        served
+    });
+    Ok(Server { addr, app, shutdown, task })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,6 @@
+//! Authentication: argon2id password hashing, Ed25519-signed JWT access tokens, opaque
+//! rotating refresh tokens.
+
+pub mod keys;
+pub mod password;
+pub mod tokens;

@@ -1,0 +1,216 @@
+//! Typed settings: `config/default.toml`, then `config/<environment>.toml`, then `MUROJIAT_*`
+//! environment variables (`__` separates section and key). A setting that fails to parse
+//! stops the program at start with the file, the key and the reason.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+use crate::domain::locale::Locale;
+
+/// Every setting the program reads. Unknown keys are refused, so a typo cannot silently
+/// leave a default in force.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+    pub logging: LoggingSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub public_url: String,
+    pub default_locale: Locale,
+    pub json_body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub auto_migrate: bool,
+    pub max_connections: u32,
+    pub sqlite_busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    pub leeway_secs: u64,
+    pub signing_key_file: PathBuf,
+    /// The private key itself (PKCS#8 PEM); when set, `signing_key_file` is not read.
+    #[serde(default)]
+    pub signing_key_pem: Option<String>,
+    pub previous_public_key_files: Vec<PathBuf>,
+    pub min_password_chars: usize,
+    pub max_password_chars: usize,
+    pub argon2: Argon2Settings,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Argon2Settings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    pub login_per_ip: RateLimit,
+    pub login_per_account: RateLimit,
+    pub register_per_ip: RateLimit,
+    pub refresh_per_ip: RateLimit,
+}
+
+/// `burst` requests at once, refilled evenly over `per_secs` seconds.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub burst: u32,
+    pub per_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggingSettings {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Why the settings could not be loaded; the message names the file, key and reason.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration directory {0} has no default.toml")]
+    MissingDefaults(PathBuf),
+    #[error("{0}")]
+    Invalid(#[from] Box<figment::Error>),
+    #[error("{key}: {reason}")]
+    Rejected { key: &'static str, reason: String },
+}
+
+/// Environment variables with the `MUROJIAT_` prefix that are not settings.
+const NOT_SETTINGS: &[&str] = &["ENV", "TEST_DATABASE_URL", "CONFIG"];
+
+impl Settings {
+    /// Loads `dir/default.toml`, then `dir/<environment>.toml` if it exists, then the
+    /// environment. `environment` is usually `MUROJIAT_ENV` (default `development`).
+    pub fn load(dir: &Path, environment: &str) -> Result<Self, ConfigError> {
+        Self::figment(dir, environment)?.extract_checked()
+    }
+
+    /// The layered sources, for callers (tests) that merge overrides of their own.
+    pub fn figment(dir: &Path, environment: &str) -> Result<Figment, ConfigError> {
+        let defaults = dir.join("default.toml");
+        if !defaults.is_file() {
+            return Err(ConfigError::MissingDefaults(dir.to_path_buf()));
+        }
+        Ok(Figment::from(Toml::file_exact(defaults))
+            .merge(Toml::file(dir.join(format!("{environment}.toml"))))
+            .merge(Env::prefixed("MUROJIAT_").ignore(NOT_SETTINGS).split("__")))
+    }
+
+    /// The address the server binds to.
+    pub fn bind_address(&self) -> String {
+        format!("{}:{}", self.server.host, self.server.port)
+    }
+
+    fn check(self) -> Result<Self, ConfigError> {
+        if self.auth.leeway_secs > 30 {
+            return Err(ConfigError::Rejected {
+                key: "auth.leeway_secs",
+                reason: "must be at most 30 seconds".into(),
+            });
+        }
+        let a = self.auth.argon2;
+        if a.memory_kib < 8 * a.parallelism || a.iterations == 0 || a.max_concurrent_hashes == 0 {
+            return Err(ConfigError::Rejected {
+                key: "auth.argon2",
+                reason: "needs memory_kib >= 8 * parallelism, iterations >= 1, max_concurrent_hashes >= 1"
+                    .into(),
+            });
+        }
+        if self.auth.min_password_chars < 8 || self.auth.max_password_chars < 64 {
+            return Err(ConfigError::Rejected {
+                key: "auth.min_password_chars",
+                reason: "NIST SP 800-63B asks for a minimum of at least 8 and a maximum of at least 64"
+                    .into(),
+            });
+        }
+        Ok(self)
+    }
+}
+
+/// Extraction that also applies the cross-field checks.
+pub trait ExtractSettings {
+    fn extract_checked(self) -> Result<Settings, ConfigError>;
+}
+
+impl ExtractSettings for Figment {
+    fn extract_checked(self) -> Result<Settings, ConfigError> {
+        self.extract::<Settings>().map_err(Box::new)?.check()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+    }
+
+    #[test]
+    fn every_shipped_environment_parses() {
+        for env in ["development", "test", "production"] {
+            let settings = Settings::figment(&config_dir(), env)
+                .unwrap()
+                .merge(figment::providers::Serialized::default("logging.filter", "warn"))
+                .extract_checked();
+            assert!(settings.is_ok(), "{env}: {:?}", settings.err());
+        }
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_name() {
+        let err = Settings::figment(&config_dir(), "test")
+            .unwrap()
+            .merge(figment::providers::Serialized::default("server.prot", 80))
+            .extract_checked()
+            .unwrap_err();
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn a_leeway_over_thirty_seconds_is_refused() {
+        let err = Settings::figment(&config_dir(), "test")
+            .unwrap()
+            .merge(figment::providers::Serialized::default("auth.leeway_secs", 120))
+            .extract_checked()
+            .unwrap_err();
+        assert!(err.to_string().contains("auth.leeway_secs"), "{err}");
+    }
+}

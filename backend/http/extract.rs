@@ -1,0 +1,212 @@
+//! Extractors that turn a request into typed input or a problem response: a strict JSON
+//! body, the authenticated caller, the client address, path ids and query strings.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::problem::{ApiError, ProblemKind};
+use crate::app::App;
+use crate::domain::field::FieldError;
+use crate::domain::locale::Locale;
+use crate::domain::role::Role;
+use crate::services::Caller;
+use crate::store::users;
+
+/// A JSON request body. The content type must be JSON (415), the body at most the configured
+/// size (413) and well-formed (400); unknown fields are refused (400, types declare
+/// `deny_unknown_fields`), and a missing or wrongly typed field is a 422 naming it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Valid<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Valid<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(
+                ProblemKind::UnsupportedMediaType,
+                "Send the body as JSON with Content-Type: application/json.",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    ProblemKind::PayloadTooLarge,
+                    "The JSON body is larger than this endpoint accepts.",
+                )
+            } else {
+                ApiError::bad_request("The request body could not be read.")
+            }
+        })?;
+        parse_json(&bytes).map(Valid)
+    }
+}
+
+/// Deserializes JSON, sorting failures into 400 (not JSON, unknown field) and 422 (a field
+/// missing or of the wrong type), with the field's path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = inner.to_string();
+        match inner.classify() {
+            serde_json::error::Category::Syntax
+            | serde_json::error::Category::Eof
+            | serde_json::error::Category::Io => {
+                ApiError::bad_request(format!("The body is not valid JSON: {message}"))
+            }
+            serde_json::error::Category::Data if message.starts_with("unknown field") => {
+                let field = message.split('`').nth(1).unwrap_or_default();
+                let at = if path == "." { String::new() } else { format!(" in {path}") };
+                ApiError::bad_request(format!(
+                    "Unknown field '{field}'{at}; this endpoint does not accept it."
+                ))
+            }
+            serde_json::error::Category::Data => {
+                let (field, code) = if let Some(missing) = message.strip_prefix("missing field `") {
+                    let name = missing.split('`').next().unwrap_or_default();
+                    let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
+                    (field, "required")
+                } else {
+                    (if path == "." { "body".to_owned() } else { path }, "invalid_type")
+                };
+                let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+                ApiError::validation(vec![FieldError::new(field, code, message)])
+            }
+        }
+    })?;
+    de.end().map_err(|_| ApiError::bad_request("The body has data after the JSON value."))?;
+    Ok(value)
+}
+
+/// The signed-in caller, reloaded from the database on every request so that a disabled
+/// account or a changed role takes effect at once.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<App> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::unauthorized(false));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::unauthorized(true))?;
+        let claims = app.tokens.verify(token, app.clock.now()).map_err(|err| {
+            tracing::debug!(%err, "access token refused");
+            ApiError::unauthorized(true)
+        })?;
+        let user = users::by_id(app.db.conn(), claims.sub)
+            .await
+            .map_err(|e| ApiError::from(crate::services::ServiceError::from(e)))?
+            .filter(|u| !u.disabled)
+            .ok_or_else(|| ApiError::unauthorized(true))?;
+        let role: Role = user.role.parse().map_err(|_| ApiError::unauthorized(true))?;
+        Ok(Authenticated(Caller {
+            id: user.id,
+            role,
+            agency_id: user.agency_id,
+            locale: user.locale.parse().unwrap_or(Locale::Tg),
+        }))
+    }
+}
+
+/// The client's network address, the key for per-address rate limits.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(ClientAddr(addr))
+    }
+}
+
+/// An id in the path. A malformed id cannot name anything, so it is a 404 like an unknown one.
+#[derive(Debug, Clone, Copy)]
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::not_found())?;
+        raw.parse().map(PathId).map_err(|_| ApiError::not_found())
+    }
+}
+
+/// A query string; one that does not parse is a 400 naming the problem.
+#[derive(Debug, Clone, Default)]
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Params(v))
+            .map_err(|e| ApiError::bad_request(format!("The query string is invalid: {}", e.body_text())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        count: u32,
+    }
+
+    #[test]
+    fn json_failures_are_sorted_into_400_and_422() {
+        assert_eq!(parse_json::<Sample>(b"{not json").unwrap_err().kind, ProblemKind::BadRequest);
+        let unknown = parse_json::<Sample>(br#"{"name":"a","count":1,"role":"admin"}"#).unwrap_err();
+        assert_eq!(unknown.kind, ProblemKind::BadRequest);
+        assert!(unknown.detail.contains("'role'"), "{}", unknown.detail);
+        let missing = parse_json::<Sample>(br#"{"name":"a"}"#).unwrap_err();
+        assert_eq!(missing.kind, ProblemKind::Validation);
+        assert_eq!(missing.errors[0].field, "count");
+        assert_eq!(missing.errors[0].code, "required");
+        let typed = parse_json::<Sample>(br#"{"name":"a","count":"many"}"#).unwrap_err();
+        assert_eq!(typed.errors[0].field, "count");
+        assert_eq!(typed.errors[0].code, "invalid_type");
+        assert_eq!(
+            parse_json::<Sample>(br#"{"name":"a","count":1} trailing"#).unwrap_err().kind,
+            ProblemKind::BadRequest
+        );
+    }
+}

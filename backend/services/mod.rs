@@ -1,0 +1,80 @@
+//! Use cases. Each public function parses nothing (it takes domain types or plain values
+//! from the HTTP layer), authorizes against the caller, runs in one transaction when it
+//! writes, and returns a domain result or a [`ServiceError`].
+
+pub mod accounts;
+pub mod agencies;
+pub mod limits;
+pub mod sessions;
+
+use uuid::Uuid;
+
+use crate::auth::password::HashError;
+use crate::domain::field::FieldError;
+use crate::domain::locale::Locale;
+use crate::domain::role::Role;
+use crate::store::StoreError;
+
+/// The signed-in user a service acts for, as loaded for this request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: Uuid,
+    pub role: Role,
+    pub agency_id: Option<Uuid>,
+    pub locale: Locale,
+}
+
+/// Why a use case did not happen. The HTTP layer maps each variant to one status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// One or more fields are invalid or refer to something that does not exist (422).
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The thing does not exist, or the caller may not know that it does (404).
+    #[error("not found")]
+    NotFound,
+    /// The request conflicts with the current state (409).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Wrong email or password; deliberately says no more (401).
+    #[error("wrong email or password")]
+    BadCredentials,
+    /// A refresh token that is unknown, expired, revoked or reused (401).
+    #[error("session expired")]
+    SessionExpired,
+    /// The caller's role may not use this function at all (403).
+    #[error("forbidden")]
+    Forbidden,
+    /// Too many attempts; try again after this many seconds (429).
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing: {0}")]
+    Hashing(#[from] HashError),
+}
+
+impl ServiceError {
+    /// A 422 for one field.
+    pub fn field(error: FieldError) -> Self {
+        ServiceError::Invalid(vec![error])
+    }
+}
+
+impl From<FieldError> for ServiceError {
+    fn from(error: FieldError) -> Self {
+        ServiceError::Invalid(vec![error])
+    }
+}
+
+impl From<Vec<FieldError>> for ServiceError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        ServiceError::Invalid(errors)
+    }
+}
+
+impl From<sea_orm::DbErr> for ServiceError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ServiceError::Store(err.into())
+    }
+}

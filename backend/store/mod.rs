@@ -1,0 +1,207 @@
+//! Persistence through sea-orm. Everything that differs between SQLite and PostgreSQL is
+//! decided here, one function per difference, so services never ask which backend runs.
+
+pub mod agencies;
+pub mod entity;
+pub mod refresh_tokens;
+pub mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    RuntimeErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::config::DatabaseSettings;
+
+/// A failure in the storage layer, classified so callers can react to what they can handle.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write: the thing already exists.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A foreign key refused the write: something it points to does not exist.
+    #[error("refers to something that does not exist: {0}")]
+    MissingReference(String),
+    /// The row to change was not there (or no longer matched the expected version).
+    #[error("not found")]
+    NotFound,
+    /// The database URL names a backend Murojiat does not support.
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Db(DbErr),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(what)) => StoreError::Conflict(what),
+            Some(SqlErr::ForeignKeyConstraintViolation(what)) => StoreError::MissingReference(what),
+            _ => StoreError::Db(err),
+        }
+    }
+}
+
+impl From<sea_orm::TransactionError<StoreError>> for StoreError {
+    fn from(err: sea_orm::TransactionError<StoreError>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(store) => store,
+        }
+    }
+}
+
+/// Which database engine is behind the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The application's database: a pool plus what it needs to know about the backend.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects, creating the SQLite file (and its folder) when it does not exist yet. On
+    /// SQLite every pooled connection gets WAL, a busy timeout and foreign keys.
+    pub async fn connect(settings: &DatabaseSettings) -> Result<Self, StoreError> {
+        let url = settings.url.as_str();
+        let backend = backend_of(url)?;
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(settings.max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            create_sqlite_parent_dir(url)?;
+            let busy = Duration::from_millis(settings.sqlite_busy_timeout_ms);
+            options.map_sqlx_sqlite_opts(move |opts: SqliteConnectOptions| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(busy)
+                    .foreign_keys(true)
+            });
+        }
+        let conn = Database::connect(options).await?;
+        Ok(Self { conn, backend })
+    }
+
+    /// The pool, for reads and single-statement writes.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Begins a write transaction. On SQLite it begins IMMEDIATE, taking the write lock at
+    /// once, so two writers queue on the busy timeout instead of failing on lock upgrade.
+    pub async fn write(&self) -> Result<DatabaseTransaction, StoreError> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        };
+        Ok(self.conn.begin_with_options(options).await?)
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate_up(&self) -> Result<(), StoreError> {
+        Ok(Migrator::up(&self.conn, None).await?)
+    }
+
+    /// Reverts the last `steps` migrations.
+    pub async fn migrate_down(&self, steps: u32) -> Result<(), StoreError> {
+        Ok(Migrator::down(&self.conn, Some(steps)).await?)
+    }
+
+    /// Names of applied and pending migrations, in order.
+    pub async fn migration_status(&self) -> Result<Vec<(String, bool)>, StoreError> {
+        let applied: Vec<String> =
+            Migrator::get_applied_migrations(&self.conn).await?.iter().map(|m| m.name().to_owned()).collect();
+        Ok(Migrator::migrations()
+            .iter()
+            .map(|m| {
+                let name = m.name().to_owned();
+                let done = applied.contains(&name);
+                (name, done)
+            })
+            .collect())
+    }
+
+    /// Whether the database answers and every migration is applied.
+    pub async fn is_ready(&self) -> bool {
+        let alive = self.conn.execute_unprepared("SELECT 1").await.is_ok();
+        alive && Migrator::get_pending_migrations(&self.conn).await.is_ok_and(|pending| pending.is_empty())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+}
+
+/// Which backend a URL names; anything but SQLite and PostgreSQL is refused.
+pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Backend::Sqlite),
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        _ => Err(StoreError::UnsupportedUrl(url.to_owned())),
+    }
+}
+
+impl From<Backend> for DbBackend {
+    fn from(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => DbBackend::Sqlite,
+            Backend::Postgres => DbBackend::Postgres,
+        }
+    }
+}
+
+fn create_sqlite_parent_dir(url: &str) -> Result<(), StoreError> {
+    let Ok(opts) = SqliteConnectOptions::from_str(url) else {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    };
+    let path = opts.get_filename();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && !Path::new(parent).exists()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Db(DbErr::Conn(RuntimeErr::Internal(format!(
+                "cannot create {}: {e}",
+                parent.display()
+            ))))
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sqlite_and_postgres_urls_are_accepted() {
+        assert_eq!(backend_of("sqlite://data/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(backend_of("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(backend_of("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        let err = backend_of("mysql://u@h/db").unwrap_err();
+        assert!(err.to_string().contains("mysql://"), "{err}");
+    }
+}

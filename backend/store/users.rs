@@ -1,0 +1,99 @@
+//! Queries on user accounts.
+
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entity::user;
+
+pub use user::Model as User;
+
+/// The fields of a new account. `email` must already be normalised (lower-cased).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: String,
+    pub full_name: String,
+    pub role: String,
+    pub agency_id: Option<Uuid>,
+    pub locale: String,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<User, StoreError> {
+    Ok(user::ActiveModel {
+        id: Set(new.id),
+        email: Set(new.email),
+        password_hash: Set(new.password_hash),
+        full_name: Set(new.full_name),
+        role: Set(new.role),
+        agency_id: Set(new.agency_id),
+        locale: Set(new.locale),
+        disabled: Set(false),
+        email_verified_at: Set(None),
+        created_at: Set(new.now),
+        updated_at: Set(new.now),
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<User>, StoreError> {
+    Ok(user::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Looks an account up by its normalised (lower-cased) email.
+pub async fn by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<User>, StoreError> {
+    Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?)
+}
+
+/// What an administrator searches accounts by.
+#[derive(Debug, Default, Clone)]
+pub struct UserSearch {
+    /// Matched against the email and the full name.
+    pub text: Option<String>,
+    pub role: Option<String>,
+    pub agency_id: Option<Uuid>,
+    /// Keyset cursor: the email of the last row of the previous page.
+    pub after_email: Option<String>,
+    pub limit: u64,
+}
+
+/// One page of accounts ordered by email.
+pub async fn search(db: &impl ConnectionTrait, q: &UserSearch) -> Result<Vec<User>, StoreError> {
+    let mut query = user::Entity::find().order_by_asc(user::Column::Email);
+    if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", escape_like(text));
+        let lowered = format!("%{}%", escape_like(&text.to_lowercase()));
+        query = query.filter(
+            Condition::any()
+                .add(user::Column::Email.like(lowered.clone()))
+                .add(user::Column::FullName.like(pattern))
+                .add(user::Column::FullName.like(lowered)),
+        );
+    }
+    if let Some(role) = &q.role {
+        query = query.filter(user::Column::Role.eq(role.as_str()));
+    }
+    if let Some(agency) = q.agency_id {
+        query = query.filter(user::Column::AgencyId.eq(agency));
+    }
+    if let Some(after) = &q.after_email {
+        query = query.filter(user::Column::Email.gt(after.as_str()));
+    }
+    Ok(query.limit(q.limit).all(db).await?)
+}
+
+/// Saves a changed account.
+pub async fn update(db: &impl ConnectionTrait, changed: user::ActiveModel) -> Result<User, StoreError> {
+    Ok(changed.update(db).await?)
+}
+
+/// Drops LIKE wildcards from user text, so a search cannot widen itself to every row.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "").replace('%', "").replace('_', "")
+}
