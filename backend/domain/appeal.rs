@@ -24,11 +24,11 @@ macro_rules! vocabulary {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownValue;
+            type Err = $crate::domain::appeal::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownValue { vocabulary: stringify!($name), value: s.to_owned() }),
+                    _ => Err($crate::domain::appeal::UnknownValue { vocabulary: stringify!($name), value: s.to_owned() }),
                 }
             }
         }

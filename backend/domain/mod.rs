@@ -2,5 +2,6 @@
 
 pub mod appeal;
 pub mod field;
+pub mod lifecycle;
 pub mod locale;
 pub mod role;
