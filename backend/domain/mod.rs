@@ -5,3 +5,4 @@ pub mod field;
 pub mod lifecycle;
 pub mod locale;
 pub mod role;
+pub mod tracking;
