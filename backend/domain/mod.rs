@@ -1,5 +1,6 @@
 //! Pure domain logic: no I/O, no database, no clock of its own.
 
+pub mod access;
 pub mod appeal;
 pub mod field;
 pub mod lifecycle;
