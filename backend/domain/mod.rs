@@ -6,4 +6,5 @@ pub mod field;
 pub mod lifecycle;
 pub mod locale;
 pub mod role;
+pub mod submission;
 pub mod tracking;
