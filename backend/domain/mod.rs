@@ -1,7 +1,11 @@
 //! Pure domain logic: no I/O, no database, no clock of its own.
 
+pub mod access;
 pub mod account;
 pub mod appeal;
 pub mod field;
+pub mod lifecycle;
 pub mod locale;
 pub mod role;
+pub mod submission;
+pub mod tracking;
