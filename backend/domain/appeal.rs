@@ -1,14 +1,15 @@
 //! The closed vocabularies that describe an appeal: its kind, the channel it came by, who
 //! filed it and how urgent it is. Each is stored and sent as its snake_case name.
 
-use serde::{Deserialize, Serialize};
-
 /// Defines a string-backed enum with `as_str`, `ALL`, `FromStr` and `Display`, so the
 /// database, the API and the rules language all spell a value the same way.
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema,
+        )]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($(#[$vmeta])* $variant),+ }
 
@@ -23,11 +24,11 @@ macro_rules! vocabulary {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownValue;
+            type Err = $crate::domain::appeal::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(UnknownValue { vocabulary: stringify!($name), value: s.to_owned() }),
+                    _ => Err($crate::domain::appeal::UnknownValue { vocabulary: stringify!($name), value: s.to_owned() }),
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Pure domain logic: no I/O, no database, no clock of its own.
 
 pub mod appeal;
+pub mod calendar;
 pub mod field;
 pub mod locale;
 pub mod role;
