@@ -2,6 +2,7 @@
 
 pub mod appeal;
 pub mod calendar;
+pub mod deadline;
 pub mod field;
 pub mod locale;
 pub mod role;
