@@ -15,7 +15,6 @@
 mod policy;
 
 use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
-
 use serde::{Deserialize, Serialize};
 
 use super::calendar::BusinessCalendar;
