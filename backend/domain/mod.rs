@@ -3,6 +3,8 @@
 pub mod access;
 pub mod account;
 pub mod appeal;
+pub mod calendar;
+pub mod deadline;
 pub mod field;
 pub mod lifecycle;
 pub mod locale;

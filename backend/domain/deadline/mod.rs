@@ -1,0 +1,293 @@
+//! Deadline arithmetic: when an appeal is due, how an extension, a pause or forwarding moves
+//! that, when to remind, and whether an appeal is on time, due soon or overdue.
+//!
+//! The rules (DESIGN.md section 2, docs/deadlines.md): a period of N days starts on the day
+//! after the appeal is registered, the registration day being the local date of the
+//! registration instant in the calendar's time zone; it ends at the end of its N-th day
+//! (23:59:59 local); a working-day period counts only working days; a period whose last
+//! day is a day off ends on the next working day when the policy rolls. Deadlines are
+//! instants in UTC.
+//!
+//! Every function here is pure and total: it takes the instants it needs as arguments and
+//! never reads a clock. Results saturate at the ends of chrono's range, which no real
+//! deadline approaches.
+
+mod policy;
+
+use chrono::{DateTime, Days, NaiveDate, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::calendar::BusinessCalendar;
+
+pub use policy::{
+    DayCount, DeadlinePolicies, DeadlinePolicy, InvalidReminderOffset, MAX_PERIOD_DAYS,
+    PolicyError, ReminderOffset,
+};
+
+/// The end of a period of `days` days that starts on the day after the local date of
+/// `from`: the last second of its last day in the calendar's time zone.
+///
+/// With [`DayCount::Working`] only working days count, so the last day is a working day
+/// whenever `days >= 1`. With [`DayCount::Calendar`] and `roll` the last day moves to the
+/// next working day when it is a day off. A period of 0 days ends at the end of the local
+/// day of `from` (rolled likewise). The result is never earlier than the end of that day.
+pub fn period_end(
+    calendar: &BusinessCalendar,
+    from: DateTime<Utc>,
+    days: u32,
+    count: DayCount,
+    roll: bool,
+) -> DateTime<Utc> {
+    let last_day = last_day_of_period(calendar, calendar.local_date(from), days, count, roll);
+    calendar.end_of_day(last_day)
+}
+
+fn last_day_of_period(
+    calendar: &BusinessCalendar,
+    start: NaiveDate,
+    days: u32,
+    count: DayCount,
+    roll: bool,
+) -> NaiveDate {
+    let last = match (count, days.checked_sub(1)) {
+        (_, None) => start,
+        (DayCount::Calendar, Some(_)) => {
+            start.checked_add_days(Days::new(u64::from(days))).unwrap_or(NaiveDate::MAX)
+        }
+        (DayCount::Working, Some(index)) => {
+            let index = usize::try_from(index).unwrap_or(usize::MAX);
+            calendar.working_days_after(start).nth(index).unwrap_or(NaiveDate::MAX)
+        }
+    };
+    if roll { calendar.working_day_on_or_after(last) } else { last }
+}
+
+/// When an appeal registered at `registered_at` is due under `policy`: the end of the last
+/// day of its consideration period on `calendar`.
+pub fn due_at(
+    policy: &DeadlinePolicy,
+    calendar: &BusinessCalendar,
+    registered_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    period_end(
+        calendar,
+        registered_at,
+        policy.period_days,
+        policy.day_count,
+        policy.roll_to_working_day,
+    )
+}
+
+/// By when an agency that is not competent must forward an appeal registered (or received)
+/// at `registered_at`: the end of the last day of the policy's forwarding window.
+pub fn forwarding_due_at(
+    policy: &DeadlinePolicy,
+    calendar: &BusinessCalendar,
+    registered_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    period_end(
+        calendar,
+        registered_at,
+        policy.forwarding_window_days,
+        policy.forwarding_day_count,
+        policy.roll_to_working_day,
+    )
+}
+
+/// The due instant at the receiving agency after forwarding at `forwarded_at`: a fresh
+/// period from `forwarded_at` on the receiving agency's `calendar` when the policy restarts
+/// the deadline, otherwise `current_due` unchanged (the original registration date holds).
+pub fn due_after_forwarding(
+    policy: &DeadlinePolicy,
+    calendar: &BusinessCalendar,
+    current_due: DateTime<Utc>,
+    forwarded_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    if policy.forwarding_restarts_deadline {
+        due_at(policy, calendar, forwarded_at)
+    } else {
+        current_due
+    }
+}
+
+/// Why an extension was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtensionRefused {
+    /// An extension of zero days.
+    #[error("an extension must add at least one day")]
+    NoDays,
+    /// More days than the policy allows in one extension.
+    #[error("an extension of {requested} days exceeds the maximum of {max} days")]
+    TooLong { requested: u32, max: u32 },
+    /// Every extension the policy allows has been granted.
+    #[error("the policy allows {max} extension(s) and {granted} already granted")]
+    LimitReached { max: u32, granted: u32 },
+}
+
+/// The due instant after granting an extension of `requested_days` to an appeal due at
+/// `current_due` that has had `extensions_so_far` extensions.
+///
+/// The extension counts like the period (the policy's day count and roll rule), starting on
+/// the day after the local date of `current_due`, and ends at the end of its last day. The
+/// result is never earlier than `current_due`. Refused when `requested_days` is 0 or above
+/// `max_extension_days`, or when `max_extensions` have already been granted.
+pub fn extend(
+    policy: &DeadlinePolicy,
+    calendar: &BusinessCalendar,
+    current_due: DateTime<Utc>,
+    requested_days: u32,
+    extensions_so_far: u32,
+) -> Result<DateTime<Utc>, ExtensionRefused> {
+    if extensions_so_far >= policy.max_extensions {
+        return Err(ExtensionRefused::LimitReached {
+            max: policy.max_extensions,
+            granted: extensions_so_far,
+        });
+    }
+    if requested_days == 0 {
+        return Err(ExtensionRefused::NoDays);
+    }
+    if requested_days > policy.max_extension_days {
+        return Err(ExtensionRefused::TooLong {
+            requested: requested_days,
+            max: policy.max_extension_days,
+        });
+    }
+    let extended = period_end(
+        calendar,
+        current_due,
+        requested_days,
+        policy.day_count,
+        policy.roll_to_working_day,
+    );
+    Ok(extended.max(current_due))
+}
+
+/// The due instant after a pause `[paused_at, resumed_at)` while the appeal awaited the
+/// citizen: `due` moved later by exactly `resumed_at - paused_at`, to the nanosecond. When
+/// the policy does not pause, or `resumed_at` is not after `paused_at`, `due` is unchanged.
+pub fn due_after_pause(
+    policy: &DeadlinePolicy,
+    due: DateTime<Utc>,
+    paused_at: DateTime<Utc>,
+    resumed_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    if !policy.pause_while_awaiting_citizen || resumed_at <= paused_at {
+        return due;
+    }
+    due.checked_add_signed(resumed_at - paused_at).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// By when the citizen must answer a request for information sent at `requested_at`
+/// before the appeal may be closed as abandoned.
+pub fn citizen_reply_due_at(
+    policy: &DeadlinePolicy,
+    calendar: &BusinessCalendar,
+    requested_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    period_end(
+        calendar,
+        requested_at,
+        policy.citizen_reply_days,
+        policy.day_count,
+        policy.roll_to_working_day,
+    )
+}
+
+/// Until when the citizen may contest an answer given at `answered_at`.
+pub fn contest_window_closes_at(
+    policy: &DeadlinePolicy,
+    calendar: &BusinessCalendar,
+    answered_at: DateTime<Utc>,
+) -> DateTime<Utc> {
+    period_end(
+        calendar,
+        answered_at,
+        policy.contest_window_days,
+        policy.day_count,
+        policy.roll_to_working_day,
+    )
+}
+
+/// When to remind about an appeal due at `due`: one instant per reminder offset, exactly
+/// that long before `due`, earliest first, without duplicates. Some may already be past;
+/// the scheduler decides what to do with those.
+pub fn reminder_times(policy: &DeadlinePolicy, due: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let mut times: Vec<DateTime<Utc>> = policy
+        .reminders
+        .iter()
+        .map(|offset| due.checked_sub_signed(offset.duration()).unwrap_or(DateTime::<Utc>::MIN_UTC))
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    times
+}
+
+/// The first instant at which an appeal due at `due` is overdue: one second after it, so
+/// the whole of the last second (23:59:59 local) still counts as in time.
+pub fn overdue_at(due: DateTime<Utc>) -> DateTime<Utc> {
+    due.checked_add_signed(TimeDelta::seconds(1)).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Where an open appeal stands against its deadline. Stored and sent as its snake_case
+/// name (`on_time`, `due_soon`, `overdue`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    /// More than `due_soon_days` working days remain.
+    OnTime,
+    /// Not yet overdue, and at most `due_soon_days` working days remain.
+    DueSoon,
+    /// At or after [`overdue_at`] the due instant.
+    Overdue,
+}
+
+impl DeadlineState {
+    /// Every state, in the order an appeal passes through them.
+    pub const ALL: &'static [DeadlineState] =
+        &[DeadlineState::OnTime, DeadlineState::DueSoon, DeadlineState::Overdue];
+
+    /// The stable name used in storage, reports and the API.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DeadlineState::OnTime => "on_time",
+            DeadlineState::DueSoon => "due_soon",
+            DeadlineState::Overdue => "overdue",
+        }
+    }
+
+    /// The state at `now` of an appeal due at `due`.
+    ///
+    /// Overdue from [`overdue_at`]`(due)`. Otherwise due soon when the working days after
+    /// the local date of `now`, up to and including the local date of `due`, number at most
+    /// the policy's `due_soon_days` (so an appeal due later today or on the next working
+    /// day is always due soon when `due_soon_days >= 1`).
+    pub fn at(
+        policy: &DeadlinePolicy,
+        calendar: &BusinessCalendar,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        if now >= overdue_at(due) {
+            return DeadlineState::Overdue;
+        }
+        let today = calendar.local_date(now);
+        let due_date = calendar.local_date(due);
+        let limit = usize::try_from(policy.due_soon_days).unwrap_or(usize::MAX);
+        let more_than_limit_remain = calendar
+            .working_days_after(today)
+            .take_while(|day| *day <= due_date)
+            .nth(limit)
+            .is_some();
+        if more_than_limit_remain { DeadlineState::OnTime } else { DeadlineState::DueSoon }
+    }
+}
+
+impl std::fmt::Display for DeadlineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests;
