@@ -121,9 +121,7 @@ pub fn actor_kind(viewer: &Viewer, appeal: &AppealFacts<'_>) -> Option<ActorKind
             let agency = user.agency?;
             match user.role {
                 Role::Official if agency == appeal.agency => Some(ActorKind::Official),
-                Role::Supervisor
-                    if agency == appeal.agency || appeal.agency_ancestors.contains(&agency) =>
-                {
+                Role::Supervisor if agency == appeal.agency || appeal.agency_ancestors.contains(&agency) => {
                     Some(ActorKind::Supervisor)
                 }
                 _ => None,

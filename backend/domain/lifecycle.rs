@@ -53,10 +53,7 @@ impl Status {
     /// deadline is watched. `answered` is not open (the agency's work is done), although the
     /// citizen may still contest it.
     pub const fn is_open(self) -> bool {
-        matches!(
-            self,
-            Status::Registered | Status::InProgress | Status::AwaitingCitizen | Status::Contested
-        )
+        matches!(self, Status::Registered | Status::InProgress | Status::AwaitingCitizen | Status::Contested)
     }
 
     /// Whether no lifecycle action can ever change this status again.
@@ -249,9 +246,7 @@ impl DismissalReason {
             (NotCompetentNowhereToForward, Tg) => {
                 "Берун аз салоҳият; мақоми салоҳиятдор барои ирсол вуҷуд надорад"
             }
-            (NotCompetentNowhereToForward, Ru) => {
-                "Вне компетенции; нет органа, куда его можно направить"
-            }
+            (NotCompetentNowhereToForward, Ru) => "Вне компетенции; нет органа, куда его можно направить",
             (NotCompetentNowhereToForward, En) => {
                 "Outside competence, with no competent body to forward it to"
             }
@@ -270,22 +265,13 @@ pub struct Rule {
 }
 
 const fn rule(from: Status, action: Action, actors: &'static [ActorKind], to: Status) -> Rule {
-    Rule {
-        from,
-        action,
-        actors,
-        to,
-    }
+    Rule { from, action, actors, to }
 }
 
 const CITIZEN: &[ActorKind] = &[ActorKind::CitizenOwner];
 const STAFF: &[ActorKind] = &[ActorKind::Official, ActorKind::Supervisor];
 const SUPERVISOR: &[ActorKind] = &[ActorKind::Supervisor];
-const PARTIES: &[ActorKind] = &[
-    ActorKind::CitizenOwner,
-    ActorKind::Official,
-    ActorKind::Supervisor,
-];
+const PARTIES: &[ActorKind] = &[ActorKind::CitizenOwner, ActorKind::Official, ActorKind::Supervisor];
 const SYSTEM: &[ActorKind] = &[ActorKind::System];
 
 use Action as A;
@@ -321,24 +307,9 @@ pub const RULES: &[Rule] = &[
     // Awaiting the citizen: a request for information is open.
     rule(S::AwaitingCitizen, A::Assign, STAFF, S::AwaitingCitizen),
     rule(S::AwaitingCitizen, A::Reply, CITIZEN, S::InProgress),
-    rule(
-        S::AwaitingCitizen,
-        A::RequestExtension,
-        STAFF,
-        S::AwaitingCitizen,
-    ),
-    rule(
-        S::AwaitingCitizen,
-        A::GrantExtension,
-        SUPERVISOR,
-        S::AwaitingCitizen,
-    ),
-    rule(
-        S::AwaitingCitizen,
-        A::RefuseExtension,
-        SUPERVISOR,
-        S::AwaitingCitizen,
-    ),
+    rule(S::AwaitingCitizen, A::RequestExtension, STAFF, S::AwaitingCitizen),
+    rule(S::AwaitingCitizen, A::GrantExtension, SUPERVISOR, S::AwaitingCitizen),
+    rule(S::AwaitingCitizen, A::RefuseExtension, SUPERVISOR, S::AwaitingCitizen),
     rule(S::AwaitingCitizen, A::Withdraw, CITIZEN, S::Withdrawn),
     rule(S::AwaitingCitizen, A::Note, STAFF, S::AwaitingCitizen),
     rule(S::AwaitingCitizen, A::Message, PARTIES, S::AwaitingCitizen),
@@ -378,11 +349,7 @@ impl Transition {
     /// Who may see the event recording this step: public when the status changes or the
     /// action is public by nature, internal otherwise.
     pub fn visibility(&self) -> Visibility {
-        if self.changes_status() {
-            Visibility::Public
-        } else {
-            self.action.visibility()
-        }
+        if self.changes_status() { Visibility::Public } else { self.action.visibility() }
     }
 }
 
@@ -401,11 +368,7 @@ fn list(actions: &[Action]) -> String {
     if actions.is_empty() {
         return "nothing".to_owned();
     }
-    actions
-        .iter()
-        .map(|a| a.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    actions.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// Decides one step of the lifecycle from the table alone: pure, total and cheap.
@@ -416,36 +379,20 @@ pub fn transition(from: Status, action: Action, actor: ActorKind) -> Result<Tran
     RULES
         .iter()
         .find(|r| r.from == from && r.action == action && r.actors.contains(&actor))
-        .map(|r| Transition {
-            from,
-            action,
-            actor,
-            to: r.to,
-        })
-        .ok_or_else(|| Refusal {
-            status: from,
-            action,
-            actor,
-            allowed: allowed_actions(from, actor),
-        })
+        .map(|r| Transition { from, action, actor, to: r.to })
+        .ok_or_else(|| Refusal { status: from, action, actor, allowed: allowed_actions(from, actor) })
 }
 
 /// The actions `actor` may take in `status`, in the table's order. Useful for showing only
 /// the buttons that will work.
 pub fn allowed_actions(status: Status, actor: ActorKind) -> Vec<Action> {
-    RULES
-        .iter()
-        .filter(|r| r.from == status && r.actors.contains(&actor))
-        .map(|r| r.action)
-        .collect()
+    RULES.iter().filter(|r| r.from == status && r.actors.contains(&actor)).map(|r| r.action).collect()
 }
 
 /// Whether `actor` may take `action` in at least one status. An actor for whom this is
 /// false has no business with the action at all (a 403 rather than a 409).
 pub fn ever_allowed(action: Action, actor: ActorKind) -> bool {
-    RULES
-        .iter()
-        .any(|r| r.action == action && r.actors.contains(&actor))
+    RULES.iter().any(|r| r.action == action && r.actors.contains(&actor))
 }
 
 #[cfg(test)]

@@ -24,12 +24,7 @@ enum Lines {
 
 /// Trims, normalises to NFC and checks the length in characters and the absence of control
 /// characters (line breaks and tabs are allowed in multi-line text).
-fn clean_text(
-    field: &str,
-    raw: &str,
-    max_chars: usize,
-    lines: Lines,
-) -> Result<String, FieldError> {
+fn clean_text(field: &str, raw: &str, max_chars: usize, lines: Lines) -> Result<String, FieldError> {
     let text: String = raw.trim().nfc().collect();
     match text.chars().count() {
         0 => return Err(FieldError::empty(field)),
@@ -57,10 +52,7 @@ fn not_allowed(field: impl Into<String>, why: &str) -> FieldError {
 
 /// Moves an error from a type's own field name to where it sits in a larger request.
 fn at(field: impl Into<String>, error: FieldError) -> FieldError {
-    FieldError {
-        field: field.into(),
-        ..error
-    }
+    FieldError { field: field.into(), ..error }
 }
 
 /// Defines a trimmed, NFC-normalised text newtype with a character limit.
@@ -201,15 +193,11 @@ impl Email {
             return Err(FieldError::too_long(Self::FIELD, Self::MAX_CHARS));
         }
         let invalid = |why: &str| FieldError::invalid(Self::FIELD, why);
-        let (local, domain) = raw
-            .rsplit_once('@')
-            .ok_or_else(|| invalid("must contain '@'"))?;
+        let (local, domain) = raw.rsplit_once('@').ok_or_else(|| invalid("must contain '@'"))?;
         let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
         if local.is_empty()
             || local.len() > 64
-            || local
-                .split('.')
-                .any(|part| part.is_empty() || !part.chars().all(atext))
+            || local.split('.').any(|part| part.is_empty() || !part.chars().all(atext))
         {
             return Err(invalid("the part before '@' is not a valid mailbox name"));
         }
@@ -222,9 +210,8 @@ impl Email {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         };
-        let tld_ok = labels
-            .last()
-            .is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()));
+        let tld_ok =
+            labels.last().is_some_and(|tld| tld.len() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()));
         if labels.len() < 2 || !labels.iter().all(label_ok) || !tld_ok {
             return Err(invalid("the part after '@' is not a valid domain"));
         }
@@ -410,12 +397,7 @@ impl TryFrom<RawBoundingBox> for BoundingBox {
 
 impl BoundingBox {
     /// A box from its south-west and north-east corners. It does not cross the antimeridian.
-    pub fn new(
-        min_lat: f64,
-        min_lon: f64,
-        max_lat: f64,
-        max_lon: f64,
-    ) -> Result<Self, BoundingBoxError> {
+    pub fn new(min_lat: f64, min_lon: f64, max_lat: f64, max_lon: f64) -> Result<Self, BoundingBoxError> {
         let lat = |v: f64| (-90.0..=90.0).contains(&v);
         let lon = |v: f64| (-180.0..=180.0).contains(&v);
         if lat(min_lat)
@@ -425,12 +407,7 @@ impl BoundingBox {
             && min_lat < max_lat
             && min_lon < max_lon
         {
-            Ok(Self {
-                min_lat,
-                min_lon,
-                max_lat,
-                max_lon,
-            })
+            Ok(Self { min_lat, min_lon, max_lat, max_lon })
         } else {
             Err(BoundingBoxError)
         }
@@ -459,11 +436,7 @@ impl Coordinates {
             return Err(FieldError::invalid(Self::FIELD, "must be numbers"));
         }
         if !bounds.contains(lat, lon) {
-            return Err(FieldError::new(
-                Self::FIELD,
-                "out_of_bounds",
-                "must lie inside the jurisdiction",
-            ));
+            return Err(FieldError::new(Self::FIELD, "out_of_bounds", "must lie inside the jurisdiction"));
         }
         Ok(Self { lat, lon })
     }
@@ -498,9 +471,7 @@ impl ReferenceCode {
         if code.len() > Self::MAX_CHARS {
             return Err(FieldError::too_long(field, Self::MAX_CHARS));
         }
-        if !code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'))
+        if !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'))
         {
             return Err(FieldError::invalid(field, "must be a reference code"));
         }
@@ -621,11 +592,7 @@ pub struct NewAppeal {
 impl NewAppeal {
     /// Parses a whole filing request, collecting every field error rather than stopping at
     /// the first. `bounds` is the jurisdiction's box from configuration.
-    pub fn parse(
-        raw: &RawAppeal,
-        filer: Filer,
-        bounds: &BoundingBox,
-    ) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(raw: &RawAppeal, filer: Filer, bounds: &BoundingBox) -> Result<Self, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
 
         let kind = errors.take(vocabulary("kind", raw.kind.as_deref()));
@@ -633,17 +600,10 @@ impl NewAppeal {
         let text = errors.take(need("text", raw.text.as_deref()).and_then(AppealText::parse));
         let category = errors.take(code("category", raw.category.as_deref()));
         let region = errors.take(code("region", raw.region.as_deref()));
-        let district = raw
-            .district
-            .as_deref()
-            .and_then(|d| errors.take(ReferenceCode::parse("district", d)));
-        let location = raw
-            .location
-            .and_then(|l| errors.take(Coordinates::parse(l.lat, l.lon, bounds)));
-        let co_signers = raw
-            .co_signers
-            .as_ref()
-            .and_then(|c| errors.take(CoSigners::parse(c.count, &c.names)));
+        let district = raw.district.as_deref().and_then(|d| errors.take(ReferenceCode::parse("district", d)));
+        let location = raw.location.and_then(|l| errors.take(Coordinates::parse(l.lat, l.lon, bounds)));
+        let co_signers =
+            raw.co_signers.as_ref().and_then(|c| errors.take(CoSigners::parse(c.count, &c.names)));
         let language = errors.take(vocabulary("language", raw.language.as_deref()));
         let applicant = errors.take(applicant(raw));
         let contact = contact(raw, filer, &mut errors);
@@ -704,10 +664,9 @@ fn applicant(raw: &RawAppeal) -> Result<Applicant, FieldError> {
     };
     match (kind, &raw.legal_entity) {
         (ApplicantType::Person, None) => Ok(Applicant::Person),
-        (ApplicantType::Person, Some(_)) => Err(not_allowed(
-            "legal_entity",
-            "only for applicant_type legal_entity",
-        )),
+        (ApplicantType::Person, Some(_)) => {
+            Err(not_allowed("legal_entity", "only for applicant_type legal_entity"))
+        }
         (ApplicantType::LegalEntity, None) => Err(required("legal_entity")),
         (ApplicantType::LegalEntity, Some(entity)) => {
             let name = need("legal_entity.name", entity.name.as_deref())?;
@@ -730,11 +689,9 @@ fn contact(raw: &RawAppeal, filer: Filer, errors: &mut FieldErrors) -> Contact {
             }
         }
         Filer::Guest => {
-            for (field, value) in [
-                ("name", &raw.name),
-                ("email", &raw.email),
-                ("postal_address", &raw.postal_address),
-            ] {
+            for (field, value) in
+                [("name", &raw.name), ("email", &raw.email), ("postal_address", &raw.postal_address)]
+            {
                 if value.is_none() {
                     errors.push(required(field));
                 }
@@ -743,19 +700,10 @@ fn contact(raw: &RawAppeal, filer: Filer, errors: &mut FieldErrors) -> Contact {
         Filer::OfficialEntry => {}
     }
     if filer != Filer::Citizen {
-        contact.name = raw
-            .name
-            .as_deref()
-            .and_then(|n| errors.take(PersonName::parse(n)));
-        contact.email = raw
-            .email
-            .as_deref()
-            .and_then(|e| errors.take(Email::parse(e)));
+        contact.name = raw.name.as_deref().and_then(|n| errors.take(PersonName::parse(n)));
+        contact.email = raw.email.as_deref().and_then(|e| errors.take(Email::parse(e)));
     }
-    contact.postal_address = raw
-        .postal_address
-        .as_deref()
-        .and_then(|a| errors.take(PostalAddress::parse(a)));
+    contact.postal_address = raw.postal_address.as_deref().and_then(|a| errors.take(PostalAddress::parse(a)));
     contact
 }
 

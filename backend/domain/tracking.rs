@@ -24,10 +24,7 @@ fn decode_symbol(c: char) -> Option<u8> {
         'I' | 'L' => '1',
         c => c,
     };
-    ALPHABET
-        .iter()
-        .position(|&a| char::from(a) == c)
-        .and_then(|p| u8::try_from(p).ok())
+    ALPHABET.iter().position(|&a| char::from(a) == c).and_then(|p| u8::try_from(p).ok())
 }
 
 /// Removes what people put between groups (hyphens, spaces) and trims the ends.
@@ -99,10 +96,7 @@ impl TrackingNumber {
         let chars: Vec<char> = strip_separators(raw).collect();
         let expected = Self::DATA_SYMBOLS + 1;
         if chars.len() != expected {
-            return Err(CodeError::Length {
-                expected,
-                found: chars.len(),
-            });
+            return Err(CodeError::Length { expected, found: chars.len() });
         }
         let mut value = 0u64;
         for &c in &chars[..Self::DATA_SYMBOLS] {
@@ -214,10 +208,7 @@ impl AccessCode {
             found += 1;
         }
         if found != Self::SYMBOLS {
-            return Err(CodeError::Length {
-                expected: Self::SYMBOLS,
-                found,
-            });
+            return Err(CodeError::Length { expected: Self::SYMBOLS, found });
         }
         Ok(Self { symbols })
     }
@@ -330,9 +321,8 @@ mod tests {
     #[test]
     fn numbers_are_not_guessable_in_sequence() {
         let mut rng = rng();
-        let numbers: std::collections::HashSet<_> = (0..10_000)
-            .map(|_| TrackingNumber::generate(&mut rng))
-            .collect();
+        let numbers: std::collections::HashSet<_> =
+            (0..10_000).map(|_| TrackingNumber::generate(&mut rng)).collect();
         assert_eq!(numbers.len(), 10_000);
         const { assert!(TrackingNumber::BITS >= 40) };
     }
@@ -372,11 +362,7 @@ mod tests {
                 }
                 bytes[i] = replacement;
                 let typo = String::from_utf8(bytes).unwrap();
-                assert_eq!(
-                    TrackingNumber::parse(&typo),
-                    Err(CodeError::BadCheck),
-                    "{typo}"
-                );
+                assert_eq!(TrackingNumber::parse(&typo), Err(CodeError::BadCheck), "{typo}");
             }
         }
         // Adjacent transpositions too.
@@ -389,28 +375,10 @@ mod tests {
             let typo = String::from_utf8(bytes).unwrap();
             assert!(TrackingNumber::parse(&typo).is_err(), "{typo}");
         }
-        assert_eq!(
-            TrackingNumber::parse("0000-0000-01"),
-            Err(CodeError::Length {
-                expected: 11,
-                found: 10
-            })
-        );
-        assert_eq!(
-            TrackingNumber::parse("0000-0000-U11"),
-            Err(CodeError::InvalidCharacter('U'))
-        );
-        assert_eq!(
-            TrackingNumber::parse("0000-0000-0Ж1"),
-            Err(CodeError::InvalidCharacter('Ж'))
-        );
-        assert_eq!(
-            TrackingNumber::parse(""),
-            Err(CodeError::Length {
-                expected: 11,
-                found: 0
-            })
-        );
+        assert_eq!(TrackingNumber::parse("0000-0000-01"), Err(CodeError::Length { expected: 11, found: 10 }));
+        assert_eq!(TrackingNumber::parse("0000-0000-U11"), Err(CodeError::InvalidCharacter('U')));
+        assert_eq!(TrackingNumber::parse("0000-0000-0Ж1"), Err(CodeError::InvalidCharacter('Ж')));
+        assert_eq!(TrackingNumber::parse(""), Err(CodeError::Length { expected: 11, found: 0 }));
     }
 
     #[test]
@@ -445,31 +413,18 @@ mod tests {
         let mut rng = rng();
         let code = AccessCode::generate(&mut rng);
         assert!(!format!("{code:?}").contains(&code.reveal()));
-        let codes: std::collections::HashSet<String> = (0..10_000)
-            .map(|_| AccessCode::generate(&mut rng).reveal())
-            .collect();
+        let codes: std::collections::HashSet<String> =
+            (0..10_000).map(|_| AccessCode::generate(&mut rng).reveal()).collect();
         assert_eq!(codes.len(), 10_000);
         assert!(AccessCode::parse("ABCD-EFGH-JKM").is_err());
         assert!(AccessCode::parse("ABCD-EFGH-JKMNP").is_err());
-        assert_eq!(
-            AccessCode::parse("ABCD-EFGH-JK!M"),
-            Err(CodeError::InvalidCharacter('!'))
-        );
+        assert_eq!(AccessCode::parse("ABCD-EFGH-JK!M"), Err(CodeError::InvalidCharacter('!')));
     }
 
     #[test]
     fn registration_numbers_are_padded_and_never_wrap() {
-        assert_eq!(
-            format_registration_number("MVD", 2026, 123),
-            "MVD-2026-000123"
-        );
-        assert_eq!(
-            format_registration_number("MVD", 2026, 1),
-            "MVD-2026-000001"
-        );
-        assert_eq!(
-            format_registration_number("VZ", 2027, 1_234_567),
-            "VZ-2027-1234567"
-        );
+        assert_eq!(format_registration_number("MVD", 2026, 123), "MVD-2026-000123");
+        assert_eq!(format_registration_number("MVD", 2026, 1), "MVD-2026-000001");
+        assert_eq!(format_registration_number("VZ", 2027, 1_234_567), "VZ-2027-1234567");
     }
 }

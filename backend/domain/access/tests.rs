@@ -33,11 +33,7 @@ fn appeal(ancestors: &[Uuid]) -> AppealFacts<'_> {
 }
 
 fn user(n: u128, role: Role, agency: Option<u128>) -> Viewer {
-    Viewer::User(User {
-        id: id(n),
-        role,
-        agency: agency.map(id),
-    })
+    Viewer::User(User { id: id(n), role, agency: agency.map(id) })
 }
 
 fn guest_with_code_for(appeal: u128) -> Viewer {
@@ -54,45 +50,18 @@ fn viewers() -> Vec<(&'static str, Viewer)> {
         ("other citizen", user(201, Role::Citizen, None)),
         ("guest with code", guest_with_code_for(APPEAL)),
         ("guest with another appeal's code", guest_with_code_for(101)),
-        (
-            "assigned official",
-            user(ASSIGNEE, Role::Official, Some(REGION)),
-        ),
-        (
-            "colleague official",
-            user(301, Role::Official, Some(REGION)),
-        ),
-        (
-            "official of parent agency",
-            user(302, Role::Official, Some(MINISTRY)),
-        ),
-        (
-            "official of another agency",
-            user(303, Role::Official, Some(OTHER)),
-        ),
+        ("assigned official", user(ASSIGNEE, Role::Official, Some(REGION))),
+        ("colleague official", user(301, Role::Official, Some(REGION))),
+        ("official of parent agency", user(302, Role::Official, Some(MINISTRY))),
+        ("official of another agency", user(303, Role::Official, Some(OTHER))),
         ("official without agency", user(304, Role::Official, None)),
-        (
-            "supervisor of the agency",
-            user(400, Role::Supervisor, Some(REGION)),
-        ),
-        (
-            "supervisor of parent agency",
-            user(401, Role::Supervisor, Some(MINISTRY)),
-        ),
-        (
-            "supervisor of sub-agency",
-            user(402, Role::Supervisor, Some(DISTRICT)),
-        ),
-        (
-            "supervisor of another agency",
-            user(403, Role::Supervisor, Some(OTHER)),
-        ),
+        ("supervisor of the agency", user(400, Role::Supervisor, Some(REGION))),
+        ("supervisor of parent agency", user(401, Role::Supervisor, Some(MINISTRY))),
+        ("supervisor of sub-agency", user(402, Role::Supervisor, Some(DISTRICT))),
+        ("supervisor of another agency", user(403, Role::Supervisor, Some(OTHER))),
         ("admin", user(500, Role::Admin, None)),
         ("admin with an agency", user(501, Role::Admin, Some(REGION))),
-        (
-            "official who owns it",
-            user(OWNER, Role::Official, Some(REGION)),
-        ),
+        ("official who owns it", user(OWNER, Role::Official, Some(REGION))),
         ("system", Viewer::System),
     ]
 }
@@ -130,10 +99,7 @@ fn expected() -> Vec<(String, Option<ViewLevel>, Vec<Action>)> {
                 "-" => None,
                 other => panic!("unknown level {other}"),
             };
-            let actions = cells[2]
-                .split_whitespace()
-                .map(|a| a.parse().unwrap())
-                .collect();
+            let actions = cells[2].split_whitespace().map(|a| a.parse().unwrap()).collect();
             (cells[0].to_owned(), level, actions)
         })
         .collect()
@@ -148,16 +114,8 @@ fn the_access_matrix_holds() {
     assert_eq!(viewers.len(), expected.len());
     for ((name, viewer), (want_name, want_level, want_actions)) in viewers.iter().zip(&expected) {
         assert_eq!(name, want_name, "matrix rows out of order");
-        assert_eq!(
-            view_level(viewer, &appeal),
-            *want_level,
-            "{name}: view level"
-        );
-        assert_eq!(
-            allowed(viewer, &appeal, What::ReadPublic),
-            want_level.is_some(),
-            "{name}: read public"
-        );
+        assert_eq!(view_level(viewer, &appeal), *want_level, "{name}: view level");
+        assert_eq!(allowed(viewer, &appeal, What::ReadPublic), want_level.is_some(), "{name}: read public");
         assert_eq!(
             allowed(viewer, &appeal, What::ReadStaff),
             *want_level == Some(ViewLevel::Staff),
@@ -176,18 +134,9 @@ fn the_access_matrix_holds() {
 #[test]
 fn an_unassigned_appeal_is_open_to_every_official_of_the_agency() {
     let ancestors = [id(MINISTRY)];
-    let appeal = AppealFacts {
-        assignee: None,
-        ..appeal(&ancestors)
-    };
+    let appeal = AppealFacts { assignee: None, ..appeal(&ancestors) };
     let colleague = user(301, Role::Official, Some(REGION));
-    for action in [
-        Action::Take,
-        Action::Assign,
-        Action::Forward,
-        Action::Dismiss,
-        Action::Answer,
-    ] {
+    for action in [Action::Take, Action::Assign, Action::Forward, Action::Dismiss, Action::Answer] {
         assert!(may(&colleague, &appeal, action), "{action}");
     }
     assert!(!may(&colleague, &appeal, Action::GrantExtension));
@@ -195,14 +144,8 @@ fn an_unassigned_appeal_is_open_to_every_official_of_the_agency() {
 
 #[test]
 fn a_guest_appeal_has_no_owner_account() {
-    let appeal = AppealFacts {
-        owner: None,
-        ..appeal(&[])
-    };
-    assert_eq!(
-        view_level(&guest_with_code_for(APPEAL), &appeal),
-        Some(ViewLevel::Public)
-    );
+    let appeal = AppealFacts { owner: None, ..appeal(&[]) };
+    assert_eq!(view_level(&guest_with_code_for(APPEAL), &appeal), Some(ViewLevel::Public));
     // A citizen whose id happens to be nil must not match a missing owner.
     assert_eq!(view_level(&user(0, Role::Citizen, None), &appeal), None);
 }
@@ -222,10 +165,7 @@ fn authorize_answers_404_then_403_then_409() {
     let ancestors = [id(MINISTRY)];
     let appeal = appeal(&ancestors);
     let stranger = user(201, Role::Citizen, None);
-    assert_eq!(
-        authorize(&stranger, &appeal, Status::InProgress, Action::Withdraw),
-        Err(Denial::NotFound)
-    );
+    assert_eq!(authorize(&stranger, &appeal, Status::InProgress, Action::Withdraw), Err(Denial::NotFound));
     let owner = user(OWNER, Role::Citizen, None);
     assert_eq!(
         authorize(&owner, &appeal, Status::InProgress, Action::Answer),
@@ -245,42 +185,21 @@ fn authorize_answers_404_then_403_then_409() {
     }
     let supervisor = user(401, Role::Supervisor, Some(MINISTRY));
     let step = authorize(&supervisor, &appeal, Status::Contested, Action::Reopen).unwrap();
-    assert_eq!(
-        (step.actor, step.to),
-        (ActorKind::Supervisor, Status::InProgress)
-    );
-    let step = authorize(
-        &guest_with_code_for(APPEAL),
-        &appeal,
-        Status::Answered,
-        Action::Contest,
-    )
-    .unwrap();
-    assert_eq!(
-        (step.actor, step.to),
-        (ActorKind::CitizenOwner, Status::Contested)
-    );
+    assert_eq!((step.actor, step.to), (ActorKind::Supervisor, Status::InProgress));
+    let step = authorize(&guest_with_code_for(APPEAL), &appeal, Status::Answered, Action::Contest).unwrap();
+    assert_eq!((step.actor, step.to), (ActorKind::CitizenOwner, Status::Contested));
 }
 
 #[test]
 fn actor_kinds_follow_the_viewer() {
     let ancestors = [id(MINISTRY)];
     let appeal = appeal(&ancestors);
-    assert_eq!(
-        actor_kind(&Viewer::System, &appeal),
-        Some(ActorKind::System)
-    );
+    assert_eq!(actor_kind(&Viewer::System, &appeal), Some(ActorKind::System));
     assert_eq!(
         actor_kind(&user(OWNER, Role::Supervisor, Some(REGION)), &appeal),
         Some(ActorKind::CitizenOwner),
         "staff never work their own appeal"
     );
-    assert_eq!(
-        actor_kind(&user(400, Role::Supervisor, Some(REGION)), &appeal),
-        Some(ActorKind::Supervisor)
-    );
-    assert_eq!(
-        actor_kind(&user(500, Role::Admin, Some(REGION)), &appeal),
-        None
-    );
+    assert_eq!(actor_kind(&user(400, Role::Supervisor, Some(REGION)), &appeal), Some(ActorKind::Supervisor));
+    assert_eq!(actor_kind(&user(500, Role::Admin, Some(REGION)), &appeal), None);
 }

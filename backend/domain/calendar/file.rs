@@ -102,18 +102,15 @@ pub(super) fn parse_rules(text: &str) -> Result<CalendarRules, CalendarError> {
     let days = base
         .weekend
         .iter()
-        .map(|name| {
-            name.parse::<Weekday>()
-                .map_err(|_| CalendarError::UnknownWeekday { name: name.clone() })
-        })
+        .map(|name| name.parse::<Weekday>().map_err(|_| CalendarError::UnknownWeekday { name: name.clone() }))
         .collect::<Result<Vec<_>, _>>()?;
     let weekend = Weekend::new(days).ok_or(CalendarError::WholeWeekIsWeekend)?;
     Ok(CalendarRules { time_zone, weekend })
 }
 
 pub(super) fn parse_year(file: &str, text: &str) -> Result<YearTable, CalendarError> {
-    let parsed: YearFile = toml::from_str(text)
-        .map_err(|source| CalendarError::Syntax { file: file.to_owned(), source })?;
+    let parsed: YearFile =
+        toml::from_str(text).map_err(|source| CalendarError::Syntax { file: file.to_owned(), source })?;
     let mut entries = Vec::new();
     let kinds = [
         (EntryKind::Holiday, parsed.holiday),
@@ -153,12 +150,10 @@ pub(super) fn parse_year(file: &str, text: &str) -> Result<YearTable, CalendarEr
 fn to_date(file: &str, value: &Datetime) -> Result<NaiveDate, CalendarError> {
     let not_a_date = || CalendarError::NotADate { file: file.to_owned(), value: value.to_string() };
     match (value.date, value.time, value.offset) {
-        (Some(date), None, None) => NaiveDate::from_ymd_opt(
-            i32::from(date.year),
-            u32::from(date.month),
-            u32::from(date.day),
-        )
-        .ok_or_else(not_a_date),
+        (Some(date), None, None) => {
+            NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day))
+                .ok_or_else(not_a_date)
+        }
         _ => Err(not_a_date()),
     }
 }

@@ -11,9 +11,7 @@ mod transfer;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{
-    DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, LocalResult, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -132,15 +130,8 @@ impl Default for Weekend {
     }
 }
 
-const WEEK: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
-];
+const WEEK: [Weekday; 7] =
+    [Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri, Weekday::Sat, Weekday::Sun];
 
 /// The parts of a calendar that do not change from year to year.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,9 +193,7 @@ impl BusinessCalendar {
                 if entry.date.year() != table.year {
                     return Err(CalendarError::OutsideYear { year: table.year, date: entry.date });
                 }
-                if entry.kind == EntryKind::WorkingDay
-                    && !rules.weekend.contains(entry.date.weekday())
-                {
+                if entry.kind == EntryKind::WorkingDay && !rules.weekend.contains(entry.date.weekday()) {
                     return Err(CalendarError::WorkingDayNotOnWeekend { date: entry.date });
                 }
                 if let Some(first) = entries.get(&entry.date) {
@@ -235,10 +224,8 @@ impl BusinessCalendar {
     /// for the format.
     pub fn from_toml(base: &str, years: &[(&str, &str)]) -> Result<Self, CalendarError> {
         let rules = file::parse_rules(base)?;
-        let tables = years
-            .iter()
-            .map(|(name, text)| file::parse_year(name, text))
-            .collect::<Result<Vec<_>, _>>()?;
+        let tables =
+            years.iter().map(|(name, text)| file::parse_year(name, text)).collect::<Result<Vec<_>, _>>()?;
         Self::new(rules, tables)
     }
 
@@ -293,10 +280,8 @@ impl BusinessCalendar {
     /// Zero when `to` is not after `from`. With `from` the registration date and `to` the
     /// due date, this is the number of working days the period counted.
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> u32 {
-        let count = days_after(from)
-            .take_while(|day| *day <= to)
-            .filter(|day| self.is_working_day(*day))
-            .count();
+        let count =
+            days_after(from).take_while(|day| *day <= to).filter(|day| self.is_working_day(*day)).count();
         u32::try_from(count).unwrap_or(u32::MAX)
     }
 
@@ -313,9 +298,7 @@ impl BusinessCalendar {
         let first_valid = (0..=24 * 60).find_map(|minutes| {
             let local = midnight.checked_add_signed(TimeDelta::minutes(minutes))?;
             match tz.from_local_datetime(&local) {
-                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => {
-                    Some(t.with_timezone(&Utc))
-                }
+                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
                 LocalResult::None => None,
             }
         });
@@ -341,8 +324,7 @@ impl BusinessCalendar {
         if !self.years.contains(&year) {
             return None;
         }
-        let entries =
-            self.entries.values().filter(|entry| entry.date.year() == year).cloned().collect();
+        let entries = self.entries.values().filter(|entry| entry.date.year() == year).cloned().collect();
         Some(YearListing {
             year,
             time_zone: self.rules.time_zone.name().to_owned(),

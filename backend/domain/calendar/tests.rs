@@ -205,31 +205,18 @@ fn the_day_ends_at_235959_dushanbe_time_which_is_185959_utc() {
 fn local_dates_follow_the_calendars_time_zone_not_utc() {
     let calendar = tajikistan();
     // 00:10 on 17 March in Dushanbe is still 16 March in UTC.
-    assert_eq!(
-        calendar.local_date(Utc.with_ymd_and_hms(2026, 3, 16, 19, 10, 0).unwrap()),
-        date(2026, 3, 17)
-    );
+    assert_eq!(calendar.local_date(Utc.with_ymd_and_hms(2026, 3, 16, 19, 10, 0).unwrap()), date(2026, 3, 17));
     // 23:30 on 16 March in Dushanbe is 18:30 UTC the same day.
-    assert_eq!(
-        calendar.local_date(Utc.with_ymd_and_hms(2026, 3, 16, 18, 30, 0).unwrap()),
-        date(2026, 3, 16)
-    );
+    assert_eq!(calendar.local_date(Utc.with_ymd_and_hms(2026, 3, 16, 18, 30, 0).unwrap()), date(2026, 3, 16));
 }
 
 #[test]
 fn a_day_starts_when_a_daylight_saving_gap_at_midnight_ends() {
     // Chile springs forward at 00:00 local: 2024-09-08 starts at 01:00 -03 = 04:00 UTC.
-    let rules =
-        CalendarRules { time_zone: chrono_tz::America::Santiago, weekend: Weekend::default() };
+    let rules = CalendarRules { time_zone: chrono_tz::America::Santiago, weekend: Weekend::default() };
     let calendar = BusinessCalendar::weekends_only(rules);
-    assert_eq!(
-        calendar.start_of_day(date(2024, 9, 8)),
-        Utc.with_ymd_and_hms(2024, 9, 8, 4, 0, 0).unwrap()
-    );
-    assert_eq!(
-        calendar.end_of_day(date(2024, 9, 7)),
-        Utc.with_ymd_and_hms(2024, 9, 8, 3, 59, 59).unwrap()
-    );
+    assert_eq!(calendar.start_of_day(date(2024, 9, 8)), Utc.with_ymd_and_hms(2024, 9, 8, 4, 0, 0).unwrap());
+    assert_eq!(calendar.end_of_day(date(2024, 9, 7)), Utc.with_ymd_and_hms(2024, 9, 8, 3, 59, 59).unwrap());
 }
 
 #[test]
@@ -238,32 +225,25 @@ fn a_weekend_cannot_be_the_whole_week() {
     assert!(Weekend::new(WEEK).is_none());
     let all = r#"time_zone = "UTC"
 weekend = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]"#;
-    assert!(matches!(
-        BusinessCalendar::from_toml(all, &[]),
-        Err(CalendarError::WholeWeekIsWeekend)
-    ));
+    assert!(matches!(BusinessCalendar::from_toml(all, &[]), Err(CalendarError::WholeWeekIsWeekend)));
 }
 
 #[test]
 fn bad_files_are_refused_with_the_file_year_or_date_at_fault() {
     let err = |result: Result<BusinessCalendar, CalendarError>| result.unwrap_err().to_string();
 
-    let syntax = err(BusinessCalendar::from_toml(
-        TJ_BASE,
-        &[("tj-2026.toml", "year = 2026\n[[holiday]]\ndate = \n")],
-    ));
+    let syntax =
+        err(BusinessCalendar::from_toml(TJ_BASE, &[("tj-2026.toml", "year = 2026\n[[holiday]]\ndate = \n")]));
     assert!(syntax.starts_with("tj-2026.toml:") && syntax.contains("line 3"), "{syntax}");
 
     let tz = err(BusinessCalendar::from_toml("time_zone = \"Asia/Dushanbeh\"", &[]));
     assert_eq!(tz, "calendar base file: unknown time zone 'Asia/Dushanbeh'");
 
-    let day =
-        err(BusinessCalendar::from_toml("time_zone = \"UTC\"\nweekend = [\"caturday\"]", &[]));
+    let day = err(BusinessCalendar::from_toml("time_zone = \"UTC\"\nweekend = [\"caturday\"]", &[]));
     assert_eq!(day, "calendar base file: 'caturday' is not a day of the week");
 
-    let entry = |kind: &str, at: &str| {
-        format!("[[{kind}]]\ndate = {at}\ntg = \"т\"\nru = \"р\"\nen = \"e\"\n")
-    };
+    let entry =
+        |kind: &str, at: &str| format!("[[{kind}]]\ndate = {at}\ntg = \"т\"\nru = \"р\"\nen = \"e\"\n");
 
     let outside = err(only_2026(&entry("holiday", "2025-12-31")));
     assert_eq!(outside, "year 2026: entry on 2025-12-31 lies outside the year");

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use super::calendar::BusinessCalendar;
 
 pub use policy::{
-    DayCount, DeadlinePolicies, DeadlinePolicy, InvalidReminderOffset, MAX_PERIOD_DAYS,
-    PolicyError, ReminderOffset,
+    DayCount, DeadlinePolicies, DeadlinePolicy, InvalidReminderOffset, MAX_PERIOD_DAYS, PolicyError,
+    ReminderOffset,
 };
 
 /// The end of a period of `days` days that starts on the day after the local date of
@@ -69,13 +69,7 @@ pub fn due_at(
     calendar: &BusinessCalendar,
     registered_at: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    period_end(
-        calendar,
-        registered_at,
-        policy.period_days,
-        policy.day_count,
-        policy.roll_to_working_day,
-    )
+    period_end(calendar, registered_at, policy.period_days, policy.day_count, policy.roll_to_working_day)
 }
 
 /// By when an agency that is not competent must forward an appeal registered (or received)
@@ -103,11 +97,7 @@ pub fn due_after_forwarding(
     current_due: DateTime<Utc>,
     forwarded_at: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    if policy.forwarding_restarts_deadline {
-        due_at(policy, calendar, forwarded_at)
-    } else {
-        current_due
-    }
+    if policy.forwarding_restarts_deadline { due_at(policy, calendar, forwarded_at) } else { current_due }
 }
 
 /// Why an extension was refused.
@@ -148,18 +138,10 @@ pub fn extend(
         return Err(ExtensionRefused::NoDays);
     }
     if requested_days > policy.max_extension_days {
-        return Err(ExtensionRefused::TooLong {
-            requested: requested_days,
-            max: policy.max_extension_days,
-        });
+        return Err(ExtensionRefused::TooLong { requested: requested_days, max: policy.max_extension_days });
     }
-    let extended = period_end(
-        calendar,
-        current_due,
-        requested_days,
-        policy.day_count,
-        policy.roll_to_working_day,
-    );
+    let extended =
+        period_end(calendar, current_due, requested_days, policy.day_count, policy.roll_to_working_day);
     Ok(extended.max(current_due))
 }
 
@@ -274,11 +256,8 @@ impl DeadlineState {
         let today = calendar.local_date(now);
         let due_date = calendar.local_date(due);
         let limit = usize::try_from(policy.due_soon_days).unwrap_or(usize::MAX);
-        let more_than_limit_remain = calendar
-            .working_days_after(today)
-            .take_while(|day| *day <= due_date)
-            .nth(limit)
-            .is_some();
+        let more_than_limit_remain =
+            calendar.working_days_after(today).take_while(|day| *day <= due_date).nth(limit).is_some();
         if more_than_limit_remain { DeadlineState::OnTime } else { DeadlineState::DueSoon }
     }
 }

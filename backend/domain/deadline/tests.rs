@@ -50,10 +50,7 @@ fn the_policy_file_holds_the_laws_defaults() {
     assert!(standard.roll_to_working_day);
     assert_eq!((standard.max_extension_days, standard.max_extensions), (30, 1));
     assert_eq!(standard.reminders.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["3d", "1d"]);
-    assert_eq!(
-        (standard.forwarding_window_days, standard.forwarding_day_count),
-        (5, DayCount::Working)
-    );
+    assert_eq!((standard.forwarding_window_days, standard.forwarding_day_count), (5, DayCount::Working));
     assert!(!standard.forwarding_restarts_deadline);
     assert!(standard.pause_while_awaiting_citizen);
     let study = policies.get("study").unwrap();
@@ -154,10 +151,7 @@ fn a_study_period_ending_on_unity_day_skips_its_transfer_too() {
     // Registered Thu 28 May: + 30 days = Sat 27 Jun (National Unity Day). Sun 28 is weekend,
     // Mon 29 is Unity Day's transfer, so the appeal is due Tue 30 Jun.
     let study = policies().get("study").unwrap().clone();
-    assert_eq!(
-        due_at(&study, &tajikistan(), local(2026, 5, 28, 15, 0, 0)),
-        utc(2026, 6, 30, 18, 59, 59)
-    );
+    assert_eq!(due_at(&study, &tajikistan(), local(2026, 5, 28, 15, 0, 0)), utc(2026, 6, 30, 18, 59, 59));
 }
 
 #[test]
@@ -174,10 +168,7 @@ fn a_period_ending_on_a_weekend_holidays_transfer_in_2027_rolls_past_it() {
 fn the_registration_day_is_the_local_date_in_dushanbe() {
     let calendar = tajikistan();
     // 23:30 on Mon 16 Mar local (18:30Z): registration day 16 Mar, due 16 + 15 = Tue 31 Mar.
-    assert_eq!(
-        due_at(&standard(), &calendar, local(2026, 3, 16, 23, 30, 0)),
-        utc(2026, 3, 31, 18, 59, 59)
-    );
+    assert_eq!(due_at(&standard(), &calendar, local(2026, 3, 16, 23, 30, 0)), utc(2026, 3, 31, 18, 59, 59));
     // 00:10 on Tue 17 Mar local is 19:10Z on 16 Mar, the previous UTC day; the registration
     // day is still 17 Mar, so the appeal is due 1 Apr, not 31 Mar.
     let just_after_midnight = utc(2026, 3, 16, 19, 10, 0);
@@ -210,10 +201,7 @@ fn forwarding_keeps_or_restarts_the_deadline_as_the_policy_says() {
     assert_eq!(due_after_forwarding(&standard(), &calendar, due, forwarded), due);
     let restarts = DeadlinePolicy { forwarding_restarts_deadline: true, ..standard() };
     // Restarted on 19 Mar: 19 + 15 = Fri 3 Apr.
-    assert_eq!(
-        due_after_forwarding(&restarts, &calendar, due, forwarded),
-        utc(2026, 4, 3, 18, 59, 59)
-    );
+    assert_eq!(due_after_forwarding(&restarts, &calendar, due, forwarded), utc(2026, 4, 3, 18, 59, 59));
 }
 
 #[test]
@@ -256,11 +244,7 @@ fn a_pause_moves_the_deadline_by_exactly_its_length() {
     let paused = utc(2026, 3, 20, 4, 0, 0);
     let resumed = utc(2026, 3, 23, 10, 30, 15); // 3 days 6 h 30 min 15 s later
     assert_eq!(due_after_pause(&standard(), due, paused, resumed), utc(2026, 4, 5, 1, 30, 14));
-    assert_eq!(
-        due_after_pause(&standard(), due, resumed, paused),
-        due,
-        "a backwards pause changes nothing"
-    );
+    assert_eq!(due_after_pause(&standard(), due, resumed, paused), due, "a backwards pause changes nothing");
     let no_pause = DeadlinePolicy { pause_while_awaiting_citizen: false, ..standard() };
     assert_eq!(due_after_pause(&no_pause, due, paused, resumed), due);
 }
@@ -272,8 +256,7 @@ fn reminders_fire_3_days_and_1_day_before_the_due_instant() {
         reminder_times(&standard(), due),
         vec![utc(2026, 3, 29, 18, 59, 59), utc(2026, 3, 31, 18, 59, 59)]
     );
-    let twice =
-        DeadlinePolicy { reminders: vec![ReminderOffset::parse("1d").unwrap(); 2], ..standard() };
+    let twice = DeadlinePolicy { reminders: vec![ReminderOffset::parse("1d").unwrap(); 2], ..standard() };
     assert_eq!(reminder_times(&twice, due).len(), 1);
 }
 
@@ -300,8 +283,7 @@ fn an_appeal_turns_due_soon_three_working_days_out_and_overdue_after_its_last_se
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {
     let from = utc(2025, 1, 1, 0, 0, 0).timestamp();
     let to = utc(2027, 12, 1, 0, 0, 0).timestamp();
-    (from..to, 0u32..1_000_000_000)
-        .prop_map(|(secs, nanos)| DateTime::from_timestamp(secs, nanos).unwrap())
+    (from..to, 0u32..1_000_000_000).prop_map(|(secs, nanos)| DateTime::from_timestamp(secs, nanos).unwrap())
 }
 
 fn day_count() -> impl Strategy<Value = DayCount> {

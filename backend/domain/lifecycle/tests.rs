@@ -97,24 +97,16 @@ fn every_triple_matches_the_grid() {
             for &actor in ActorKind::ALL {
                 let got = transition(status, action, actor);
                 match expected.get(&(status, action, actor)) {
-                    Some(&to) => assert_eq!(
-                        got.as_ref().map(|t| t.to),
-                        Ok(to),
-                        "{status} --{action}/{actor}-->"
-                    ),
-                    None => assert!(
-                        got.is_err(),
-                        "{status} --{action}/{actor}--> should be refused"
-                    ),
+                    Some(&to) => {
+                        assert_eq!(got.as_ref().map(|t| t.to), Ok(to), "{status} --{action}/{actor}-->")
+                    }
+                    None => assert!(got.is_err(), "{status} --{action}/{actor}--> should be refused"),
                 }
                 checked += 1;
             }
         }
     }
-    assert_eq!(
-        checked,
-        Status::ALL.len() * Action::ALL.len() * ActorKind::ALL.len()
-    );
+    assert_eq!(checked, Status::ALL.len() * Action::ALL.len() * ActorKind::ALL.len());
 }
 
 #[test]
@@ -122,11 +114,8 @@ fn a_refusal_lists_exactly_what_the_actor_may_do_now() {
     let expected = expected();
     for &status in Status::ALL {
         for &actor in ActorKind::ALL {
-            let mut want: Vec<Action> = Action::ALL
-                .iter()
-                .copied()
-                .filter(|a| expected.contains_key(&(status, *a, actor)))
-                .collect();
+            let mut want: Vec<Action> =
+                Action::ALL.iter().copied().filter(|a| expected.contains_key(&(status, *a, actor))).collect();
             want.sort();
             let mut got = allowed_actions(status, actor);
             got.sort();
@@ -145,12 +134,7 @@ fn a_refusal_lists_exactly_what_the_actor_may_do_now() {
 fn the_table_has_at_most_one_row_per_status_and_action() {
     for (i, a) in RULES.iter().enumerate() {
         for b in &RULES[i + 1..] {
-            assert!(
-                !(a.from == b.from && a.action == b.action),
-                "two rows for {} / {}",
-                a.from,
-                a.action
-            );
+            assert!(!(a.from == b.from && a.action == b.action), "two rows for {} / {}", a.from, a.action);
         }
     }
 }
@@ -158,10 +142,7 @@ fn the_table_has_at_most_one_row_per_status_and_action() {
 #[test]
 fn admins_never_work_appeals() {
     for &action in Action::ALL {
-        assert!(
-            !ever_allowed(action, ActorKind::Admin),
-            "admin may {action}"
-        );
+        assert!(!ever_allowed(action, ActorKind::Admin), "admin may {action}");
     }
 }
 
@@ -191,26 +172,15 @@ fn status_changes_are_always_public_and_notes_never_are() {
     assert_eq!(note.visibility(), Visibility::Internal);
     let message = transition(Status::InProgress, Action::Message, ActorKind::CitizenOwner).unwrap();
     assert_eq!(message.visibility(), Visibility::Public);
-    let granted = transition(
-        Status::InProgress,
-        Action::GrantExtension,
-        ActorKind::Supervisor,
-    )
-    .unwrap();
+    let granted = transition(Status::InProgress, Action::GrantExtension, ActorKind::Supervisor).unwrap();
     assert_eq!(granted.visibility(), Visibility::Public);
-    let requested = transition(
-        Status::InProgress,
-        Action::RequestExtension,
-        ActorKind::Official,
-    )
-    .unwrap();
+    let requested = transition(Status::InProgress, Action::RequestExtension, ActorKind::Official).unwrap();
     assert_eq!(requested.visibility(), Visibility::Internal);
 }
 
 #[test]
 fn refusal_message_names_status_and_alternatives() {
-    let refusal =
-        transition(Status::Answered, Action::Withdraw, ActorKind::CitizenOwner).unwrap_err();
+    let refusal = transition(Status::Answered, Action::Withdraw, ActorKind::CitizenOwner).unwrap_err();
     assert_eq!(refusal.allowed, vec![Action::Contest]);
     assert_eq!(
         refusal.to_string(),
@@ -244,10 +214,7 @@ fn every_title_is_written_in_every_language() {
             assert!(!reason.title(locale).is_empty());
         }
     }
-    assert_eq!(
-        Status::Dismissed.title(Locale::Ru),
-        "Оставлено без рассмотрения"
-    );
+    assert_eq!(Status::Dismissed.title(Locale::Ru), "Оставлено без рассмотрения");
     assert_eq!(
         "not_competent_nowhere_to_forward".parse::<DismissalReason>(),
         Ok(DismissalReason::NotCompetentNowhereToForward)

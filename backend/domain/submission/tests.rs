@@ -15,10 +15,7 @@ fn subject_counts_characters_not_bytes() {
     let max = "ҷ".repeat(300);
     assert_eq!(max.len(), 600);
     assert_eq!(Subject::parse(&max).unwrap().as_str().chars().count(), 300);
-    assert_eq!(
-        Subject::parse(&"ҷ".repeat(301)).unwrap_err(),
-        FieldError::too_long("subject", 300)
-    );
+    assert_eq!(Subject::parse(&"ҷ".repeat(301)).unwrap_err(), FieldError::too_long("subject", 300));
     // 300 ASCII characters pass, 301 fail: the limit is the same whatever the script.
     assert!(Subject::parse(&"a".repeat(300)).is_ok());
     assert!(Subject::parse(&"a".repeat(301)).is_err());
@@ -27,24 +24,15 @@ fn subject_counts_characters_not_bytes() {
 #[test]
 fn subject_is_trimmed_normalised_and_single_line() {
     assert_eq!(Subject::parse("  Об воде  ").unwrap().as_str(), "Об воде");
-    assert_eq!(
-        Subject::parse("   ").unwrap_err(),
-        FieldError::empty("subject")
-    );
+    assert_eq!(Subject::parse("   ").unwrap_err(), FieldError::empty("subject"));
     assert_eq!(Subject::parse("").unwrap_err().code, "empty");
     // "й" written as "и" + combining breve is one character after NFC.
     let decomposed = "и\u{0306}".repeat(300);
     assert_eq!(decomposed.chars().count(), 600);
     let subject = Subject::parse(&decomposed).unwrap();
     assert_eq!(subject.as_str(), "й".repeat(300));
-    assert_eq!(
-        Subject::parse("line one\nline two").unwrap_err().code,
-        "invalid_character"
-    );
-    assert_eq!(
-        Subject::parse("bell\u{7}").unwrap_err().code,
-        "invalid_character"
-    );
+    assert_eq!(Subject::parse("line one\nline two").unwrap_err().code, "invalid_character");
+    assert_eq!(Subject::parse("bell\u{7}").unwrap_err().code, "invalid_character");
 }
 
 #[test]
@@ -59,11 +47,7 @@ fn long_texts_have_their_own_limits() {
     ];
     for (parse, field, max) in cases {
         assert_eq!(parse(&"ӯ".repeat(max)), Ok(()), "{field} at {max}");
-        assert_eq!(
-            parse(&"ӯ".repeat(max + 1)),
-            Err(FieldError::too_long(field, max)),
-            "{field} over {max}"
-        );
+        assert_eq!(parse(&"ӯ".repeat(max + 1)), Err(FieldError::too_long(field, max)), "{field} over {max}");
         assert_eq!(parse(" \n\t "), Err(FieldError::empty(field)));
         // Line breaks and tabs are fine inside; other control characters are not.
         assert_eq!(parse("первая строка\r\nвторая\tстрока"), Ok(()));
@@ -73,16 +57,10 @@ fn long_texts_have_their_own_limits() {
 
 #[test]
 fn names_need_a_letter() {
-    assert_eq!(
-        PersonName::parse(" Раҳимов Фаррух ").unwrap().as_str(),
-        "Раҳимов Фаррух"
-    );
+    assert_eq!(PersonName::parse(" Раҳимов Фаррух ").unwrap().as_str(), "Раҳимов Фаррух");
     assert_eq!(PersonName::parse("12345").unwrap_err().code, "invalid");
     assert!(PersonName::parse(&"Ӣ".repeat(200)).is_ok());
-    assert_eq!(
-        PersonName::parse(&"Ӣ".repeat(201)).unwrap_err().code,
-        "too_long"
-    );
+    assert_eq!(PersonName::parse(&"Ӣ".repeat(201)).unwrap_err().code, "too_long");
 }
 
 #[test]
@@ -90,10 +68,7 @@ fn emails_are_checked_pragmatically() {
     let email = Email::parse("  Farrukh.Rahimov+appeals@Mail.TJ ").unwrap();
     assert_eq!(email.as_str(), "Farrukh.Rahimov+appeals@mail.tj");
     assert_eq!(email.normalized(), "farrukh.rahimov+appeals@mail.tj");
-    assert_eq!(
-        Email::parse("a@XN--D1ACUFC.XN--P1AI").unwrap().as_str(),
-        "a@xn--d1acufc.xn--p1ai"
-    );
+    assert_eq!(Email::parse("a@XN--D1ACUFC.XN--P1AI").unwrap().as_str(), "a@xn--d1acufc.xn--p1ai");
     for bad in [
         "no-at-sign",
         "@mail.tj",
@@ -124,26 +99,14 @@ fn emails_are_checked_pragmatically() {
 #[test]
 fn tajik_tax_ids_are_nine_digits() {
     assert_eq!(TaxId::parse(" 020012345 ").unwrap().as_str(), "020012345");
-    for bad in [
-        "02001234",
-        "0200123456",
-        "02001234X",
-        "０２００１２３４５",
-        "020 012 345",
-    ] {
+    for bad in ["02001234", "0200123456", "02001234X", "０２００１２３４５", "020 012 345"] {
         assert_eq!(TaxId::parse(bad).unwrap_err().code, "invalid", "{bad}");
     }
     assert_eq!(TaxId::parse("").unwrap_err().code, "empty");
     let entity = LegalEntity::parse("ҶДММ «Обу Об»", "123456789").unwrap();
     assert_eq!(entity.name().as_str(), "ҶДММ «Обу Об»");
-    assert_eq!(
-        LegalEntity::parse("ҶДММ", "12").unwrap_err().field,
-        "legal_entity.tax_id"
-    );
-    assert_eq!(
-        LegalEntity::parse(" ", "123456789").unwrap_err().field,
-        "legal_entity.name"
-    );
+    assert_eq!(LegalEntity::parse("ҶДММ", "12").unwrap_err().field, "legal_entity.tax_id");
+    assert_eq!(LegalEntity::parse(" ", "123456789").unwrap_err().field, "legal_entity.name");
 }
 
 #[test]
@@ -151,27 +114,15 @@ fn co_signers_limits() {
     let names = |n: usize| (0..n).map(|i| format!("Ҳамроҳ {i}")).collect::<Vec<_>>();
     let two = CoSigners::parse(2, &names(1)).unwrap();
     assert_eq!((two.count(), two.names().len()), (2, 1));
-    assert_eq!(
-        CoSigners::parse(1, &names(1)).unwrap_err().field,
-        "co_signers.count"
-    );
-    assert_eq!(
-        CoSigners::parse(10_001, &names(1)).unwrap_err().code,
-        "too_large"
-    );
+    assert_eq!(CoSigners::parse(1, &names(1)).unwrap_err().field, "co_signers.count");
+    assert_eq!(CoSigners::parse(10_001, &names(1)).unwrap_err().code, "too_large");
     assert!(CoSigners::parse(10_000, &names(200)).is_ok());
-    assert_eq!(
-        CoSigners::parse(10_000, &names(201)).unwrap_err().code,
-        "too_many"
-    );
+    assert_eq!(CoSigners::parse(10_000, &names(201)).unwrap_err().code, "too_many");
     // No more names than co-signers: the applicant is not listed.
     assert_eq!(CoSigners::parse(3, &names(3)).unwrap_err().code, "too_many");
     assert_eq!(CoSigners::parse(3, &[]).unwrap_err().code, "empty");
     let bad = vec!["Али".to_owned(), "42".to_owned()];
-    assert_eq!(
-        CoSigners::parse(5, &bad).unwrap_err().field,
-        "co_signers.names[1]"
-    );
+    assert_eq!(CoSigners::parse(5, &bad).unwrap_err().field, "co_signers.names[1]");
 }
 
 #[test]
@@ -179,47 +130,21 @@ fn coordinates_must_lie_in_the_configured_box() {
     let bounds = tajikistan();
     let dushanbe = Coordinates::parse(38.5598, 68.7870, &bounds).unwrap();
     assert_eq!((dushanbe.lat(), dushanbe.lon()), (38.5598, 68.7870));
-    assert!(
-        Coordinates::parse(36.67, 75.15, &bounds).is_ok(),
-        "edges are inside"
-    );
+    assert!(Coordinates::parse(36.67, 75.15, &bounds).is_ok(), "edges are inside");
     let tashkent = Coordinates::parse(41.2995, 69.2401, &bounds).unwrap_err();
-    assert_eq!(
-        (tashkent.field.as_str(), tashkent.code),
-        ("location", "out_of_bounds")
-    );
-    assert_eq!(
-        Coordinates::parse(f64::NAN, 68.0, &bounds)
-            .unwrap_err()
-            .code,
-        "invalid"
-    );
-    assert_eq!(
-        Coordinates::parse(38.0, f64::INFINITY, &bounds)
-            .unwrap_err()
-            .code,
-        "invalid"
-    );
+    assert_eq!((tashkent.field.as_str(), tashkent.code), ("location", "out_of_bounds"));
+    assert_eq!(Coordinates::parse(f64::NAN, 68.0, &bounds).unwrap_err().code, "invalid");
+    assert_eq!(Coordinates::parse(38.0, f64::INFINITY, &bounds).unwrap_err().code, "invalid");
 }
 
 #[test]
 fn bounding_boxes_from_configuration_are_checked() {
-    assert_eq!(
-        BoundingBox::new(41.0, 67.0, 36.0, 75.0),
-        Err(BoundingBoxError)
-    );
-    assert_eq!(
-        BoundingBox::new(36.0, 67.0, 91.0, 75.0),
-        Err(BoundingBoxError)
-    );
-    assert_eq!(
-        BoundingBox::new(36.0, f64::NAN, 41.0, 75.0),
-        Err(BoundingBoxError)
-    );
-    let parsed: BoundingBox = serde_json::from_str(
-        r#"{"min_lat": 36.67, "min_lon": 67.34, "max_lat": 41.05, "max_lon": 75.15}"#,
-    )
-    .unwrap();
+    assert_eq!(BoundingBox::new(41.0, 67.0, 36.0, 75.0), Err(BoundingBoxError));
+    assert_eq!(BoundingBox::new(36.0, 67.0, 91.0, 75.0), Err(BoundingBoxError));
+    assert_eq!(BoundingBox::new(36.0, f64::NAN, 41.0, 75.0), Err(BoundingBoxError));
+    let parsed: BoundingBox =
+        serde_json::from_str(r#"{"min_lat": 36.67, "min_lon": 67.34, "max_lat": 41.05, "max_lon": 75.15}"#)
+            .unwrap();
     assert_eq!(parsed, tajikistan());
     assert!(
         serde_json::from_str::<BoundingBox>(
@@ -231,26 +156,11 @@ fn bounding_boxes_from_configuration_are_checked() {
 
 #[test]
 fn reference_codes_are_lowercased_slugs() {
-    assert_eq!(
-        ReferenceCode::parse("category", " Water_Supply ")
-            .unwrap()
-            .as_str(),
-        "water_supply"
-    );
-    assert_eq!(
-        ReferenceCode::parse("region", "sughd.khujand")
-            .unwrap()
-            .as_str(),
-        "sughd.khujand"
-    );
+    assert_eq!(ReferenceCode::parse("category", " Water_Supply ").unwrap().as_str(), "water_supply");
+    assert_eq!(ReferenceCode::parse("region", "sughd.khujand").unwrap().as_str(), "sughd.khujand");
     let err = ReferenceCode::parse("district", "Рӯдакӣ").unwrap_err();
     assert_eq!((err.field.as_str(), err.code), ("district", "invalid"));
-    assert_eq!(
-        ReferenceCode::parse("category", &"a".repeat(65))
-            .unwrap_err()
-            .code,
-        "too_long"
-    );
+    assert_eq!(ReferenceCode::parse("category", &"a".repeat(65)).unwrap_err().code, "too_long");
 }
 
 fn complaint() -> RawAppeal {
@@ -286,19 +196,10 @@ fn every_bad_field_is_reported_at_once() {
         category: Some("".into()),
         region: None,
         district: Some("bad code!".into()),
-        location: Some(RawLocation {
-            lat: 55.75,
-            lon: 37.62,
-        }),
-        co_signers: Some(RawCoSigners {
-            count: 1,
-            names: vec![],
-        }),
+        location: Some(RawLocation { lat: 55.75, lon: 37.62 }),
+        co_signers: Some(RawCoSigners { count: 1, names: vec![] }),
         applicant_type: Some("legal_entity".into()),
-        legal_entity: Some(RawLegalEntity {
-            name: Some("ҶДММ".into()),
-            tax_id: Some("123".into()),
-        }),
+        legal_entity: Some(RawLegalEntity { name: Some("ҶДММ".into()), tax_id: Some("123".into()) }),
         language: Some("de".into()),
         name: Some("Раҳимов".into()),
         email: Some("x@mail.tj".into()),
@@ -361,43 +262,22 @@ fn legal_entities_and_collective_appeals() {
             name: Some("ҶДММ «Обу Об»".into()),
             tax_id: Some("123456789".into()),
         }),
-        co_signers: Some(RawCoSigners {
-            count: 40,
-            names: vec!["Шарипова Мадина".into()],
-        }),
-        location: Some(RawLocation {
-            lat: 38.56,
-            lon: 68.79,
-        }),
+        co_signers: Some(RawCoSigners { count: 40, names: vec!["Шарипова Мадина".into()] }),
+        location: Some(RawLocation { lat: 38.56, lon: 68.79 }),
         ..complaint()
     };
     let appeal = NewAppeal::parse(&raw, Filer::Citizen, &tajikistan()).unwrap();
-    assert_eq!(
-        appeal.applicant.applicant_type(),
-        ApplicantType::LegalEntity
-    );
+    assert_eq!(appeal.applicant.applicant_type(), ApplicantType::LegalEntity);
     assert!(appeal.is_collective());
     assert!(appeal.location.is_some());
 
-    let missing = RawAppeal {
-        applicant_type: Some("legal_entity".into()),
-        ..complaint()
-    };
+    let missing = RawAppeal { applicant_type: Some("legal_entity".into()), ..complaint() };
     let errors = NewAppeal::parse(&missing, Filer::Citizen, &tajikistan()).unwrap_err();
-    assert_eq!(
-        codes(&errors),
-        vec![("legal_entity".to_owned(), "required")]
-    );
+    assert_eq!(codes(&errors), vec![("legal_entity".to_owned(), "required")]);
 
-    let stray = RawAppeal {
-        legal_entity: Some(RawLegalEntity::default()),
-        ..complaint()
-    };
+    let stray = RawAppeal { legal_entity: Some(RawLegalEntity::default()), ..complaint() };
     let errors = NewAppeal::parse(&stray, Filer::Citizen, &tajikistan()).unwrap_err();
-    assert_eq!(
-        codes(&errors),
-        vec![("legal_entity".to_owned(), "not_allowed")]
-    );
+    assert_eq!(codes(&errors), vec![("legal_entity".to_owned(), "not_allowed")]);
 }
 
 #[test]
