@@ -499,7 +499,7 @@ pub enum Filer {
 
 /// A filing request as it arrives, before parsing. It has no channel, status, agency or
 /// deadline: the server sets those. Unknown fields are rejected when deserialised.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAppeal {
     pub kind: Option<String>,
@@ -521,7 +521,7 @@ pub struct RawAppeal {
 }
 
 /// A point as sent.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLocation {
     pub lat: f64,
@@ -529,7 +529,7 @@ pub struct RawLocation {
 }
 
 /// Co-signers as sent.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCoSigners {
     pub count: u32,
@@ -538,7 +538,7 @@ pub struct RawCoSigners {
 }
 
 /// A legal entity as sent.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLegalEntity {
     pub name: Option<String>,

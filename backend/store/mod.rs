@@ -2,7 +2,12 @@
 //! decided here, one function per difference, so services never ask which backend runs.
 
 pub mod agencies;
+pub mod appeals;
+pub mod counters;
 pub mod entity;
+pub mod events;
+pub mod idempotency;
+pub mod reference;
 pub mod refresh_tokens;
 pub mod users;
 

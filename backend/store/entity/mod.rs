@@ -2,5 +2,12 @@
 //! beside this folder, not in it.
 
 pub mod agency;
+pub mod appeal;
+pub mod appeal_event;
+pub mod attachment;
+pub mod category;
+pub mod idempotency_key;
 pub mod refresh_token;
+pub mod registration_counter;
+pub mod territory;
 pub mod user;

@@ -1,0 +1,186 @@
+//! Queries on appeals: the row itself, a citizen's list and the staff queue.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::entity::appeal;
+use super::{Backend, StoreError};
+
+pub use appeal::{ActiveModel as AppealChange, Model as Appeal};
+
+pub async fn insert(db: &impl ConnectionTrait, row: Appeal) -> Result<Appeal, StoreError> {
+    Ok(appeal::ActiveModel::from(row).insert(db).await?)
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Appeal>, StoreError> {
+    Ok(appeal::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Looks an appeal up by the canonical form of its tracking number.
+pub async fn by_tracking_number(db: &impl ConnectionTrait, canonical: &str) -> Result<Option<Appeal>, StoreError> {
+    Ok(appeal::Entity::find().filter(appeal::Column::TrackingNumber.eq(canonical)).one(db).await?)
+}
+
+/// Saves `change` only if the stored version is still `expected_version`, bumping it.
+/// [`StoreError::NotFound`] means another writer got there first.
+pub async fn save_if_version(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    expected_version: i32,
+    mut change: AppealChange,
+) -> Result<Appeal, StoreError> {
+    change.version = sea_orm::Set(expected_version + 1);
+    let result = appeal::Entity::update_many()
+        .set(change)
+        .filter(appeal::Column::Id.eq(id))
+        .filter(appeal::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(StoreError::NotFound);
+    }
+    by_id(db, id).await?.ok_or(StoreError::NotFound)
+}
+
+/// A citizen's own appeals, newest first, after the keyset cursor `(created_at, id)`.
+pub async fn of_citizen(
+    db: &impl ConnectionTrait,
+    citizen: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Appeal>, StoreError> {
+    let mut query = appeal::Entity::find()
+        .filter(appeal::Column::CitizenId.eq(citizen))
+        .order_by_desc(appeal::Column::CreatedAt)
+        .order_by_desc(appeal::Column::Id);
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any().add(appeal::Column::CreatedAt.lt(at)).add(
+                Condition::all().add(appeal::Column::CreatedAt.eq(at)).add(appeal::Column::Id.lt(id)),
+            ),
+        );
+    }
+    Ok(query.limit(limit).all(db).await?)
+}
+
+/// Who an appeal in the queue is assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Unassigned,
+    User(Uuid),
+}
+
+/// The order of a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueOrder {
+    /// Soonest deadline first (the default).
+    #[default]
+    DueAt,
+    /// Newest first.
+    CreatedAt,
+}
+
+/// Everything a queue can be filtered by. Empty lists mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct QueueQuery {
+    pub agencies: Vec<Uuid>,
+    pub statuses: Vec<String>,
+    pub assignee: Option<AssigneeFilter>,
+    pub categories: Vec<String>,
+    /// Region or district codes; an appeal matches on either of its own.
+    pub territories: Vec<String>,
+    pub kinds: Vec<String>,
+    pub due_from: Option<DateTime<Utc>>,
+    pub due_until: Option<DateTime<Utc>>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_until: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+    pub order: QueueOrder,
+    /// Keyset cursor: the sort key and id of the previous page's last row.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: u64,
+}
+
+/// One page of a staff queue.
+pub async fn queue(db: &impl ConnectionTrait, backend: Backend, q: &QueueQuery) -> Result<Vec<Appeal>, StoreError> {
+    let mut query = appeal::Entity::find().filter(appeal::Column::AgencyId.is_in(q.agencies.clone()));
+    if !q.statuses.is_empty() {
+        query = query.filter(appeal::Column::Status.is_in(q.statuses.clone()));
+    }
+    match q.assignee {
+        Some(AssigneeFilter::Unassigned) => query = query.filter(appeal::Column::AssigneeId.is_null()),
+        Some(AssigneeFilter::User(user)) => query = query.filter(appeal::Column::AssigneeId.eq(user)),
+        None => {}
+    }
+    if !q.categories.is_empty() {
+        query = query.filter(appeal::Column::CategoryCode.is_in(q.categories.clone()));
+    }
+    if !q.territories.is_empty() {
+        query = query.filter(
+            Condition::any()
+                .add(appeal::Column::RegionCode.is_in(q.territories.clone()))
+                .add(appeal::Column::DistrictCode.is_in(q.territories.clone())),
+        );
+    }
+    if !q.kinds.is_empty() {
+        query = query.filter(appeal::Column::Kind.is_in(q.kinds.clone()));
+    }
+    if let Some(from) = q.due_from {
+        query = query.filter(appeal::Column::DueAt.gte(from));
+    }
+    if let Some(until) = q.due_until {
+        query = query.filter(appeal::Column::DueAt.lt(until));
+    }
+    if let Some(from) = q.created_from {
+        query = query.filter(appeal::Column::CreatedAt.gte(from));
+    }
+    if let Some(until) = q.created_until {
+        query = query.filter(appeal::Column::CreatedAt.lt(until));
+    }
+    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        query = query.filter(text_search(backend, text));
+    }
+    let (column, ascending) = match q.order {
+        QueueOrder::DueAt => (appeal::Column::DueAt, true),
+        QueueOrder::CreatedAt => (appeal::Column::CreatedAt, false),
+    };
+    if let Some((key, id)) = q.after {
+        let (beyond, id_beyond) =
+            if ascending { (column.gt(key), appeal::Column::Id.gt(id)) } else { (column.lt(key), appeal::Column::Id.lt(id)) };
+        query = query.filter(
+            Condition::any().add(beyond).add(Condition::all().add(column.eq(key)).add(id_beyond)),
+        );
+    }
+    query = if ascending {
+        query.order_by_asc(column).order_by_asc(appeal::Column::Id)
+    } else {
+        query.order_by_desc(column).order_by_desc(appeal::Column::Id)
+    };
+    Ok(query.limit(q.limit).all(db).await?)
+}
+
+/// Full-text search over subject and text: PostgreSQL's text search with the `simple`
+/// configuration (no stemming, Unicode case folding), SQLite's FTS5 index (unicode61
+/// tokenizer). Both treat Cyrillic, including Tajik letters, case-insensitively.
+fn text_search(backend: Backend, text: &str) -> Condition {
+    match backend {
+        Backend::Postgres => Condition::all().add(Expr::cust_with_values(
+            "to_tsvector('simple', subject || ' ' || body) @@ plainto_tsquery('simple', $1)",
+            [text.to_owned()],
+        )),
+        Backend::Sqlite => {
+            // Each word becomes a quoted FTS5 string, so user text can never be read as
+            // FTS5 query syntax.
+            let terms: Vec<String> =
+                text.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+            Condition::all().add(Expr::cust_with_values(
+                "appeals.rowid IN (SELECT rowid FROM appeals_fts WHERE appeals_fts MATCH ?)",
+                [terms.join(" ")],
+            ))
+        }
+    }
+}

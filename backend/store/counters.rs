@@ -1,0 +1,31 @@
+//! Sequential registration numbers per agency and year, as a records office keeps them.
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::StoreError;
+use super::entity::registration_counter as counter;
+
+/// Takes the next number for `agency` in `year`. Inside the caller's transaction the
+/// counter row stays locked until commit, so numbers are never skipped or repeated.
+pub async fn next_registration(db: &impl ConnectionTrait, agency: Uuid, year: i32) -> Result<i64, StoreError> {
+    let upsert = Query::insert()
+        .into_table(counter::Entity)
+        .columns([counter::Column::AgencyId, counter::Column::Year, counter::Column::Last])
+        .values_panic([agency.into(), year.into(), 1i64.into()])
+        .on_conflict(
+            OnConflict::columns([counter::Column::AgencyId, counter::Column::Year])
+                .value(counter::Column::Last, Expr::col((counter::Entity, counter::Column::Last)).add(1))
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&upsert).await?;
+    let row = counter::Entity::find()
+        .filter(counter::Column::AgencyId.eq(agency))
+        .filter(counter::Column::Year.eq(year))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(row.last)
+}
