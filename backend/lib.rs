@@ -4,3 +4,4 @@
 //! `domain` depends on nothing of ours and does no I/O.
 
 pub mod domain;
+pub mod notify;
