@@ -114,6 +114,72 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn writes_one_readable_eml_per_message_even_when_sent_twice() {
+        use crate::notify::{Correspondent, Rendered, build_email};
+        use chrono::TimeZone;
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mailer = FileMailer::new(dir.path().join("mail"));
+        let rendered = Rendered {
+            subject: "Муроҷиати шумо қабул шуд".into(),
+            text: "Ассалому алайкум!\n".into(),
+            html: "<p>Ассалому алайкум!</p>\n".into(),
+        };
+        let outbox_id = uuid::Uuid::from_u128(7);
+        let date = chrono::Utc
+            .with_ymd_and_hms(2026, 3, 17, 13, 0, 0)
+            .single()
+            .expect("valid");
+        let message = build_email(
+            Correspondent {
+                name: "Муроҷиат",
+                address: "no-reply@murojiat.tj",
+            },
+            Correspondent {
+                name: "Фотима",
+                address: "fotima@example.tj",
+            },
+            &rendered,
+            outbox_id,
+            date,
+            "murojiat.tj",
+        )
+        .expect("message builds");
+
+        mailer.send(&message).await.expect("first write");
+        mailer.send(&message).await.expect("second write");
+
+        let files: Vec<_> = std::fs::read_dir(mailer.dir())
+            .expect("directory exists")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(files, [format!("{outbox_id}@murojiat_tj.eml")]);
+        let eml = std::fs::read_to_string(mailer.dir().join(&files[0])).expect("readable");
+        assert!(eml.contains(&format!("Message-ID: <{outbox_id}@murojiat.tj>\r\n")));
+        assert!(eml.contains("Subject: =?utf-8?b?"));
+        assert!(eml.contains("Content-Type: text/plain; charset=utf-8"));
+        assert!(eml.contains("Content-Type: text/html; charset=utf-8"));
+    }
+
+    #[tokio::test]
+    async fn the_memory_mailer_records_envelope_and_bytes() {
+        let memory = crate::notify::MemoryMailer::new();
+        let envelope = Envelope::new(
+            Some("a@murojiat.tj".parse().expect("address")),
+            vec!["b@example.tj".parse().expect("address")],
+        )
+        .expect("envelope");
+        memory
+            .send_raw(&envelope, b"Subject: x\r\n\r\nbody")
+            .await
+            .expect("recorded");
+        let sent = memory.messages();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].to, ["b@example.tj"]);
+        assert!(sent[0].text().ends_with("body"));
+    }
+
     #[test]
     fn a_message_id_in_the_body_is_not_a_header() {
         let mailer = FileMailer::new("out");
