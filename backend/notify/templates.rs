@@ -501,7 +501,7 @@ mod tests {
         let dir = copy_templates();
         let missing = dir.path().join("forwarded/tg.txt");
         std::fs::remove_file(&missing).expect("remove");
-        let error = Templates::load(dir.path()).err().expect("load fails");
+        let error = Templates::load(dir.path()).expect_err("load fails");
         assert_eq!(error.path, missing);
     }
 
@@ -510,12 +510,12 @@ mod tests {
         let dir = copy_templates();
         let broken = dir.path().join("answered/ru.txt");
         std::fs::write(&broken, "Subject: x\n\n{% if answer %}unclosed").expect("write");
-        let error = Templates::load(dir.path()).err().expect("load fails");
+        let error = Templates::load(dir.path()).expect_err("load fails");
         assert_eq!(error.path, broken);
         assert!(error.to_string().contains("answered/ru.txt"), "{error}");
 
         std::fs::write(&broken, "no subject line\n\nbody").expect("write");
-        let error = Templates::load(dir.path()).err().expect("load fails");
+        let error = Templates::load(dir.path()).expect_err("load fails");
         assert!(error.reason.contains("Subject:"), "{error}");
     }
 }

@@ -37,10 +37,10 @@ impl ReceivedMail {
                 }
                 break;
             }
-            if let Some((key, value)) = line.split_once(':') {
-                if key.eq_ignore_ascii_case(name) {
-                    found = Some(value.trim_start().to_owned());
-                }
+            if let Some((key, value)) = line.split_once(':')
+                && key.eq_ignore_ascii_case(name)
+            {
+                found = Some(value.trim_start().to_owned());
             }
         }
         found
