@@ -25,7 +25,9 @@ impl Locale {
                 .and_then(|q| q.parse::<f32>().ok())
                 .unwrap_or(1.0);
             let primary = tag.split('-').next().unwrap_or("");
-            let Ok(locale) = primary.parse::<Locale>() else { continue };
+            let Ok(locale) = primary.parse::<Locale>() else {
+                continue;
+            };
             if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
                 best = Some((q, locale));
             }
@@ -40,8 +42,14 @@ mod tests {
 
     #[test]
     fn negotiates_by_quality_and_primary_tag() {
-        assert_eq!(Locale::negotiate("ru-RU,ru;q=0.9,en;q=0.8"), Some(Locale::Ru));
-        assert_eq!(Locale::negotiate("de, en;q=0.5, tg;q=0.7"), Some(Locale::Tg));
+        assert_eq!(
+            Locale::negotiate("ru-RU,ru;q=0.9,en;q=0.8"),
+            Some(Locale::Ru)
+        );
+        assert_eq!(
+            Locale::negotiate("de, en;q=0.5, tg;q=0.7"),
+            Some(Locale::Tg)
+        );
         assert_eq!(Locale::negotiate("fr, de"), None);
         assert_eq!(Locale::negotiate("en;q=0"), None);
     }
