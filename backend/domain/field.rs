@@ -15,11 +15,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            code,
-            message: message.into(),
-        }
+        Self { field: field.into(), code, message: message.into() }
     }
 
     pub fn empty(field: impl Into<String>) -> Self {
@@ -27,19 +23,11 @@ impl FieldError {
     }
 
     pub fn too_long(field: impl Into<String>, max_chars: usize) -> Self {
-        Self::new(
-            field,
-            "too_long",
-            format!("must be at most {max_chars} characters"),
-        )
+        Self::new(field, "too_long", format!("must be at most {max_chars} characters"))
     }
 
     pub fn too_short(field: impl Into<String>, min_chars: usize) -> Self {
-        Self::new(
-            field,
-            "too_short",
-            format!("must be at least {min_chars} characters"),
-        )
+        Self::new(field, "too_short", format!("must be at least {min_chars} characters"))
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -77,10 +65,6 @@ impl FieldErrors {
 
     /// `Ok(())` when nothing failed, the collected errors otherwise.
     pub fn finish(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0)
-        }
+        if self.0.is_empty() { Ok(()) } else { Err(self.0) }
     }
 }

@@ -42,14 +42,8 @@ mod tests {
 
     #[test]
     fn negotiates_by_quality_and_primary_tag() {
-        assert_eq!(
-            Locale::negotiate("ru-RU,ru;q=0.9,en;q=0.8"),
-            Some(Locale::Ru)
-        );
-        assert_eq!(
-            Locale::negotiate("de, en;q=0.5, tg;q=0.7"),
-            Some(Locale::Tg)
-        );
+        assert_eq!(Locale::negotiate("ru-RU,ru;q=0.9,en;q=0.8"), Some(Locale::Ru));
+        assert_eq!(Locale::negotiate("de, en;q=0.5, tg;q=0.7"), Some(Locale::Tg));
         assert_eq!(Locale::negotiate("fr, de"), None);
         assert_eq!(Locale::negotiate("en;q=0"), None);
     }

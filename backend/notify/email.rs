@@ -67,15 +67,11 @@ impl Header for AutoSubmitted {
 /// duplicate by the receiver.
 pub fn message_id(outbox_id: Uuid, domain: &str) -> Result<String, EmailError> {
     let plain_host = !domain.is_empty()
-        && domain.split('.').all(|label| {
-            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if plain_host {
-        Ok(format!(
-            "<{}@{}>",
-            outbox_id.as_hyphenated(),
-            domain.to_ascii_lowercase()
-        ))
+        Ok(format!("<{}@{}>", outbox_id.as_hyphenated(), domain.to_ascii_lowercase()))
     } else {
         Err(EmailError::InvalidDomain(domain.to_owned()))
     }
@@ -102,23 +98,16 @@ pub fn build_email(
         .date(date.into())
         .message_id(Some(message_id(outbox_id, message_id_domain)?))
         .header(AutoSubmitted)
-        .multipart(MultiPart::alternative_plain_html(
-            rendered.text.clone(),
-            rendered.html.clone(),
-        ))?;
+        .multipart(MultiPart::alternative_plain_html(rendered.text.clone(), rendered.html.clone()))?;
     Ok(message)
 }
 
 fn mailbox(role: &'static str, who: Correspondent<'_>) -> Result<Mailbox, EmailError> {
-    let address =
-        who.address
-            .trim()
-            .parse::<Address>()
-            .map_err(|source| EmailError::InvalidAddress {
-                role,
-                address: who.address.to_owned(),
-                source,
-            })?;
+    let address = who.address.trim().parse::<Address>().map_err(|source| EmailError::InvalidAddress {
+        role,
+        address: who.address.to_owned(),
+        source,
+    })?;
     let name = single_line(who.name);
     Ok(Mailbox::new((!name.is_empty()).then_some(name), address))
 }
@@ -128,10 +117,7 @@ fn mailbox(role: &'static str, who: Correspondent<'_>) -> Result<Mailbox, EmailE
 /// ends are trimmed.
 pub fn single_line(text: &str) -> String {
     let mut line = String::with_capacity(text.len());
-    for word in text
-        .split(|c: char| c.is_control() || c.is_whitespace())
-        .filter(|word| !word.is_empty())
-    {
+    for word in text.split(|c: char| c.is_control() || c.is_whitespace()).filter(|word| !word.is_empty()) {
         if !line.is_empty() {
             line.push(' ');
         }
@@ -158,19 +144,10 @@ mod tests {
     }
 
     fn build(to_name: &str, subject: &str) -> String {
-        let date = Utc
-            .with_ymd_and_hms(2026, 3, 17, 13, 0, 0)
-            .single()
-            .expect("valid date");
+        let date = Utc.with_ymd_and_hms(2026, 3, 17, 13, 0, 0).single().expect("valid date");
         let message = build_email(
-            Correspondent {
-                name: "Муроҷиат",
-                address: "no-reply@murojiat.tj",
-            },
-            Correspondent {
-                name: to_name,
-                address: "citizen@example.tj",
-            },
+            Correspondent { name: "Муроҷиат", address: "no-reply@murojiat.tj" },
+            Correspondent { name: to_name, address: "citizen@example.tj" },
             &rendered(subject),
             outbox_id(),
             date,
@@ -188,32 +165,20 @@ mod tests {
     fn carries_the_stable_headers() {
         let raw = build("Фотима Раҳимова", "Муроҷиати шумо қабул шуд");
         let headers = headers(&raw);
-        assert!(
-            headers.contains(&"Message-ID: <0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b@murojiat.tj>")
-        );
-        assert!(
-            headers.contains(&"Date: Tue, 17 Mar 2026 13:00:00 +0000"),
-            "{headers:#?}"
-        );
+        assert!(headers.contains(&"Message-ID: <0195a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b@murojiat.tj>"));
+        assert!(headers.contains(&"Date: Tue, 17 Mar 2026 13:00:00 +0000"), "{headers:#?}");
         assert!(headers.contains(&"Auto-Submitted: auto-generated"));
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.is_ascii(), "non-ASCII must be encoded on the wire");
-        assert!(
-            raw.contains("=?utf-8?b?"),
-            "subject and names are RFC 2047 encoded"
-        );
+        assert!(raw.contains("=?utf-8?b?"), "subject and names are RFC 2047 encoded");
     }
 
     #[test]
     fn the_same_row_builds_the_same_message_id() {
         let first = build("A", "B");
         let second = build("A", "B");
-        let id = |raw: &str| {
-            headers(raw)
-                .into_iter()
-                .find(|h| h.starts_with("Message-ID:"))
-                .map(str::to_owned)
-        };
+        let id =
+            |raw: &str| headers(raw).into_iter().find(|h| h.starts_with("Message-ID:")).map(str::to_owned);
         assert_eq!(id(&first), id(&second));
         assert!(id(&first).is_some());
     }
@@ -239,33 +204,11 @@ mod tests {
 
     #[test]
     fn refuses_bad_addresses_and_domains() {
-        let date = Utc
-            .with_ymd_and_hms(2026, 3, 17, 13, 0, 0)
-            .single()
-            .expect("valid date");
-        let from = Correspondent {
-            name: "",
-            address: "no-reply@murojiat.tj",
-        };
-        let bad_to = Correspondent {
-            name: "x",
-            address: "a@b.tj\r\nBcc: c@d.tj",
-        };
-        let error = build_email(
-            from,
-            bad_to,
-            &rendered("s"),
-            outbox_id(),
-            date,
-            "murojiat.tj",
-        );
-        assert!(matches!(
-            error,
-            Err(EmailError::InvalidAddress { role: "to", .. })
-        ));
-        assert!(matches!(
-            message_id(outbox_id(), "evil>\r\nBcc: x"),
-            Err(EmailError::InvalidDomain(_))
-        ));
+        let date = Utc.with_ymd_and_hms(2026, 3, 17, 13, 0, 0).single().expect("valid date");
+        let from = Correspondent { name: "", address: "no-reply@murojiat.tj" };
+        let bad_to = Correspondent { name: "x", address: "a@b.tj\r\nBcc: c@d.tj" };
+        let error = build_email(from, bad_to, &rendered("s"), outbox_id(), date, "murojiat.tj");
+        assert!(matches!(error, Err(EmailError::InvalidAddress { role: "to", .. })));
+        assert!(matches!(message_id(outbox_id(), "evil>\r\nBcc: x"), Err(EmailError::InvalidDomain(_))));
     }
 }

@@ -53,15 +53,9 @@ impl Mailer for FileMailer {
             let failed = |what: &str, e: std::io::Error| {
                 SendError::Transient(format!("{what} {}: {e}", self.dir.display()))
             };
-            tokio::fs::create_dir_all(&self.dir)
-                .await
-                .map_err(|e| failed("cannot create", e))?;
-            tokio::fs::write(&temporary, raw)
-                .await
-                .map_err(|e| failed("cannot write into", e))?;
-            tokio::fs::rename(&temporary, &path)
-                .await
-                .map_err(|e| failed("cannot rename in", e))?;
+            tokio::fs::create_dir_all(&self.dir).await.map_err(|e| failed("cannot create", e))?;
+            tokio::fs::write(&temporary, raw).await.map_err(|e| failed("cannot write into", e))?;
+            tokio::fs::rename(&temporary, &path).await.map_err(|e| failed("cannot rename in", e))?;
             tracing::debug!(path = %path.display(), "mail written to file");
             Ok(())
         })
@@ -75,9 +69,7 @@ fn message_id(raw: &[u8]) -> Option<String> {
         .take_while(|line| !line.is_empty())
         .find_map(|line| {
             let (name, value) = line.split_once(':')?;
-            name.trim()
-                .eq_ignore_ascii_case("message-id")
-                .then(|| value.trim().to_owned())
+            name.trim().eq_ignore_ascii_case("message-id").then(|| value.trim().to_owned())
         })
         .filter(|id| !id.is_empty())
 }
@@ -103,15 +95,9 @@ mod tests {
     fn names_files_by_message_id_and_never_leaves_the_directory() {
         let mailer = FileMailer::new("/var/mail-out");
         let raw = b"Subject: x\r\nMessage-ID: <0190abcd@mail.example.tj>\r\n\r\nbody";
-        assert_eq!(
-            mailer.path_for(raw),
-            PathBuf::from("/var/mail-out/0190abcd@mail_example_tj.eml")
-        );
+        assert_eq!(mailer.path_for(raw), PathBuf::from("/var/mail-out/0190abcd@mail_example_tj.eml"));
         let hostile = b"Message-ID: <../../etc/passwd>\r\n\r\n";
-        assert_eq!(
-            mailer.path_for(hostile),
-            PathBuf::from("/var/mail-out/______etc_passwd.eml")
-        );
+        assert_eq!(mailer.path_for(hostile), PathBuf::from("/var/mail-out/______etc_passwd.eml"));
     }
 
     #[tokio::test]
@@ -127,19 +113,10 @@ mod tests {
             html: "<p>Ассалому алайкум!</p>\n".into(),
         };
         let outbox_id = uuid::Uuid::from_u128(7);
-        let date = chrono::Utc
-            .with_ymd_and_hms(2026, 3, 17, 13, 0, 0)
-            .single()
-            .expect("valid");
+        let date = chrono::Utc.with_ymd_and_hms(2026, 3, 17, 13, 0, 0).single().expect("valid");
         let message = build_email(
-            Correspondent {
-                name: "Муроҷиат",
-                address: "no-reply@murojiat.tj",
-            },
-            Correspondent {
-                name: "Фотима",
-                address: "fotima@example.tj",
-            },
+            Correspondent { name: "Муроҷиат", address: "no-reply@murojiat.tj" },
+            Correspondent { name: "Фотима", address: "fotima@example.tj" },
             &rendered,
             outbox_id,
             date,
@@ -170,10 +147,7 @@ mod tests {
             vec!["b@example.tj".parse().expect("address")],
         )
         .expect("envelope");
-        memory
-            .send_raw(&envelope, b"Subject: x\r\n\r\nbody")
-            .await
-            .expect("recorded");
+        memory.send_raw(&envelope, b"Subject: x\r\n\r\nbody").await.expect("recorded");
         let sent = memory.messages();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].to, ["b@example.tj"]);

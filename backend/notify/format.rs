@@ -35,11 +35,7 @@ pub fn format_date(date: NaiveDate, locale: Locale) -> String {
 /// Russian, `17 March 2026, 18:00` in English.
 pub fn format_datetime(instant: DateTime<Utc>, locale: Locale, tz: Tz) -> String {
     let local = instant.with_timezone(&tz);
-    format!(
-        "{}, {}",
-        format_date(local.date_naive(), locale),
-        local.format("%H:%M")
-    )
+    format!("{}, {}", format_date(local.date_naive(), locale), local.format("%H:%M"))
 }
 
 #[cfg(test)]
@@ -49,30 +45,12 @@ mod tests {
 
     #[test]
     fn formats_in_the_agency_zone_and_the_locale_style() {
-        let instant = Utc
-            .with_ymd_and_hms(2026, 3, 17, 13, 0, 0)
-            .single()
-            .expect("valid");
+        let instant = Utc.with_ymd_and_hms(2026, 3, 17, 13, 0, 0).single().expect("valid");
         let dushanbe = chrono_tz::Asia::Dushanbe;
-        assert_eq!(
-            format_datetime(instant, Locale::Tg, dushanbe),
-            "17.03.2026, 18:00"
-        );
-        assert_eq!(
-            format_datetime(instant, Locale::Ru, dushanbe),
-            "17.03.2026, 18:00"
-        );
-        assert_eq!(
-            format_datetime(instant, Locale::En, dushanbe),
-            "17 March 2026, 18:00"
-        );
-        let late = Utc
-            .with_ymd_and_hms(2026, 12, 31, 20, 30, 0)
-            .single()
-            .expect("valid");
-        assert_eq!(
-            format_datetime(late, Locale::En, dushanbe),
-            "1 January 2027, 01:30"
-        );
+        assert_eq!(format_datetime(instant, Locale::Tg, dushanbe), "17.03.2026, 18:00");
+        assert_eq!(format_datetime(instant, Locale::Ru, dushanbe), "17.03.2026, 18:00");
+        assert_eq!(format_datetime(instant, Locale::En, dushanbe), "17 March 2026, 18:00");
+        let late = Utc.with_ymd_and_hms(2026, 12, 31, 20, 30, 0).single().expect("valid");
+        assert_eq!(format_datetime(late, Locale::En, dushanbe), "1 January 2027, 01:30");
     }
 }

@@ -31,11 +31,7 @@ impl SendError {
 /// hold an `Arc<dyn Mailer>` chosen from configuration at start.
 pub trait Mailer: Send + Sync {
     /// Delivers already formatted bytes (RFC 5322) to the envelope's recipients.
-    fn send_raw<'a>(
-        &'a self,
-        envelope: &'a Envelope,
-        raw: &'a [u8],
-    ) -> BoxFuture<'a, Result<(), SendError>>;
+    fn send_raw<'a>(&'a self, envelope: &'a Envelope, raw: &'a [u8]) -> BoxFuture<'a, Result<(), SendError>>;
 
     /// Formats `message` and delivers it to the recipients of its envelope.
     fn send<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, Result<(), SendError>> {

@@ -39,28 +39,18 @@ impl MemoryMailer {
 
     /// Every message accepted so far, oldest first.
     pub fn messages(&self) -> Vec<SentMail> {
-        self.sent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.sent.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 
 impl Mailer for MemoryMailer {
-    fn send_raw<'a>(
-        &'a self,
-        envelope: &'a Envelope,
-        raw: &'a [u8],
-    ) -> BoxFuture<'a, Result<(), SendError>> {
+    fn send_raw<'a>(&'a self, envelope: &'a Envelope, raw: &'a [u8]) -> BoxFuture<'a, Result<(), SendError>> {
         let mail = SentMail {
             from: envelope.from().map(ToString::to_string),
             to: envelope.to().iter().map(ToString::to_string).collect(),
             raw: raw.to_vec(),
         };
-        self.sent
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(mail);
+        self.sent.lock().unwrap_or_else(PoisonError::into_inner).push(mail);
         Box::pin(async { Ok(()) })
     }
 }

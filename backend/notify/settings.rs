@@ -69,10 +69,7 @@ pub struct RetrySchedule {
 
 impl Default for RetrySchedule {
     fn default() -> Self {
-        Self {
-            delays_secs: vec![60, 5 * 60, 30 * 60, 2 * 3600, 6 * 3600],
-            jitter_fraction: 0.2,
-        }
+        Self { delays_secs: vec![60, 5 * 60, 30 * 60, 2 * 3600, 6 * 3600], jitter_fraction: 0.2 }
     }
 }
 
@@ -87,16 +84,9 @@ impl RetrySchedule {
     pub fn next_attempt_delay(&self, attempt: u32, jitter: f64) -> Option<Duration> {
         let index = usize::try_from(attempt.max(1) - 1).ok()?;
         let nominal = *self.delays_secs.get(index)? as f64;
-        let jitter = if jitter.is_finite() {
-            jitter.clamp(0.0, 1.0)
-        } else {
-            0.5
-        };
-        let fraction = if self.jitter_fraction.is_finite() {
-            self.jitter_fraction.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
+        let jitter = if jitter.is_finite() { jitter.clamp(0.0, 1.0) } else { 0.5 };
+        let fraction =
+            if self.jitter_fraction.is_finite() { self.jitter_fraction.clamp(0.0, 1.0) } else { 0.0 };
         let factor = 1.0 + fraction * (2.0 * jitter - 1.0);
         Some(Duration::from_secs_f64(nominal * factor))
     }
@@ -113,33 +103,16 @@ mod tests {
     #[test]
     fn default_schedule_backs_off_then_gives_up() {
         let schedule = RetrySchedule::default();
-        let nominal: Vec<_> = (1..=6)
-            .map(|a| secs(schedule.next_attempt_delay(a, 0.5)))
-            .collect();
-        assert_eq!(
-            nominal,
-            [
-                Some(60),
-                Some(300),
-                Some(1800),
-                Some(7200),
-                Some(21600),
-                None
-            ]
-        );
+        let nominal: Vec<_> = (1..=6).map(|a| secs(schedule.next_attempt_delay(a, 0.5))).collect();
+        assert_eq!(nominal, [Some(60), Some(300), Some(1800), Some(7200), Some(21600), None]);
     }
 
     #[test]
     fn jitter_moves_a_delay_by_at_most_twenty_percent() {
         let schedule = RetrySchedule::default();
         assert_eq!(secs(schedule.next_attempt_delay(2, 0.0)), Some(240));
-        let longest = schedule
-            .next_attempt_delay(2, 0.999_999)
-            .map(|d| d.as_secs_f64());
-        assert!(
-            longest.is_some_and(|s| s > 359.9 && s < 360.0),
-            "{longest:?}"
-        );
+        let longest = schedule.next_attempt_delay(2, 0.999_999).map(|d| d.as_secs_f64());
+        assert!(longest.is_some_and(|s| s > 359.9 && s < 360.0), "{longest:?}");
         for draw in [-3.0, 7.0, f64::NAN, f64::INFINITY] {
             let d = secs(schedule.next_attempt_delay(1, draw));
             assert!(d.is_some_and(|s| (48..=72).contains(&s)), "{draw}: {d:?}");
@@ -148,10 +121,7 @@ mod tests {
 
     #[test]
     fn attempt_zero_is_the_first_and_the_schedule_is_configurable() {
-        let schedule = RetrySchedule {
-            delays_secs: vec![10, 20],
-            jitter_fraction: 0.0,
-        };
+        let schedule = RetrySchedule { delays_secs: vec![10, 20], jitter_fraction: 0.0 };
         assert_eq!(secs(schedule.next_attempt_delay(0, 0.9)), Some(10));
         assert_eq!(secs(schedule.next_attempt_delay(2, 0.9)), Some(20));
         assert_eq!(schedule.next_attempt_delay(3, 0.9), None);

@@ -134,55 +134,35 @@ impl SmtpMailer {
         if let Some(credentials) = credentials(settings)? {
             builder = builder.credentials(credentials);
         }
-        Ok(Self {
-            transport: builder.build(),
-        })
+        Ok(Self { transport: builder.build() })
     }
 }
 
 fn tls_parameters(host: &str) -> Result<TlsParameters, SmtpConfigError> {
-    TlsParameters::new(host.to_owned()).map_err(|source| SmtpConfigError::Tls {
-        host: host.to_owned(),
-        source,
-    })
+    TlsParameters::new(host.to_owned())
+        .map_err(|source| SmtpConfigError::Tls { host: host.to_owned(), source })
 }
 
 fn credentials(settings: &SmtpSettings) -> Result<Option<Credentials>, SmtpConfigError> {
     let password = match (&settings.password, &settings.password_file) {
         (Some(password), _) => Some(password.clone()),
         (None, Some(path)) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|source| SmtpConfigError::PasswordFile {
-                    path: path.clone(),
-                    source,
-                })?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| SmtpConfigError::PasswordFile { path: path.clone(), source })?;
             Some(text.trim_end_matches(['\r', '\n']).to_owned())
         }
         (None, None) => None,
     };
     match (&settings.username, password) {
-        (Some(user), password) => Ok(Some(Credentials::new(
-            user.clone(),
-            password.unwrap_or_default(),
-        ))),
+        (Some(user), password) => Ok(Some(Credentials::new(user.clone(), password.unwrap_or_default()))),
         (None, Some(_)) => Err(SmtpConfigError::PasswordWithoutUsername),
         (None, None) => Ok(None),
     }
 }
 
 impl Mailer for SmtpMailer {
-    fn send_raw<'a>(
-        &'a self,
-        envelope: &'a Envelope,
-        raw: &'a [u8],
-    ) -> BoxFuture<'a, Result<(), SendError>> {
-        Box::pin(async move {
-            self.transport
-                .send_raw(envelope, raw)
-                .await
-                .map(drop)
-                .map_err(classify)
-        })
+    fn send_raw<'a>(&'a self, envelope: &'a Envelope, raw: &'a [u8]) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move { self.transport.send_raw(envelope, raw).await.map(drop).map_err(classify) })
     }
 }
 
@@ -212,21 +192,12 @@ mod tests {
             ..SmtpSettings::default()
         };
         let shown = format!("{settings:?}");
-        assert!(
-            !shown.contains("hunter2") && shown.contains("<redacted>"),
-            "{shown}"
-        );
+        assert!(!shown.contains("hunter2") && shown.contains("<redacted>"), "{shown}");
     }
 
     #[test]
     fn a_password_needs_a_username() {
-        let settings = SmtpSettings {
-            password: Some("x".into()),
-            ..SmtpSettings::default()
-        };
-        assert!(matches!(
-            SmtpMailer::new(&settings),
-            Err(SmtpConfigError::PasswordWithoutUsername)
-        ));
+        let settings = SmtpSettings { password: Some("x".into()), ..SmtpSettings::default() };
+        assert!(matches!(SmtpMailer::new(&settings), Err(SmtpConfigError::PasswordWithoutUsername)));
     }
 }

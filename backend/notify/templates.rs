@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use minijinja::value::{Serde, Value};
-use minijinja::{
-    AutoEscape, Environment, Error, ErrorKind, HtmlEscape, State, UndefinedBehavior, context,
-};
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, HtmlEscape, State, UndefinedBehavior, context};
 use serde::Serialize;
 
 use super::format::{format_date, format_datetime};
@@ -100,21 +98,15 @@ impl Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
         env.set_auto_escape_callback(|name| {
-            if name.ends_with(".html") {
-                AutoEscape::Html
-            } else {
-                AutoEscape::None
-            }
+            if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None }
         });
         env.add_filter("datetime", datetime_filter);
         env.add_filter("date", date_filter);
         env.add_filter("link", link_filter);
 
         let mut add = |name: String, path: &Path, source: String| {
-            env.add_template_owned(name, source).map_err(|e| LoadError {
-                path: path.to_owned(),
-                reason: format!("{e:#}"),
-            })
+            env.add_template_owned(name, source)
+                .map_err(|e| LoadError { path: path.to_owned(), reason: format!("{e:#}") })
         };
         let layout = dir.join(LAYOUT);
         add(LAYOUT.to_owned(), &layout, read(&layout)?)?;
@@ -145,11 +137,7 @@ impl Templates {
         data: &impl Serialize,
         tz: Tz,
     ) -> Result<Rendered, RenderError> {
-        let fail = |source| RenderError {
-            message,
-            locale,
-            source,
-        };
+        let fail = |source| RenderError { message, locale, source };
         let ctx = context! {
             locale => locale.as_str(),
             time_zone => tz.name(),
@@ -158,8 +146,7 @@ impl Templates {
         let stem = format!("{message}/{locale}");
         let render = |name: &str, ctx: &Value| self.env.get_template(name)?.render(ctx);
 
-        let subject =
-            super::email::single_line(&render(&format!("{stem}.subject"), &ctx).map_err(fail)?);
+        let subject = super::email::single_line(&render(&format!("{stem}.subject"), &ctx).map_err(fail)?);
         let footer = render(&format!("_footer/{locale}.txt"), &ctx).map_err(fail)?;
         let text = render(&format!("{stem}.txt"), &ctx).map_err(fail)?;
         let body_html = render(&format!("{stem}.html"), &ctx).map_err(fail)?;
@@ -173,27 +160,17 @@ impl Templates {
             },
         )
         .map_err(fail)?;
-        Ok(Rendered {
-            subject,
-            text: format!("{}\n\n-- \n{}\n", text.trim_end(), footer.trim()),
-            html,
-        })
+        Ok(Rendered { subject, text: format!("{}\n\n-- \n{}\n", text.trim_end(), footer.trim()), html })
     }
 }
 
 fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|e| LoadError {
-        path: path.to_owned(),
-        reason: e.to_string(),
-    })
+    std::fs::read_to_string(path).map_err(|e| LoadError { path: path.to_owned(), reason: e.to_string() })
 }
 
 /// Splits `Subject: ...\n\nbody` into its two templates.
 fn split_subject(source: &str) -> Option<(String, String)> {
-    let source = source
-        .strip_prefix('\u{feff}')
-        .unwrap_or(source)
-        .replace("\r\n", "\n");
+    let source = source.strip_prefix('\u{feff}').unwrap_or(source).replace("\r\n", "\n");
     let (first, rest) = source.split_once('\n')?;
     let subject = first.strip_prefix("Subject:")?.trim();
     let body = rest.strip_prefix('\n')?;
@@ -207,15 +184,7 @@ fn paragraphs(escaped: &str) -> String {
         .split("\n\n")
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| {
-            format!(
-                "<p>{}</p>\n",
-                p.lines()
-                    .map(str::trim_end)
-                    .collect::<Vec<_>>()
-                    .join("<br>\n")
-            )
-        })
+        .map(|p| format!("<p>{}</p>\n", p.lines().map(str::trim_end).collect::<Vec<_>>().join("<br>\n")))
         .collect()
 }
 
@@ -232,19 +201,14 @@ fn render_locale(state: &State) -> Result<(Locale, Tz), Error> {
 }
 
 fn instant(value: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(value).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// `{{ due_at|datetime }}`: an RFC 3339 instant as local date and time.
 fn datetime_filter(state: &State, value: &str) -> Result<String, Error> {
     let (locale, tz) = render_locale(state)?;
     let at = instant(value).ok_or_else(|| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("datetime: not an RFC 3339 instant: {value:?}"),
-        )
+        Error::new(ErrorKind::InvalidOperation, format!("datetime: not an RFC 3339 instant: {value:?}"))
     })?;
     Ok(format_datetime(at, locale, tz))
 }
@@ -256,12 +220,7 @@ fn date_filter(state: &State, value: &str) -> Result<String, Error> {
         Ok(date) => date,
         Err(_) => instant(value)
             .map(|t| t.with_timezone(&tz).date_naive())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("date: not a date: {value:?}"),
-                )
-            })?,
+            .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("date: not a date: {value:?}")))?,
     };
     Ok(format_date(date, locale))
 }
@@ -386,17 +345,11 @@ mod tests {
                     .render(*message, *locale, &sample(*message), DUSHANBE)
                     .unwrap_or_else(|e| panic!("{e}"));
                 for part in [&rendered.subject, &rendered.text, &rendered.html] {
-                    assert!(
-                        !part.contains("{{") && !part.contains("{%"),
-                        "{message}/{locale}"
-                    );
+                    assert!(!part.contains("{{") && !part.contains("{%"), "{message}/{locale}");
                 }
                 if *locale == Locale::Tg {
                     let tajik = |c: char| "ғӣқӯҳҷҒӢҚӮҲҶ".contains(c);
-                    assert!(
-                        rendered.text.chars().any(tajik),
-                        "{message}/tg is not Tajik"
-                    );
+                    assert!(rendered.text.chars().any(tajik), "{message}/tg is not Tajik");
                 }
                 insta::assert_snapshot!(
                     format!("{message}.{locale}"),
@@ -419,11 +372,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!rendered.html.contains("<script>") && !rendered.html.contains("<img"));
         assert!(rendered.html.contains("&lt;script&gt;"));
-        assert!(
-            rendered
-                .text
-                .contains("<script>alert('x')</script> & <b>\"bold\"</b>")
-        );
+        assert!(rendered.text.contains("<script>alert('x')</script> & <b>\"bold\"</b>"));
     }
 
     #[test]
@@ -432,14 +381,12 @@ mod tests {
         let rendered = templates()
             .render(MessageKind::VerifyEmail, Locale::En, &data, DUSHANBE)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert!(rendered.html.contains(
-            "<a href=\"https:&#x2f;&#x2f;murojiat.tj&#x2f;verify?token=abc&amp;lang=tg\">"
-        ));
         assert!(
             rendered
-                .text
-                .contains("https://murojiat.tj/verify?token=abc&lang=tg")
+                .html
+                .contains("<a href=\"https:&#x2f;&#x2f;murojiat.tj&#x2f;verify?token=abc&amp;lang=tg\">")
         );
+        assert!(rendered.text.contains("https://murojiat.tj/verify?token=abc&lang=tg"));
 
         data["verify_url"] = json!("javascript:alert(1)");
         let rendered = templates()
@@ -465,12 +412,7 @@ mod tests {
     #[test]
     fn missing_data_is_an_error_not_a_blank() {
         let error = templates()
-            .render(
-                MessageKind::AppealReceived,
-                Locale::Ru,
-                &json!({ "name": "Анна" }),
-                DUSHANBE,
-            )
+            .render(MessageKind::AppealReceived, Locale::Ru, &json!({ "name": "Анна" }), DUSHANBE)
             .map(|_| ())
             .err();
         assert!(error.is_some_and(|e| e.message == MessageKind::AppealReceived));
@@ -482,9 +424,7 @@ mod tests {
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).expect("readable dir") {
                 let path = entry.expect("dir entry").path();
-                let target = copy
-                    .path()
-                    .join(path.strip_prefix(template_dir()).expect("inside"));
+                let target = copy.path().join(path.strip_prefix(template_dir()).expect("inside"));
                 if path.is_dir() {
                     std::fs::create_dir_all(&target).expect("mkdir");
                     stack.push(path);

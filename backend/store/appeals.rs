@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use uuid::Uuid;
 
@@ -21,7 +22,10 @@ pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Appeal>
 }
 
 /// Looks an appeal up by the canonical form of its tracking number.
-pub async fn by_tracking_number(db: &impl ConnectionTrait, canonical: &str) -> Result<Option<Appeal>, StoreError> {
+pub async fn by_tracking_number(
+    db: &impl ConnectionTrait,
+    canonical: &str,
+) -> Result<Option<Appeal>, StoreError> {
     Ok(appeal::Entity::find().filter(appeal::Column::TrackingNumber.eq(canonical)).one(db).await?)
 }
 
@@ -59,9 +63,9 @@ pub async fn of_citizen(
         .order_by_desc(appeal::Column::Id);
     if let Some((at, id)) = after {
         query = query.filter(
-            Condition::any().add(appeal::Column::CreatedAt.lt(at)).add(
-                Condition::all().add(appeal::Column::CreatedAt.eq(at)).add(appeal::Column::Id.lt(id)),
-            ),
+            Condition::any()
+                .add(appeal::Column::CreatedAt.lt(at))
+                .add(Condition::all().add(appeal::Column::CreatedAt.eq(at)).add(appeal::Column::Id.lt(id))),
         );
     }
     Ok(query.limit(limit).all(db).await?)
@@ -106,7 +110,11 @@ pub struct QueueQuery {
 }
 
 /// One page of a staff queue.
-pub async fn queue(db: &impl ConnectionTrait, backend: Backend, q: &QueueQuery) -> Result<Vec<Appeal>, StoreError> {
+pub async fn queue(
+    db: &impl ConnectionTrait,
+    backend: Backend,
+    q: &QueueQuery,
+) -> Result<Vec<Appeal>, StoreError> {
     let mut query = appeal::Entity::find().filter(appeal::Column::AgencyId.is_in(q.agencies.clone()));
     if !q.statuses.is_empty() {
         query = query.filter(appeal::Column::Status.is_in(q.statuses.clone()));
@@ -149,11 +157,13 @@ pub async fn queue(db: &impl ConnectionTrait, backend: Backend, q: &QueueQuery) 
         QueueOrder::CreatedAt => (appeal::Column::CreatedAt, false),
     };
     if let Some((key, id)) = q.after {
-        let (beyond, id_beyond) =
-            if ascending { (column.gt(key), appeal::Column::Id.gt(id)) } else { (column.lt(key), appeal::Column::Id.lt(id)) };
-        query = query.filter(
-            Condition::any().add(beyond).add(Condition::all().add(column.eq(key)).add(id_beyond)),
-        );
+        let (beyond, id_beyond) = if ascending {
+            (column.gt(key), appeal::Column::Id.gt(id))
+        } else {
+            (column.lt(key), appeal::Column::Id.lt(id))
+        };
+        query = query
+            .filter(Condition::any().add(beyond).add(Condition::all().add(column.eq(key)).add(id_beyond)));
     }
     query = if ascending {
         query.order_by_asc(column).order_by_asc(appeal::Column::Id)

@@ -9,7 +9,11 @@ use super::entity::registration_counter as counter;
 
 /// Takes the next number for `agency` in `year`. Inside the caller's transaction the
 /// counter row stays locked until commit, so numbers are never skipped or repeated.
-pub async fn next_registration(db: &impl ConnectionTrait, agency: Uuid, year: i32) -> Result<i64, StoreError> {
+pub async fn next_registration(
+    db: &impl ConnectionTrait,
+    agency: Uuid,
+    year: i32,
+) -> Result<i64, StoreError> {
     let upsert = Query::insert()
         .into_table(counter::Entity)
         .columns([counter::Column::AgencyId, counter::Column::Year, counter::Column::Last])

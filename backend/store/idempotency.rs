@@ -8,7 +8,11 @@ use super::entity::idempotency_key;
 
 pub use idempotency_key::Model as IdempotencyRecord;
 
-pub async fn find(db: &impl ConnectionTrait, scope: &str, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    key: &str,
+) -> Result<Option<IdempotencyRecord>, StoreError> {
     Ok(idempotency_key::Entity::find_by_id((scope.to_owned(), key.to_owned())).one(db).await?)
 }
 

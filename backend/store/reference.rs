@@ -39,6 +39,9 @@ pub async fn update_territory(
     Ok(change.update(db).await?)
 }
 
-pub async fn update_category(db: &impl ConnectionTrait, change: category::ActiveModel) -> Result<Category, StoreError> {
+pub async fn update_category(
+    db: &impl ConnectionTrait,
+    change: category::ActiveModel,
+) -> Result<Category, StoreError> {
     Ok(change.update(db).await?)
 }

@@ -83,9 +83,21 @@ impl MigrationTrait for Migration {
                     .col(integer(Appeals::Version))
                     .col(timestamp_with_time_zone(Appeals::CreatedAt))
                     .col(timestamp_with_time_zone(Appeals::UpdatedAt))
-                    .foreign_key(ForeignKey::create().from(Appeals::Table, Appeals::AgencyId).to(Agencies::Table, Agencies::Id))
-                    .foreign_key(ForeignKey::create().from(Appeals::Table, Appeals::CitizenId).to(Users::Table, Users::Id))
-                    .foreign_key(ForeignKey::create().from(Appeals::Table, Appeals::AssigneeId).to(Users::Table, Users::Id))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Appeals::Table, Appeals::AgencyId)
+                            .to(Agencies::Table, Agencies::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Appeals::Table, Appeals::CitizenId)
+                            .to(Users::Table, Users::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Appeals::Table, Appeals::AssigneeId)
+                            .to(Users::Table, Users::Id),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -124,7 +136,9 @@ impl MigrationTrait for Migration {
                     .col(string_len(AppealEvents::PrevHash, 64))
                     .col(string_len(AppealEvents::Hash, 64))
                     .foreign_key(
-                        ForeignKey::create().from(AppealEvents::Table, AppealEvents::AppealId).to(Appeals::Table, Appeals::Id),
+                        ForeignKey::create()
+                            .from(AppealEvents::Table, AppealEvents::AppealId)
+                            .to(Appeals::Table, Appeals::Id),
                     )
                     .to_owned(),
             )
@@ -155,7 +169,9 @@ impl MigrationTrait for Migration {
                     .col(string_len(Attachments::Visibility, 16))
                     .col(timestamp_with_time_zone(Attachments::CreatedAt))
                     .foreign_key(
-                        ForeignKey::create().from(Attachments::Table, Attachments::AppealId).to(Appeals::Table, Appeals::Id),
+                        ForeignKey::create()
+                            .from(Attachments::Table, Attachments::AppealId)
+                            .to(Appeals::Table, Appeals::Id),
                     )
                     .to_owned(),
             )

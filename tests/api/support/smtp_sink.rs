@@ -154,11 +154,8 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts a sink on a free port of 127.0.0.1.
     pub async fn start() -> SmtpSink {
-        let mut sink = SmtpSink {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            state: State::default(),
-            running: None,
-        };
+        let mut sink =
+            SmtpSink { addr: SocketAddr::from(([127, 0, 0, 1], 0)), state: State::default(), running: None };
         sink.listen().await;
         sink
     }
@@ -177,9 +174,7 @@ impl SmtpSink {
     pub fn count_by_message_id(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for mail in lock(&self.state).messages.iter() {
-            *counts
-                .entry(mail.message_id().unwrap_or_default())
-                .or_insert(0) += 1;
+            *counts.entry(mail.message_id().unwrap_or_default()).or_insert(0) += 1;
         }
         counts
     }
@@ -242,9 +237,7 @@ impl Drop for SmtpSink {
 
 fn angle_address(argument: &str) -> String {
     let start = argument.find('<').map_or(0, |i| i + 1);
-    let end = argument[start..]
-        .find('>')
-        .map_or(argument.len(), |i| start + i);
+    let end = argument[start..].find('>').map_or(argument.len(), |i| start + i);
     argument[start..end].trim().to_owned()
 }
 
@@ -284,11 +277,7 @@ async fn serve(stream: TcpStream, state: State) {
             },
             "DATA" if to.is_empty() => reply("554 5.5.1 no valid recipients"),
             "DATA" => {
-                if write
-                    .write_all(b"354 end with <CRLF>.<CRLF>\r\n")
-                    .await
-                    .is_err()
-                {
+                if write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await.is_err() {
                     return;
                 }
                 let mut data = String::new();
