@@ -16,6 +16,7 @@ use crate::auth::tokens::TokenIssuer;
 use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::http::metrics::Metrics;
+use crate::jurisdiction::Jurisdiction;
 use crate::services::limits::RateLimits;
 use crate::store::Db;
 
@@ -31,6 +32,7 @@ pub struct AppState {
     pub tokens: TokenIssuer,
     pub limits: RateLimits,
     pub metrics: Metrics,
+    pub jurisdiction: Jurisdiction,
 }
 
 impl Deref for App {
@@ -49,6 +51,8 @@ pub enum StartError {
     Keys(#[from] crate::auth::keys::KeyError),
     #[error("password hashing: {0}")]
     Hashing(#[from] crate::auth::password::HashError),
+    #[error("jurisdiction: {0}")]
+    Jurisdiction(#[from] crate::jurisdiction::JurisdictionError),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
@@ -80,6 +84,7 @@ impl App {
         let hasher = PasswordHasher::new(settings.auth.argon2)?;
         let tokens = TokenIssuer::new(keys, &settings.auth);
         let limits = RateLimits::new(&settings.rate_limit);
+        let jurisdiction = Jurisdiction::load(&settings)?;
         Ok(App(Arc::new(AppState {
             settings,
             db,
@@ -88,6 +93,7 @@ impl App {
             tokens,
             limits,
             metrics: Metrics::default(),
+            jurisdiction,
         })))
     }
 }

@@ -20,6 +20,37 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub rate_limit: RateLimitSettings,
     pub logging: LoggingSettings,
+    pub appeals: AppealSettings,
+    pub jurisdiction: JurisdictionSettings,
+    #[serde(default)]
+    pub mail: crate::notify::MailSettings,
+    /// The folder the settings were read from; jurisdiction files are found relative to it.
+    #[serde(skip)]
+    pub config_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppealSettings {
+    /// Agency that receives every appeal no routing rule claims (the general reception).
+    pub reception_agency: String,
+    /// Deadline policy used when routing names none.
+    pub default_policy: String,
+    /// Where attachments are stored, by content hash.
+    pub attachments_dir: PathBuf,
+    pub max_attachment_bytes: usize,
+    pub max_attachments_per_appeal: usize,
+    /// Appeals must lie inside this box (the jurisdiction's territory).
+    pub bounding_box: crate::domain::submission::BoundingBox,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JurisdictionSettings {
+    /// Calendar name: `calendar/<name>.toml` plus `calendar/<name>-<year>.toml` files.
+    pub calendar: String,
+    /// Deadline policies file, relative to the configuration folder.
+    pub deadlines_file: PathBuf,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -77,6 +108,7 @@ pub struct RateLimitSettings {
     pub login_per_account: RateLimit,
     pub register_per_ip: RateLimit,
     pub refresh_per_ip: RateLimit,
+    pub guest_lookup_per_ip: RateLimit,
 }
 
 /// `burst` requests at once, refilled evenly over `per_secs` seconds.
@@ -113,13 +145,15 @@ pub enum ConfigError {
 }
 
 /// Environment variables with the `MUROJIAT_` prefix that are not settings.
-const NOT_SETTINGS: &[&str] = &["ENV", "TEST_DATABASE_URL", "CONFIG"];
+const NOT_SETTINGS: &[&str] = &["ENV", "TEST_DATABASE_URL", "CONFIG", "TEST_SMTP"];
 
 impl Settings {
     /// Loads `dir/default.toml`, then `dir/<environment>.toml` if it exists, then the
     /// environment. `environment` is usually `MUROJIAT_ENV` (default `development`).
     pub fn load(dir: &Path, environment: &str) -> Result<Self, ConfigError> {
-        Self::figment(dir, environment)?.extract_checked()
+        let mut settings = Self::figment(dir, environment)?.extract_checked()?;
+        settings.config_dir = dir.to_path_buf();
+        Ok(settings)
     }
 
     /// The layered sources, for callers (tests) that merge overrides of their own.

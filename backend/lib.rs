@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod jurisdiction;
 pub mod notify;
 pub mod services;
 pub mod store;

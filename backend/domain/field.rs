@@ -37,6 +37,11 @@ impl FieldError {
     pub fn unknown(field: impl Into<String>, what: &str) -> Self {
         Self::new(field, "unknown", format!("no such {what}"))
     }
+
+    /// The same error reported under another field name (where the value sits in a request).
+    pub fn at(self, field: impl Into<String>) -> Self {
+        Self { field: field.into(), ..self }
+    }
 }
 
 /// Collects field errors so a request reports every bad field at once, not just the first.

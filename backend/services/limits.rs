@@ -17,6 +17,7 @@ pub struct RateLimits {
     pub login_per_account: Limiter,
     pub register_per_ip: Limiter,
     pub refresh_per_ip: Limiter,
+    pub guest_lookup_per_ip: Limiter,
 }
 
 impl RateLimits {
@@ -26,6 +27,7 @@ impl RateLimits {
             login_per_account: Limiter::new(settings.login_per_account),
             register_per_ip: Limiter::new(settings.register_per_ip),
             refresh_per_ip: Limiter::new(settings.refresh_per_ip),
+            guest_lookup_per_ip: Limiter::new(settings.guest_lookup_per_ip),
         }
     }
 

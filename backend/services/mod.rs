@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod agencies;
+pub mod appeals;
 pub mod limits;
 pub mod sessions;
 
@@ -45,6 +46,16 @@ pub enum ServiceError {
     /// The caller's role may not use this function at all (403).
     #[error("forbidden")]
     Forbidden,
+    /// The action is not possible in the appeal's current status (409); `allowed` lists what
+    /// the caller may do now.
+    #[error("the appeal is {status}; allowed now: {allowed:?}")]
+    Refused { status: String, action: String, allowed: Vec<String> },
+    /// The caller's copy of the appeal is out of date: someone changed it since (412).
+    #[error("stale version; the appeal is now at version {current}")]
+    Stale { current: i32 },
+    /// A change to an appeal must say which version it applies to (428).
+    #[error("version required")]
+    VersionRequired,
     /// Too many attempts; try again after this many seconds (429).
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
@@ -52,6 +63,9 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("password hashing: {0}")]
     Hashing(#[from] HashError),
+    /// Something on our side failed (a file could not be written, ...): 500, logged.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl ServiceError {

@@ -188,7 +188,7 @@ fn text_search(backend: Backend, text: &str) -> Condition {
             let terms: Vec<String> =
                 text.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
             Condition::all().add(Expr::cust_with_values(
-                "appeals.rowid IN (SELECT rowid FROM appeals_fts WHERE appeals_fts MATCH ?)",
+                "appeals.id IN (SELECT appeal_id FROM appeals_fts WHERE appeals_fts MATCH ?)",
                 [terms.join(" ")],
             ))
         }

@@ -3,6 +3,7 @@
 
 pub mod agencies;
 pub mod appeals;
+pub mod attachments;
 pub mod counters;
 pub mod entity;
 pub mod events;

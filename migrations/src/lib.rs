@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261130_000001_accounts;
 mod m20261130_000002_appeals;
+mod m20261130_000003_appeal_search;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -12,6 +13,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261130_000001_accounts::Migration), Box::new(m20261130_000002_appeals::Migration)]
+        vec![
+            Box::new(m20261130_000001_accounts::Migration),
+            Box::new(m20261130_000002_appeals::Migration),
+            Box::new(m20261130_000003_appeal_search::Migration),
+        ]
     }
 }

@@ -1,0 +1,382 @@
+//! Filing an appeal: parse, route, set the deadline, register it at the agency, and write
+//! the appeal, its first event and its idempotency record in one transaction.
+
+use chrono::Datelike;
+use sea_orm::DatabaseTransaction;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{Directory, Seen, see, stored_instant, viewer_of};
+use crate::app::App;
+use crate::domain::access::{GuestPass, Viewer};
+use crate::domain::appeal::{Channel, Priority};
+use crate::domain::deadline;
+use crate::domain::field::{FieldError, FieldErrors};
+use crate::domain::lifecycle::Status;
+use crate::domain::role::Role;
+use crate::domain::submission::{Applicant, Filer as SubmissionFiler, NewAppeal, RawAppeal};
+use crate::domain::tracking::{AccessCode, TrackingNumber, format_registration_number};
+use crate::services::{Caller, ServiceError};
+use crate::store::agencies::Agency;
+use crate::store::appeals::{self, Appeal};
+use crate::store::events::{self, NewEvent};
+use crate::store::idempotency::{self, IdempotencyRecord};
+use crate::store::{StoreError, counters, reference, users};
+
+/// Who is filing, which decides the channel and the contact details required.
+#[derive(Debug, Clone)]
+pub enum Filer<'a> {
+    /// A signed-in citizen, on the web.
+    Citizen(&'a Caller),
+    /// Someone without an account; they receive a secret access code.
+    Guest,
+    /// An official entering an oral or paper appeal, optionally for a registered citizen.
+    Official { caller: &'a Caller, channel: Channel, citizen: Option<Uuid> },
+}
+
+/// A client's idempotency key, scoped to who sent it.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey {
+    pub scope: String,
+    pub key: String,
+}
+
+/// The result of filing (or of replaying an earlier filing with the same key).
+#[derive(Debug, Clone)]
+pub struct Filed {
+    pub seen: Seen,
+    /// The guest's access code, shown once in the filing response.
+    pub access_code: Option<String>,
+    /// True when the key had been used before and this is the first filing's result.
+    pub replayed: bool,
+}
+
+/// Where routing sent the appeal. The routing rules engine plugs in here.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    pub agency: Agency,
+    pub policy: String,
+    pub priority: Priority,
+    pub ruleset_version: Option<i32>,
+    pub rule_id: Option<String>,
+}
+
+/// What is kept under an idempotency key: enough to answer a retry exactly as the first time.
+#[derive(Debug, Serialize, Deserialize)]
+struct FirstResult {
+    appeal_id: Uuid,
+    access_code: Option<String>,
+}
+
+/// Files an appeal.
+pub async fn file(
+    app: &App,
+    filer: Filer<'_>,
+    raw: RawAppeal,
+    idempotency: Option<IdempotencyKey>,
+) -> Result<Filed, ServiceError> {
+    let (submission_filer, channel, citizen_id, entered_by) = match &filer {
+        Filer::Citizen(caller) if caller.role == Role::Citizen => {
+            (SubmissionFiler::Citizen, Channel::Web, Some(caller.id), None)
+        }
+        Filer::Citizen(_) => return Err(ServiceError::Forbidden),
+        Filer::Guest => (SubmissionFiler::Guest, Channel::Web, None, None),
+        Filer::Official { caller, channel, citizen } if caller.role.is_staff() => {
+            (SubmissionFiler::OfficialEntry, *channel, *citizen, Some(caller.id))
+        }
+        Filer::Official { .. } => return Err(ServiceError::Forbidden),
+    };
+    let request_hash = request_hash(&raw, channel);
+    let new = NewAppeal::parse(&raw, submission_filer, &app.jurisdiction.bounds)?;
+    check_references(app, &new, citizen_id, entered_by.is_some()).await?;
+
+    let txn = app.db.write().await?;
+    if let Some(key) = &idempotency
+        && let Some(first) = idempotency::find(&txn, &key.scope, &key.key).await?
+    {
+        drop(txn);
+        return replay(app, &filer, first, &request_hash).await;
+    }
+    let filed = register(app, &txn, &filer, new, channel, citizen_id, entered_by).await?;
+    if let Some(key) = &idempotency {
+        let first = FirstResult { appeal_id: filed.seen.appeal.id, access_code: filed.access_code.clone() };
+        let record = IdempotencyRecord {
+            scope: key.scope.clone(),
+            key: key.key.clone(),
+            request_hash: request_hash.clone(),
+            response_status: 201,
+            response_body: serde_json::to_string(&first).unwrap_or_default(),
+            created_at: stored_instant(app.clock.now()),
+        };
+        match idempotency::record(&txn, record).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return replay_after_race(app, &filer, key, &request_hash, txn).await,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    match txn.commit().await {
+        Ok(()) => Ok(filed),
+        Err(err) => match (StoreError::from(err), &idempotency) {
+            (StoreError::Conflict(_), Some(key)) => {
+                let first = idempotency::find(app.db.conn(), &key.scope, &key.key).await?.ok_or(ServiceError::NotFound)?;
+                replay(app, &filer, first, &request_hash).await
+            }
+            (other, _) => Err(other.into()),
+        },
+    }
+}
+
+/// Another request with the same key committed while this one ran: drop this one's work and
+/// answer with the first.
+async fn replay_after_race(
+    app: &App,
+    filer: &Filer<'_>,
+    key: &IdempotencyKey,
+    request_hash: &str,
+    txn: DatabaseTransaction,
+) -> Result<Filed, ServiceError> {
+    txn.rollback().await?;
+    let first = idempotency::find(app.db.conn(), &key.scope, &key.key).await?.ok_or(ServiceError::NotFound)?;
+    replay(app, filer, first, request_hash).await
+}
+
+async fn replay(
+    app: &App,
+    filer: &Filer<'_>,
+    first: IdempotencyRecord,
+    request_hash: &str,
+) -> Result<Filed, ServiceError> {
+    if first.request_hash != request_hash {
+        return Err(ServiceError::field(FieldError::new(
+            "Idempotency-Key",
+            "reused",
+            "was already used for a different request",
+        )));
+    }
+    let result: FirstResult =
+        serde_json::from_str(&first.response_body).map_err(|_| ServiceError::Store(StoreError::NotFound))?;
+    let appeal = appeals::by_id(app.db.conn(), result.appeal_id).await?.ok_or(ServiceError::NotFound)?;
+    let viewer = filer_viewer(filer, &appeal, result.access_code.as_deref());
+    let directory = Directory::load(app).await?;
+    let seen = see(app, &directory, &viewer, appeal, app.clock.now())?;
+    Ok(Filed { seen, access_code: result.access_code, replayed: true })
+}
+
+/// Writes the appeal and its first event.
+async fn register(
+    app: &App,
+    txn: &DatabaseTransaction,
+    filer: &Filer<'_>,
+    new: NewAppeal,
+    channel: Channel,
+    citizen_id: Option<Uuid>,
+    entered_by: Option<Uuid>,
+) -> Result<Filed, ServiceError> {
+    let now = stored_instant(app.clock.now());
+    let routed = match filer {
+        // The body that receives an oral or paper appeal registers it; if it is not
+        // competent, it forwards it.
+        Filer::Official { caller, .. } => received_by(app, caller).await?,
+        _ => route(app, &new).await?,
+    };
+    let jurisdiction = &app.jurisdiction;
+    let policy = jurisdiction.policy(&routed.policy, &app.settings.appeals.default_policy);
+    let due_at = stored_instant(deadline::due_at(policy, &jurisdiction.calendar, now));
+    let year = jurisdiction.calendar.local_date(now).year();
+    let sequence = counters::next_registration(txn, routed.agency.id, year).await?;
+    let registration_number = format_registration_number(&routed.agency.code, year, sequence as u64);
+    let tracking = unused_tracking_number(txn).await?;
+    let access_code = matches!(filer, Filer::Guest).then(|| AccessCode::generate(&mut rand::rng()));
+
+    let (legal_name, legal_tax_id) = match &new.applicant {
+        Applicant::LegalEntity(entity) => {
+            (Some(entity.name().as_str().to_owned()), Some(entity.tax_id().as_str().to_owned()))
+        }
+        Applicant::Person => (None, None),
+    };
+    let (contact_name, contact_email) = match (filer, citizen_id) {
+        (Filer::Citizen(caller), _) => {
+            let user = users::by_id(txn, caller.id).await?.ok_or(ServiceError::NotFound)?;
+            (Some(user.full_name), Some(user.email))
+        }
+        _ => (
+            new.contact.name.as_ref().map(|n| n.as_str().to_owned()),
+            new.contact.email.as_ref().map(|e| e.normalized()),
+        ),
+    };
+    let appeal = Appeal {
+        id: Uuid::now_v7(),
+        tracking_number: tracking.canonical(),
+        access_code_hash: access_code.as_ref().map(|c| c.hash().to_hex()),
+        kind: new.kind.as_str().to_owned(),
+        status: Status::INITIAL.as_str().to_owned(),
+        channel: channel.as_str().to_owned(),
+        subject: new.subject.as_str().to_owned(),
+        body: new.text.as_str().to_owned(),
+        category_code: new.category.as_str().to_owned(),
+        region_code: new.region.as_str().to_owned(),
+        district_code: new.district.as_ref().map(|d| d.as_str().to_owned()),
+        lat: new.location.map(|l| l.lat()),
+        lon: new.location.map(|l| l.lon()),
+        co_signers_count: new.co_signers.as_ref().map_or(1, |c| c.count() as i32),
+        co_signers_names: new.co_signers.as_ref().map(|c| {
+            serde_json::to_string(&c.names().iter().map(|n| n.as_str()).collect::<Vec<_>>()).unwrap_or_default()
+        }),
+        applicant_type: new.applicant.applicant_type().as_str().to_owned(),
+        legal_entity_name: legal_name,
+        legal_entity_tax_id: legal_tax_id,
+        language: new.language.as_str().to_owned(),
+        citizen_id,
+        contact_name,
+        contact_email,
+        contact_address: new.contact.postal_address.as_ref().map(|a| a.as_str().to_owned()),
+        entered_by,
+        agency_id: routed.agency.id,
+        assignee_id: None,
+        registration_number: Some(registration_number.clone()),
+        priority: routed.priority.as_str().to_owned(),
+        deadline_policy: policy.name.clone(),
+        ruleset_version: routed.ruleset_version,
+        rule_id: routed.rule_id.clone(),
+        registered_at: now,
+        due_at,
+        paused_at: None,
+        extensions_granted: 0,
+        outcome: None,
+        answer_text: None,
+        answered_at: None,
+        dismissal_reason: None,
+        closed_at: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let appeal = appeals::insert(txn, appeal).await?;
+    let (actor_id, actor_role) = match filer {
+        Filer::Citizen(caller) | Filer::Official { caller, .. } => (Some(caller.id), caller.role.as_str()),
+        Filer::Guest => (None, "guest"),
+    };
+    events::append(
+        txn,
+        NewEvent {
+            appeal_id: appeal.id,
+            at: now,
+            actor_id,
+            actor_role: actor_role.to_owned(),
+            action: "file".to_owned(),
+            visibility: "public".to_owned(),
+            status_before: Status::INITIAL.as_str().to_owned(),
+            status_after: Status::INITIAL.as_str().to_owned(),
+            data: serde_json::json!({
+                "agency": routed.agency.code,
+                "registration_number": registration_number,
+                "due_at": due_at,
+                "channel": channel.as_str(),
+                "deadline_policy": policy.name,
+                "ruleset_version": routed.ruleset_version,
+                "rule_id": routed.rule_id,
+            }),
+        },
+    )
+    .await?;
+    let revealed = access_code.as_ref().map(AccessCode::reveal);
+    let viewer = filer_viewer(filer, &appeal, revealed.as_deref());
+    let directory = Directory::load(app).await?;
+    let seen = see(app, &directory, &viewer, appeal, now)?;
+    Ok(Filed { seen, access_code: revealed, replayed: false })
+}
+
+/// Chooses the agency, deadline policy and priority. Until a routing ruleset is active,
+/// every appeal goes to the configured general reception with the default policy.
+pub async fn route(app: &App, _appeal: &NewAppeal) -> Result<Routed, ServiceError> {
+    let code = &app.settings.appeals.reception_agency;
+    let agency = crate::store::agencies::by_code(app.db.conn(), code)
+        .await?
+        .filter(|a| a.active)
+        .ok_or_else(|| ServiceError::Conflict(format!("the reception agency '{code}' does not exist or is inactive")))?;
+    Ok(Routed {
+        agency,
+        policy: app.settings.appeals.default_policy.clone(),
+        priority: Priority::Normal,
+        ruleset_version: None,
+        rule_id: None,
+    })
+}
+
+async fn received_by(app: &App, caller: &Caller) -> Result<Routed, ServiceError> {
+    let agency_id = caller.agency_id.ok_or(ServiceError::Forbidden)?;
+    let agency = crate::store::agencies::by_id(app.db.conn(), agency_id).await?.ok_or(ServiceError::Forbidden)?;
+    Ok(Routed {
+        agency,
+        policy: app.settings.appeals.default_policy.clone(),
+        priority: Priority::Normal,
+        ruleset_version: None,
+        rule_id: None,
+    })
+}
+
+fn filer_viewer(filer: &Filer<'_>, appeal: &Appeal, access_code: Option<&str>) -> Viewer {
+    match filer {
+        Filer::Citizen(caller) | Filer::Official { caller, .. } => viewer_of(caller),
+        Filer::Guest => {
+            let pass = access_code
+                .and_then(|code| AccessCode::parse(code).ok())
+                .zip(appeal.access_code_hash.as_deref().and_then(crate::domain::tracking::AccessCodeHash::from_hex))
+                .and_then(|(code, hash)| GuestPass::verify(appeal.id, &hash, &code));
+            pass.map(Viewer::Guest).unwrap_or(Viewer::System)
+        }
+    }
+}
+
+/// Category, region and district must exist, be active and fit together; a citizen an
+/// official files for must exist.
+async fn check_references(
+    app: &App,
+    new: &NewAppeal,
+    citizen: Option<Uuid>,
+    official_entry: bool,
+) -> Result<(), ServiceError> {
+    let conn = app.db.conn();
+    let mut errors = FieldErrors::default();
+    match reference::category(conn, new.category.as_str()).await? {
+        Some(c) if c.active => {}
+        _ => errors.push(FieldError::unknown("category", "category")),
+    }
+    match reference::territory(conn, new.region.as_str()).await? {
+        Some(t) if t.active && t.parent_code.is_none() => {}
+        _ => errors.push(FieldError::unknown("region", "region")),
+    }
+    if let Some(district) = &new.district {
+        match reference::territory(conn, district.as_str()).await? {
+            Some(t) if t.active && t.parent_code.as_deref() == Some(new.region.as_str()) => {}
+            Some(t) if t.active => errors.push(FieldError::new("district", "mismatch", "is not in the given region")),
+            _ => errors.push(FieldError::unknown("district", "district")),
+        }
+    }
+    if official_entry && let Some(citizen) = citizen {
+        match users::by_id(conn, citizen).await? {
+            Some(u) if u.role == Role::Citizen.as_str() && !u.disabled => {}
+            _ => errors.push(FieldError::unknown("citizen_id", "citizen")),
+        }
+    }
+    Ok(errors.finish()?)
+}
+
+async fn unused_tracking_number(txn: &DatabaseTransaction) -> Result<TrackingNumber, ServiceError> {
+    // 50 random bits: a collision is astronomically rare, but cheap to rule out.
+    loop {
+        let candidate = TrackingNumber::generate(&mut rand::rng());
+        if appeals::by_tracking_number(txn, &candidate.canonical()).await?.is_none() {
+            return Ok(candidate);
+        }
+    }
+}
+
+/// Identifies "the same request" for an idempotency key: the body as parsed, and the channel.
+fn request_hash(raw: &RawAppeal, channel: Channel) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(channel.as_str().as_bytes());
+    hasher.update(serde_json::to_vec(raw).unwrap_or_default());
+    hex::encode(hasher.finalize())
+}

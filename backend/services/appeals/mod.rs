@@ -1,0 +1,138 @@
+//! Appeals: filing, the lifecycle actions, reads and the staff queue. Every read and action
+//! goes through the access policy in `domain::access`; a viewer who may not see an appeal
+//! gets "not found", never "forbidden".
+
+pub mod actions;
+pub mod attachments;
+pub mod filing;
+pub mod queue;
+pub mod reads;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Caller, ServiceError};
+use crate::app::App;
+use crate::domain::access::{self, AppealFacts, Denial, User, ViewLevel, Viewer};
+use crate::domain::deadline::DeadlineState;
+use crate::domain::lifecycle::{Action, Status, allowed_actions};
+use crate::store::agencies::{self, Agency};
+use crate::store::appeals::Appeal;
+
+/// An appeal as one viewer may see it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub appeal: Appeal,
+    pub agency: Agency,
+    pub level: ViewLevel,
+    /// What this viewer may do next.
+    pub allowed: Vec<Action>,
+    pub deadline_state: DeadlineState,
+}
+
+/// The agency hierarchy, loaded once per request (it is small and read often).
+pub(crate) struct Directory {
+    agencies: Vec<Agency>,
+}
+
+impl Directory {
+    pub(crate) async fn load(app: &App) -> Result<Self, ServiceError> {
+        Ok(Self { agencies: agencies::all(app.db.conn()).await? })
+    }
+
+    pub(crate) fn get(&self, id: Uuid) -> Option<&Agency> {
+        self.agencies.iter().find(|a| a.id == id)
+    }
+
+    pub(crate) fn by_code(&self, code: &str) -> Option<&Agency> {
+        self.agencies.iter().find(|a| a.code == code)
+    }
+
+    /// Every ancestor of `id`, nearest first.
+    pub(crate) fn ancestors(&self, id: Uuid) -> Vec<Uuid> {
+        let mut found = Vec::new();
+        let mut current = self.get(id).and_then(|a| a.parent_id);
+        while let Some(parent) = current {
+            if found.contains(&parent) {
+                break;
+            }
+            found.push(parent);
+            current = self.get(parent).and_then(|a| a.parent_id);
+        }
+        found
+    }
+
+    /// `root` and everything below it.
+    pub(crate) fn subtree(&self, root: Uuid) -> Vec<Uuid> {
+        agencies::descendants(&self.agencies, root)
+    }
+}
+
+/// The access-policy viewer for a signed-in caller.
+pub fn viewer_of(caller: &Caller) -> Viewer {
+    Viewer::User(User { id: caller.id, role: caller.role, agency: caller.agency_id })
+}
+
+/// What the access policy needs to know about an appeal.
+pub(crate) fn facts<'a>(appeal: &Appeal, ancestors: &'a [Uuid]) -> AppealFacts<'a> {
+    AppealFacts {
+        id: appeal.id,
+        owner: appeal.citizen_id,
+        agency: appeal.agency_id,
+        agency_ancestors: ancestors,
+        assignee: appeal.assignee_id,
+    }
+}
+
+/// Decides what `viewer` sees of `appeal`; `NotFound` when nothing.
+pub(crate) fn see(
+    app: &App,
+    directory: &Directory,
+    viewer: &Viewer,
+    appeal: Appeal,
+    now: DateTime<Utc>,
+) -> Result<Seen, ServiceError> {
+    let ancestors = directory.ancestors(appeal.agency_id);
+    let facts = facts(&appeal, &ancestors);
+    let level = access::view_level(viewer, &facts).ok_or(ServiceError::NotFound)?;
+    let status: Status = appeal.status.parse().map_err(|_| ServiceError::NotFound)?;
+    let allowed = match access::actor_kind(viewer, &facts) {
+        Some(actor) => {
+            allowed_actions(status, actor).into_iter().filter(|a| access::may(viewer, &facts, *a)).collect()
+        }
+        None => Vec::new(),
+    };
+    let agency = directory.get(appeal.agency_id).cloned().ok_or(ServiceError::NotFound)?;
+    let deadline_state = deadline_state(app, &appeal, now);
+    Ok(Seen { appeal, agency, level, allowed, deadline_state })
+}
+
+/// Whether the appeal is on time, due soon or overdue now, under its own policy.
+pub(crate) fn deadline_state(app: &App, appeal: &Appeal, now: DateTime<Utc>) -> DeadlineState {
+    let jurisdiction = &app.jurisdiction;
+    let policy = jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
+    // A paused clock does not run out: measure as if it were still the moment of pausing.
+    let at = appeal.paused_at.unwrap_or(now);
+    DeadlineState::at(policy, &jurisdiction.calendar, appeal.due_at, at)
+}
+
+impl From<Denial> for ServiceError {
+    fn from(denial: Denial) -> Self {
+        match denial {
+            Denial::NotFound => ServiceError::NotFound,
+            Denial::Forbidden(_) => ServiceError::Forbidden,
+            Denial::Refused(refusal) => ServiceError::Refused {
+                status: refusal.status.as_str().to_owned(),
+                action: refusal.action.as_str().to_owned(),
+                allowed: refusal.allowed.iter().map(|a| a.as_str().replace('_', "-")).collect(),
+            },
+        }
+    }
+}
+
+/// Instants are stored with microsecond precision on every backend; truncating before use
+/// keeps what is hashed and compared equal to what is read back.
+pub(crate) fn stored_instant(instant: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    instant.trunc_subsecs(6)
+}

@@ -1,0 +1,96 @@
+//! The staff queue: an official's agency, a supervisor's agency and its sub-agencies,
+//! sorted by deadline and filtered as the work needs.
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use super::{Directory, Seen, see, viewer_of};
+use crate::app::App;
+use crate::domain::appeal::AppealKind;
+use crate::domain::lifecycle::Status;
+use crate::domain::role::Role;
+use crate::services::{Caller, ServiceError};
+use crate::store::appeals::{self, AssigneeFilter, QueueOrder, QueueQuery};
+
+/// Which deadline state to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlineFilter {
+    Overdue,
+    DueSoon,
+    OnTime,
+}
+
+/// Who the appeals are assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignee {
+    Me,
+    Unassigned,
+    User(Uuid),
+}
+
+/// The queue's filters, as the caller asks for them.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Empty means every open status.
+    pub statuses: Vec<Status>,
+    pub assignee: Option<Assignee>,
+    pub categories: Vec<String>,
+    pub territories: Vec<String>,
+    pub kinds: Vec<AppealKind>,
+    pub deadline: Option<DeadlineFilter>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_until: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+    pub order: QueueOrder,
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: u64,
+}
+
+/// One page of the caller's queue.
+pub async fn queue(app: &App, caller: &Caller, filter: QueueFilter) -> Result<Vec<Seen>, ServiceError> {
+    let agency = match (caller.role, caller.agency_id) {
+        (Role::Official | Role::Supervisor, Some(agency)) => agency,
+        _ => return Err(ServiceError::Forbidden),
+    };
+    let directory = Directory::load(app).await?;
+    let agencies = if caller.role == Role::Supervisor { directory.subtree(agency) } else { vec![agency] };
+    let now = app.clock.now();
+    let statuses = if filter.statuses.is_empty() {
+        Status::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str().to_owned()).collect()
+    } else {
+        filter.statuses.iter().map(|s| s.as_str().to_owned()).collect()
+    };
+    // "Due soon" uses the default policy's window; appeals on other policies are close enough
+    // for a filter, and each row still shows its exact state.
+    let policy = app.jurisdiction.policy(&app.settings.appeals.default_policy, &app.settings.appeals.default_policy);
+    let soon = now + Duration::days(i64::from(policy.due_soon_days));
+    let (due_from, due_until) = match filter.deadline {
+        Some(DeadlineFilter::Overdue) => (None, Some(now)),
+        Some(DeadlineFilter::DueSoon) => (Some(now), Some(soon)),
+        Some(DeadlineFilter::OnTime) => (Some(soon), None),
+        None => (None, None),
+    };
+    let query = QueueQuery {
+        agencies,
+        statuses,
+        assignee: filter.assignee.map(|a| match a {
+            Assignee::Me => AssigneeFilter::User(caller.id),
+            Assignee::Unassigned => AssigneeFilter::Unassigned,
+            Assignee::User(id) => AssigneeFilter::User(id),
+        }),
+        categories: filter.categories,
+        territories: filter.territories,
+        kinds: filter.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
+        due_from,
+        due_until,
+        created_from: filter.created_from,
+        created_until: filter.created_until,
+        text: filter.text,
+        order: filter.order,
+        after: filter.after,
+        limit: filter.limit,
+    };
+    let rows = appeals::queue(app.db.conn(), app.db.backend(), &query).await?;
+    let viewer = viewer_of(caller);
+    rows.into_iter().map(|appeal| see(app, &directory, &viewer, appeal, now)).collect()
+}
