@@ -45,14 +45,12 @@ impl Jurisdiction {
         }
         years.sort();
         let year_refs: Vec<(&str, &str)> = years.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-        let calendar = BusinessCalendar::from_toml(&base, &year_refs).map_err(|e| JurisdictionError::File {
-            path: calendar_dir.display().to_string(),
-            reason: e.to_string(),
+        let calendar = BusinessCalendar::from_toml(&base, &year_refs).map_err(|e| {
+            JurisdictionError::File { path: calendar_dir.display().to_string(), reason: e.to_string() }
         })?;
         let policies_path = dir.join(&settings.jurisdiction.deadlines_file);
-        let policies = DeadlinePolicies::from_toml(&read(&policies_path)?).map_err(|e| JurisdictionError::File {
-            path: policies_path.display().to_string(),
-            reason: e.to_string(),
+        let policies = DeadlinePolicies::from_toml(&read(&policies_path)?).map_err(|e| {
+            JurisdictionError::File { path: policies_path.display().to_string(), reason: e.to_string() }
         })?;
         if policies.get(&settings.appeals.default_policy).is_none() {
             return Err(JurisdictionError::UnknownDefaultPolicy(settings.appeals.default_policy.clone()));

@@ -29,6 +29,7 @@ pub enum ProblemKind {
     RequestTimeout,
     Conflict,
     PreconditionFailed,
+    PreconditionRequired,
     PayloadTooLarge,
     UnsupportedMediaType,
     Validation,
@@ -48,6 +49,7 @@ impl ProblemKind {
         Self::RequestTimeout,
         Self::Conflict,
         Self::PreconditionFailed,
+        Self::PreconditionRequired,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::Validation,
@@ -66,6 +68,7 @@ impl ProblemKind {
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation => StatusCode::UNPROCESSABLE_ENTITY,
@@ -87,6 +90,7 @@ impl ProblemKind {
             Self::RequestTimeout => "request-timeout",
             Self::Conflict => "conflict",
             Self::PreconditionFailed => "precondition-failed",
+            Self::PreconditionRequired => "precondition-required",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::Validation => "validation",
@@ -132,6 +136,9 @@ impl ProblemKind {
             (Self::PreconditionFailed, Tg) => "Маълумот аллакай тағйир ёфтааст",
             (Self::PreconditionFailed, Ru) => "Данные уже изменились",
             (Self::PreconditionFailed, En) => "The resource has changed",
+            (Self::PreconditionRequired, Tg) => "Версияи маълумот нишон дода нашудааст",
+            (Self::PreconditionRequired, Ru) => "Не указана версия данных",
+            (Self::PreconditionRequired, En) => "Version required",
             (Self::PayloadTooLarge, Tg) => "Ҳаҷми дархост аз ҳад зиёд аст",
             (Self::PayloadTooLarge, Ru) => "Слишком большой запрос",
             (Self::PayloadTooLarge, En) => "Request body too large",
@@ -278,6 +285,26 @@ impl From<ServiceError> for ApiError {
                 retry_after_secs: Some(retry_after_secs),
                 ..ApiError::new(ProblemKind::RateLimited, format!("Try again in {retry_after_secs} seconds."))
             },
+            ServiceError::Refused { status, action, allowed } => {
+                let allowed = if allowed.is_empty() { "nothing".to_owned() } else { allowed.join(", ") };
+                ApiError::new(
+                    ProblemKind::Conflict,
+                    format!(
+                        "The appeal is {status}: '{}' is not possible now. Allowed now: {allowed}.",
+                        action.replace('_', "-")
+                    ),
+                )
+            }
+            ServiceError::Stale { current } => ApiError::new(
+                ProblemKind::PreconditionFailed,
+                format!(
+                    "Someone changed the appeal since you read it; it is now at version {current}. Reload and try again."
+                ),
+            ),
+            ServiceError::VersionRequired => ApiError::new(
+                ProblemKind::PreconditionRequired,
+                "Send the appeal's ETag as If-Match (or its version in the body).",
+            ),
             ServiceError::Store(StoreError::Conflict(_)) => {
                 ApiError::new(ProblemKind::Conflict, "Something with the same unique value already exists.")
             }

@@ -213,7 +213,9 @@ pub fn overdue_at(due: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Where an open appeal stands against its deadline. Stored and sent as its snake_case
 /// name (`on_time`, `due_soon`, `overdue`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineState {
     /// More than `due_soon_days` working days remain.

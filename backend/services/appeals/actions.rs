@@ -89,7 +89,8 @@ pub async fn act(
     let updated = match appeals::save_if_version(&txn, appeal.id, appeal.version, change).await {
         Ok(updated) => updated,
         Err(StoreError::NotFound) => {
-            let current = appeals::by_id(app.db.conn(), appeal.id).await?.map_or(appeal.version, |a| a.version);
+            let current =
+                appeals::by_id(app.db.conn(), appeal.id).await?.map_or(appeal.version, |a| a.version);
             return Err(ServiceError::Stale { current });
         }
         Err(other) => return Err(other.into()),
@@ -138,7 +139,11 @@ async fn apply(
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
     let calendar = &jurisdiction.calendar;
-    let mut change = AppealChange { updated_at: Set(now), status: Set(transition.to.as_str().to_owned()), ..Default::default() };
+    let mut change = AppealChange {
+        updated_at: Set(now),
+        status: Set(transition.to.as_str().to_owned()),
+        ..Default::default()
+    };
     // Leaving "awaiting citizen" restarts a paused clock, moved by exactly the pause.
     if transition.from == Status::AwaitingCitizen
         && transition.to != Status::AwaitingCitizen
@@ -156,10 +161,14 @@ async fn apply(
         Command::Assign { assignee } => {
             let user = users::by_id(txn, *assignee).await?;
             let fits = user.as_ref().is_some_and(|u| {
-                !u.disabled && u.agency_id == Some(appeal.agency_id) && (u.role == "official" || u.role == "supervisor")
+                !u.disabled
+                    && u.agency_id == Some(appeal.agency_id)
+                    && (u.role == "official" || u.role == "supervisor")
             });
             if !fits {
-                return Err(crate::domain::field::FieldError::unknown("assignee", "official of this agency").into());
+                return Err(
+                    crate::domain::field::FieldError::unknown("assignee", "official of this agency").into()
+                );
             }
             change.assignee_id = Set(Some(*assignee));
             serde_json::json!({ "assignee": { "before": appeal.assignee_id, "after": assignee } })
@@ -223,7 +232,9 @@ async fn apply(
             let answered_at = appeal.answered_at.unwrap_or(appeal.updated_at);
             let closes = deadline::contest_window_closes_at(policy, calendar, answered_at);
             if now > closes {
-                return Err(ServiceError::Conflict(format!("the window to contest this answer closed at {closes}")));
+                return Err(ServiceError::Conflict(format!(
+                    "the window to contest this answer closed at {closes}"
+                )));
             }
             serde_json::json!({ "reason": reason.as_str() })
         }

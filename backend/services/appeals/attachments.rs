@@ -116,8 +116,13 @@ pub async fn upload(
     )
     .await?;
     // Bumping the version serialises this with concurrent actions on the appeal.
-    appeals::save_if_version(&txn, appeal.id, appeal.version, AppealChange { updated_at: Set(now), ..Default::default() })
-        .await?;
+    appeals::save_if_version(
+        &txn,
+        appeal.id,
+        appeal.version,
+        AppealChange { updated_at: Set(now), ..Default::default() },
+    )
+    .await?;
     events::append(
         &txn,
         NewEvent {
@@ -186,8 +191,13 @@ async fn store_file(app: &App, sha256: &str, bytes: &[u8]) -> Result<(), Service
 /// characters, at most 255 characters.
 fn clean_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String =
-        base.chars().filter(|c| !c.is_control() && *c != '"' && *c != ';').take(255).collect::<String>().trim().to_owned();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"' && *c != ';')
+        .take(255)
+        .collect::<String>()
+        .trim()
+        .to_owned();
     if cleaned.is_empty() { "attachment".to_owned() } else { cleaned }
 }
 
@@ -200,7 +210,10 @@ mod tests {
         assert_eq!(FileType::sniff(b"%PDF-1.7 ..."), Some(FileType::Pdf));
         assert_eq!(FileType::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(FileType::Jpeg));
         assert_eq!(FileType::sniff(b"\x89PNG\r\n\x1a\n...."), Some(FileType::Png));
-        assert_eq!(FileType::sniff(b"PK\x03\x04....[Content_Types].xml word/document.xml"), Some(FileType::Docx));
+        assert_eq!(
+            FileType::sniff(b"PK\x03\x04....[Content_Types].xml word/document.xml"),
+            Some(FileType::Docx)
+        );
         assert_eq!(FileType::sniff(b"PK\x03\x04 just a zip"), None);
         assert_eq!(FileType::sniff(b"MZ\x90\x00 an executable"), None);
         assert_eq!(FileType::sniff(b"<html>"), None);

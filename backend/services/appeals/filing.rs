@@ -111,7 +111,9 @@ pub async fn file(
         };
         match idempotency::record(&txn, record).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return replay_after_race(app, &filer, key, &request_hash, txn).await,
+            Err(StoreError::Conflict(_)) => {
+                return replay_after_race(app, &filer, key, &request_hash, txn).await;
+            }
             Err(other) => return Err(other.into()),
         }
     }
@@ -119,7 +121,9 @@ pub async fn file(
         Ok(()) => Ok(filed),
         Err(err) => match (StoreError::from(err), &idempotency) {
             (StoreError::Conflict(_), Some(key)) => {
-                let first = idempotency::find(app.db.conn(), &key.scope, &key.key).await?.ok_or(ServiceError::NotFound)?;
+                let first = idempotency::find(app.db.conn(), &key.scope, &key.key)
+                    .await?
+                    .ok_or(ServiceError::NotFound)?;
                 replay(app, &filer, first, &request_hash).await
             }
             (other, _) => Err(other.into()),
@@ -137,7 +141,8 @@ async fn replay_after_race(
     txn: DatabaseTransaction,
 ) -> Result<Filed, ServiceError> {
     txn.rollback().await?;
-    let first = idempotency::find(app.db.conn(), &key.scope, &key.key).await?.ok_or(ServiceError::NotFound)?;
+    let first =
+        idempotency::find(app.db.conn(), &key.scope, &key.key).await?.ok_or(ServiceError::NotFound)?;
     replay(app, filer, first, request_hash).await
 }
 
@@ -221,7 +226,8 @@ async fn register(
         lon: new.location.map(|l| l.lon()),
         co_signers_count: new.co_signers.as_ref().map_or(1, |c| c.count() as i32),
         co_signers_names: new.co_signers.as_ref().map(|c| {
-            serde_json::to_string(&c.names().iter().map(|n| n.as_str()).collect::<Vec<_>>()).unwrap_or_default()
+            serde_json::to_string(&c.names().iter().map(|n| n.as_str()).collect::<Vec<_>>())
+                .unwrap_or_default()
         }),
         applicant_type: new.applicant.applicant_type().as_str().to_owned(),
         legal_entity_name: legal_name,
@@ -291,10 +297,10 @@ async fn register(
 /// every appeal goes to the configured general reception with the default policy.
 pub async fn route(app: &App, _appeal: &NewAppeal) -> Result<Routed, ServiceError> {
     let code = &app.settings.appeals.reception_agency;
-    let agency = crate::store::agencies::by_code(app.db.conn(), code)
-        .await?
-        .filter(|a| a.active)
-        .ok_or_else(|| ServiceError::Conflict(format!("the reception agency '{code}' does not exist or is inactive")))?;
+    let agency =
+        crate::store::agencies::by_code(app.db.conn(), code).await?.filter(|a| a.active).ok_or_else(
+            || ServiceError::Conflict(format!("the reception agency '{code}' does not exist or is inactive")),
+        )?;
     Ok(Routed {
         agency,
         policy: app.settings.appeals.default_policy.clone(),
@@ -306,7 +312,8 @@ pub async fn route(app: &App, _appeal: &NewAppeal) -> Result<Routed, ServiceErro
 
 async fn received_by(app: &App, caller: &Caller) -> Result<Routed, ServiceError> {
     let agency_id = caller.agency_id.ok_or(ServiceError::Forbidden)?;
-    let agency = crate::store::agencies::by_id(app.db.conn(), agency_id).await?.ok_or(ServiceError::Forbidden)?;
+    let agency =
+        crate::store::agencies::by_id(app.db.conn(), agency_id).await?.ok_or(ServiceError::Forbidden)?;
     Ok(Routed {
         agency,
         policy: app.settings.appeals.default_policy.clone(),
@@ -322,7 +329,12 @@ fn filer_viewer(filer: &Filer<'_>, appeal: &Appeal, access_code: Option<&str>) -
         Filer::Guest => {
             let pass = access_code
                 .and_then(|code| AccessCode::parse(code).ok())
-                .zip(appeal.access_code_hash.as_deref().and_then(crate::domain::tracking::AccessCodeHash::from_hex))
+                .zip(
+                    appeal
+                        .access_code_hash
+                        .as_deref()
+                        .and_then(crate::domain::tracking::AccessCodeHash::from_hex),
+                )
                 .and_then(|(code, hash)| GuestPass::verify(appeal.id, &hash, &code));
             pass.map(Viewer::Guest).unwrap_or(Viewer::System)
         }
@@ -350,7 +362,9 @@ async fn check_references(
     if let Some(district) = &new.district {
         match reference::territory(conn, district.as_str()).await? {
             Some(t) if t.active && t.parent_code.as_deref() == Some(new.region.as_str()) => {}
-            Some(t) if t.active => errors.push(FieldError::new("district", "mismatch", "is not in the given region")),
+            Some(t) if t.active => {
+                errors.push(FieldError::new("district", "mismatch", "is not in the given region"))
+            }
             _ => errors.push(FieldError::unknown("district", "district")),
         }
     }

@@ -62,7 +62,8 @@ pub async fn queue(app: &App, caller: &Caller, filter: QueueFilter) -> Result<Ve
     };
     // "Due soon" uses the default policy's window; appeals on other policies are close enough
     // for a filter, and each row still shows its exact state.
-    let policy = app.jurisdiction.policy(&app.settings.appeals.default_policy, &app.settings.appeals.default_policy);
+    let policy =
+        app.jurisdiction.policy(&app.settings.appeals.default_policy, &app.settings.appeals.default_policy);
     let soon = now + Duration::days(i64::from(policy.due_soon_days));
     let (due_from, due_until) = match filter.deadline {
         Some(DeadlineFilter::Overdue) => (None, Some(now)),

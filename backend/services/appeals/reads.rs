@@ -55,9 +55,14 @@ pub async fn as_guest(
     app.limits.guest_lookup_per_ip.check(client)?;
     let tracking = TrackingNumber::parse(tracking_number).map_err(|_| ServiceError::NotFound)?;
     let code = AccessCode::parse(access_code).map_err(|_| ServiceError::NotFound)?;
-    let appeal =
-        appeals::by_tracking_number(app.db.conn(), &tracking.canonical()).await?.ok_or(ServiceError::NotFound)?;
-    let hash = appeal.access_code_hash.as_deref().and_then(AccessCodeHash::from_hex).ok_or(ServiceError::NotFound)?;
+    let appeal = appeals::by_tracking_number(app.db.conn(), &tracking.canonical())
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let hash = appeal
+        .access_code_hash
+        .as_deref()
+        .and_then(AccessCodeHash::from_hex)
+        .ok_or(ServiceError::NotFound)?;
     let pass = GuestPass::verify(appeal.id, &hash, &code).ok_or(ServiceError::NotFound)?;
     let viewer = Viewer::Guest(pass);
     let directory = Directory::load(app).await?;
