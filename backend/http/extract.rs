@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use uuid::Uuid;
 
 use super::problem::{ApiError, ProblemKind};
@@ -66,7 +66,16 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = inner.to_string();
-        match inner.classify() {
+        // Deserializing stops at the first value of the wrong shape, before it has seen the
+        // rest of the body; a body that is not JSON at all is a 400 wherever it breaks.
+        let category = match inner.classify() {
+            serde_json::error::Category::Data => match serde_json::from_slice::<IgnoredAny>(bytes) {
+                Ok(_) => serde_json::error::Category::Data,
+                Err(syntax) => return ApiError::bad_request(format!("The body is not valid JSON: {syntax}")),
+            },
+            other => other,
+        };
+        match category {
             serde_json::error::Category::Syntax
             | serde_json::error::Category::Eof
             | serde_json::error::Category::Io => {
@@ -74,7 +83,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
             serde_json::error::Category::Data if message.starts_with("unknown field") => {
                 let field = message.split('`').nth(1).unwrap_or_default();
-                let at = if path == "." { String::new() } else { format!(" in {path}") };
+                // The path ends with the unknown field itself; name the object it is in.
+                let parent = path.strip_suffix(field).unwrap_or(&path).trim_end_matches('.');
+                let at = if parent.is_empty() { String::new() } else { format!(" in {parent}") };
                 ApiError::bad_request(format!(
                     "Unknown field '{field}'{at}; this endpoint does not accept it."
                 ))
@@ -197,6 +208,7 @@ mod tests {
         let unknown = parse_json::<Sample>(br#"{"name":"a","count":1,"role":"admin"}"#).unwrap_err();
         assert_eq!(unknown.kind, ProblemKind::BadRequest);
         assert!(unknown.detail.contains("'role'"), "{}", unknown.detail);
+        assert!(!unknown.detail.contains(" in "), "a top-level field is in no object: {}", unknown.detail);
         let missing = parse_json::<Sample>(br#"{"name":"a"}"#).unwrap_err();
         assert_eq!(missing.kind, ProblemKind::Validation);
         assert_eq!(missing.errors[0].field, "count");
@@ -204,6 +216,12 @@ mod tests {
         let typed = parse_json::<Sample>(br#"{"name":"a","count":"many"}"#).unwrap_err();
         assert_eq!(typed.errors[0].field, "count");
         assert_eq!(typed.errors[0].code, "invalid_type");
+        // Broken JSON is a 400 even where a well-formed prefix already has the wrong shape.
+        assert_eq!(
+            parse_json::<Sample>(br#"{"name":"a","count":"many""#).unwrap_err().kind,
+            ProblemKind::BadRequest
+        );
+        assert_eq!(parse_json::<Sample>(b"[1, 2").unwrap_err().kind, ProblemKind::BadRequest);
         assert_eq!(
             parse_json::<Sample>(br#"{"name":"a","count":1} trailing"#).unwrap_err().kind,
             ProblemKind::BadRequest

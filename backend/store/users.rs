@@ -1,6 +1,6 @@
 //! Queries on user accounts.
 
-use sea_orm::sea_query::Condition;
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
@@ -69,11 +69,13 @@ pub async fn search(db: &impl ConnectionTrait, q: &UserSearch) -> Result<Vec<Use
     if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
         let pattern = format!("%{}%", escape_like(text));
         let lowered = format!("%{}%", escape_like(&text.to_lowercase()));
+        // LIKE is case-sensitive on PostgreSQL and ASCII-case-insensitive on SQLite: compare
+        // lower-cased names, and the name as typed for letters SQLite's lower() leaves alone.
         query = query.filter(
             Condition::any()
                 .add(user::Column::Email.like(lowered.clone()))
                 .add(user::Column::FullName.like(pattern))
-                .add(user::Column::FullName.like(lowered)),
+                .add(Expr::expr(Func::lower(Expr::col(user::Column::FullName))).like(lowered)),
         );
     }
     if let Some(role) = &q.role {
@@ -95,5 +97,5 @@ pub async fn update(db: &impl ConnectionTrait, changed: user::ActiveModel) -> Re
 
 /// Drops LIKE wildcards from user text, so a search cannot widen itself to every row.
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "").replace('%', "").replace('_', "")
+    text.replace(['\\', '%', '_'], "")
 }

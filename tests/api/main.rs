@@ -1,4 +1,10 @@
-//! The integration test binary: every integration test is a module here, so they link once.
+//! Black-box tests of the HTTP API. Each test starts the real server on port 0 with its own
+//! database (see support/), talks HTTP to it and reads like a line of the specification.
 
+mod accounts;
+mod admin;
 mod notify_smtp;
+mod errors;
+mod operations;
 mod support;
+mod tokens;
