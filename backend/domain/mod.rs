@@ -4,3 +4,4 @@ pub mod appeal;
 pub mod field;
 pub mod locale;
 pub mod role;
+pub mod routing;
