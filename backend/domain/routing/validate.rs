@@ -388,8 +388,8 @@ impl Check<'_> {
         }
     }
 
-    /// A rule is unreachable when a rule evaluated before it routes to a fixed agency and
-    /// its plain conditions hold for every appeal the later rule's conditions hold for.
+    /// A rule is unreachable when a rule evaluated before it routes to a fixed, active agency
+    /// and its plain conditions hold for every appeal the later rule's conditions hold for.
     fn unreachable_rules(&mut self, ruleset: &Ruleset) {
         let mut order: Vec<&Rule> = ruleset.rules.iter().collect();
         order.sort_by_key(|rule| std::cmp::Reverse(rule.priority));
@@ -405,8 +405,16 @@ impl Check<'_> {
                 };
                 self.error(&Location::of(rule), problem);
             }
-            if matches!(rule.then.target, Target::Agency(_)) {
-                earlier.push(rule);
+            // Only a rule that surely routes what it matches can shadow: an agency_of_kind
+            // rule falls through where no agency covers the district.
+            if let Target::Agency(code) = &rule.then.target {
+                if self
+                    .catalog
+                    .agency(code)
+                    .is_some_and(|agency| agency.active)
+                {
+                    earlier.push(rule);
+                }
             }
         }
     }
