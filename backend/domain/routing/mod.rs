@@ -18,6 +18,7 @@ mod replay;
 mod router;
 mod rule_bits;
 mod rules;
+mod shadowing;
 mod summary;
 mod validate;
 

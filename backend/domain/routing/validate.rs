@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::catalog::Catalog;
 use super::folding::fold;
 use super::rules::{Condition, Keywords, Rule, Ruleset, Target};
+use super::shadowing::shadowed_rules;
 
 /// The outcome of [`validate`]: errors forbid saving the ruleset, warnings do not.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -150,9 +151,18 @@ pub enum Concern {
 /// Checks `ruleset` against `catalog`; see [`Problem`] and [`Concern`] for what is found.
 /// Findings come in rule order; a rule may have several.
 pub fn validate(ruleset: &Ruleset, catalog: &Catalog) -> Validation {
+    let tree = &catalog.territories;
+    let mut leaves: Vec<String> = tree
+        .codes()
+        .filter(|code| !tree.has_children(code))
+        .map(str::to_owned)
+        .collect();
+    leaves.sort_unstable();
     let mut check = Check {
         catalog,
         validation: Validation::default(),
+        leaves,
+        uncovered: HashMap::new(),
     };
     check.ruleset_fields(ruleset);
     let mut first_line_of: HashMap<&str, Option<usize>> = HashMap::new();
@@ -184,6 +194,10 @@ pub fn validate(ruleset: &Ruleset, catalog: &Catalog) -> Validation {
 struct Check<'c> {
     catalog: &'c Catalog,
     validation: Validation,
+    /// Territories without children, sorted: where appeals are usually filed.
+    leaves: Vec<String>,
+    /// By agency kind: the leaves no active agency of that kind covers, sorted.
+    uncovered: HashMap<String, Vec<String>>,
 }
 
 impl Check<'_> {
@@ -350,21 +364,34 @@ impl Check<'_> {
             return;
         }
         let tree = &catalog.territories;
-        let mut leaves: Vec<&str> = tree
-            .codes()
-            .filter(|code| !tree.has_children(code))
-            .filter(|code| match territories {
-                None => true,
-                Some(wanted) => wanted.iter().any(|w| tree.is_within(code, w)),
+        let leaves: Vec<&str> = self
+            .leaves
+            .iter()
+            .map(String::as_str)
+            .filter(|leaf| {
+                territories.is_none_or(|wanted| wanted.iter().any(|w| tree.is_within(leaf, w)))
             })
             .collect();
         if leaves.is_empty() {
             return; // an unknown territory, reported by `condition`
         }
-        leaves.sort_unstable();
+        let uncovered_of_kind = self.uncovered.entry(kind.to_owned()).or_insert_with(|| {
+            let mut leaves: Vec<String> = tree
+                .codes()
+                .filter(|code| !tree.has_children(code))
+                .filter(|leaf| catalog.covering_agency(kind, leaf).is_none())
+                .map(str::to_owned)
+                .collect();
+            leaves.sort_unstable();
+            leaves
+        });
         let uncovered: Vec<String> = leaves
             .iter()
-            .filter(|leaf| catalog.covering_agency(kind, leaf).is_none())
+            .filter(|leaf| {
+                uncovered_of_kind
+                    .binary_search_by(|u| u.as_str().cmp(leaf))
+                    .is_ok()
+            })
             .map(|leaf| (*leaf).to_owned())
             .collect();
         if uncovered.len() == leaves.len() {
@@ -388,34 +415,13 @@ impl Check<'_> {
         }
     }
 
-    /// A rule is unreachable when a rule evaluated before it routes to a fixed, active agency
-    /// and its plain conditions hold for every appeal the later rule's conditions hold for.
     fn unreachable_rules(&mut self, ruleset: &Ruleset) {
-        let mut order: Vec<&Rule> = ruleset.rules.iter().collect();
-        order.sort_by_key(|rule| std::cmp::Reverse(rule.priority));
-        let mut earlier: Vec<&Rule> = Vec::new();
-        for rule in order {
-            let shadow = earlier
-                .iter()
-                .find(|first| covers(self.catalog, &first.when, &rule.when));
-            if let Some(first) = shadow {
-                let problem = Problem::Unreachable {
-                    by: first.id.clone(),
-                    by_line: first.line,
-                };
-                self.error(&Location::of(rule), problem);
-            }
-            // Only a rule that surely routes what it matches can shadow: an agency_of_kind
-            // rule falls through where no agency covers the district.
-            if let Target::Agency(code) = &rule.then.target {
-                if self
-                    .catalog
-                    .agency(code)
-                    .is_some_and(|agency| agency.active)
-                {
-                    earlier.push(rule);
-                }
-            }
+        for (rule, by) in shadowed_rules(ruleset, self.catalog) {
+            let problem = Problem::Unreachable {
+                by: by.id.clone(),
+                by_line: by.line,
+            };
+            self.error(&Location::of(rule), problem);
         }
     }
 
@@ -495,79 +501,4 @@ fn keyword_flaw(keyword: &str) -> Option<&'static str> {
         return Some("a single letter would match far too many words");
     }
     None
-}
-
-/// Whether `wide` holds for every appeal `narrow` holds for, judged on plain fields only:
-/// `wide` must have no `all`/`any`/`not`, and each of its fields must be implied by the same
-/// field of `narrow`. `false` means "not shown", not "certainly not".
-fn covers(catalog: &Catalog, wide: &Condition, narrow: &Condition) -> bool {
-    if wide.all.is_some() || wide.any.is_some() || wide.not.is_some() {
-        return false;
-    }
-    let within = |wide: &Option<Vec<String>>,
-                  narrow: &Option<Vec<String>>,
-                  tree: &super::catalog::Hierarchy| match (wide, narrow) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some(wide), Some(narrow)) => narrow
-            .iter()
-            .all(|n| wide.iter().any(|w| tree.is_within(n, w))),
-    };
-    subset(&wide.kind, &narrow.kind)
-        && within(&wide.category, &narrow.category, &catalog.categories)
-        && within(&wide.territory, &narrow.territory, &catalog.territories)
-        && keywords_implied(wide.keywords.as_ref(), narrow.keywords.as_ref())
-        && (wide.collective.is_none() || wide.collective == narrow.collective)
-        && subset(&wide.applicant_type, &narrow.applicant_type)
-        && subset(&wide.channel, &narrow.channel)
-        && window_within(wide, narrow)
-}
-
-fn subset<T: PartialEq>(wide: &Option<Vec<T>>, narrow: &Option<Vec<T>>) -> bool {
-    match (wide, narrow) {
-        (None, _) => true,
-        (Some(_), None) => false,
-        (Some(wide), Some(narrow)) => narrow.iter().all(|n| wide.contains(n)),
-    }
-}
-
-fn window_within(wide: &Condition, narrow: &Condition) -> bool {
-    let Some(wide) = wide.filed else { return true };
-    let narrow = narrow.filed.unwrap_or_default();
-    let from_ok = match (wide.from, narrow.from) {
-        (None, _) => true,
-        (Some(w), Some(n)) => w <= n,
-        (Some(_), None) => false,
-    };
-    let until_ok = match (wide.until, narrow.until) {
-        (None, _) => true,
-        (Some(w), Some(n)) => n <= w,
-        (Some(_), None) => false,
-    };
-    from_ok && until_ok
-}
-
-/// Whether the keyword tests of `wide` hold whenever those of `narrow` do. A keyword `k`
-/// occurring implies every keyword that is a prefix of `k` occurs, at the same place.
-fn keywords_implied(wide: Option<&Keywords>, narrow: Option<&Keywords>) -> bool {
-    let Some(wide) = wide else { return true };
-    let folded = |list: &[String]| list.iter().map(|k| fold(k)).collect::<Vec<_>>();
-    let empty = Keywords::default();
-    let narrow = narrow.unwrap_or(&empty);
-    let (w_any, w_all, w_none) = (folded(&wide.any), folded(&wide.all), folded(&wide.none));
-    let (n_any, n_all, n_none) = (
-        folded(&narrow.any),
-        folded(&narrow.all),
-        folded(&narrow.none),
-    );
-    let starts_with_one_of =
-        |k: &String, prefixes: &[String]| prefixes.iter().any(|p| k.starts_with(p.as_str()));
-    let any_ok = w_any.is_empty()
-        || n_all.iter().any(|k| starts_with_one_of(k, &w_any))
-        || (!n_any.is_empty() && n_any.iter().all(|k| starts_with_one_of(k, &w_any)));
-    let all_ok = w_all
-        .iter()
-        .all(|w| n_all.iter().any(|n| n.starts_with(w.as_str())));
-    let none_ok = w_none.iter().all(|w| starts_with_one_of(w, &n_none));
-    any_ok && all_ok && none_ok
 }
