@@ -8,7 +8,7 @@ use crate::domain::appeal::{AppealKind, ApplicantType, Channel};
 
 use super::catalog::Hierarchy;
 use super::facts::RoutingFacts;
-use super::folding::{fold, starts_a_word};
+use super::folding::{WordStarts, fold};
 use super::rules::{Condition, DateWindow};
 
 /// A keyword as written and as folded.
@@ -87,7 +87,7 @@ impl Test {
         if let Some(codes) = &self.category {
             if !appeal
                 .categories
-                .ancestors(&facts.category)
+                .iter()
                 .any(|a| codes.iter().any(|c| c == a))
             {
                 return miss(Part::Category);
@@ -96,7 +96,7 @@ impl Test {
         if let Some(codes) = &self.territory {
             if !appeal
                 .territories
-                .ancestors(&facts.territory)
+                .iter()
                 .any(|a| codes.iter().any(|c| c == a))
             {
                 return miss(Part::Territory);
@@ -164,9 +164,11 @@ impl Test {
 /// folded text, computed at most once and only if some rule tests keywords.
 pub(super) struct Appeal<'a> {
     pub facts: &'a RoutingFacts,
-    pub categories: &'a Hierarchy,
-    pub territories: &'a Hierarchy,
-    folded: OnceCell<String>,
+    /// The appeal's category, then its ancestors.
+    categories: Vec<&'a str>,
+    /// The appeal's territory, then its ancestors.
+    territories: Vec<&'a str>,
+    words: OnceCell<WordStarts>,
 }
 
 impl<'a> Appeal<'a> {
@@ -177,20 +179,20 @@ impl<'a> Appeal<'a> {
     ) -> Self {
         Self {
             facts,
-            categories,
-            territories,
-            folded: OnceCell::new(),
+            categories: categories.ancestors(&facts.category).collect(),
+            territories: territories.ancestors(&facts.territory).collect(),
+            words: OnceCell::new(),
         }
     }
 
     fn mentions(&self, folded_keyword: &str) -> bool {
-        let text = self.folded.get_or_init(|| {
+        let words = self.words.get_or_init(|| {
             let mut folded = fold(&self.facts.subject);
             folded.push(' ');
             folded.push_str(&fold(&self.facts.text));
-            folded
+            WordStarts::new(folded)
         });
-        starts_a_word(text, folded_keyword)
+        words.contains(folded_keyword)
     }
 }
 

@@ -1035,3 +1035,28 @@ fn the_demo_ruleset_routes_typical_appeals() {
     );
     assert_eq!(route("other", "tj-rrp-rudaki", ""), "president-office");
 }
+
+#[test]
+fn folding_agrees_with_unicode_on_every_ascii_and_cyrillic_character() {
+    let tajik_to_russian = |c: char| match c {
+        'ғ' => 'г',
+        'ӣ' => 'и',
+        'қ' => 'к',
+        'ӯ' => 'у',
+        'ҳ' => 'х',
+        'ҷ' => 'ч',
+        'ё' => 'е',
+        other => other,
+    };
+    for c in (0u32..0x80)
+        .chain(0x0400..0x0500)
+        .filter_map(char::from_u32)
+    {
+        let expected: String = c
+            .to_lowercase()
+            .filter(|l| l.is_alphanumeric())
+            .map(tajik_to_russian)
+            .collect();
+        assert_eq!(fold(&c.to_string()), expected, "U+{:04X}", c as u32);
+    }
+}

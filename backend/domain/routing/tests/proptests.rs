@@ -241,3 +241,47 @@ proptest! {
         prop_assert!(decided.is_none_or(|id| !unreachable.contains(&id)));
     }
 }
+
+proptest! {
+    /// The word-start index finds exactly what a scan of the folded text finds.
+    #[test]
+    fn word_starts_agree_with_a_scan(
+        text in proptest::collection::vec(select(&["об", "обу", "қубур", "ҚУБУРҲО", "а", "б", "об-ро", "  ", "ҳуқуқ."][..]), 0..12),
+        keyword in select(&["об", "обу", "об ро", "убур", "қубурҳо", "ҳуқуқ", "а б"][..]),
+    ) {
+        let folded = fold(&text.join(" "));
+        let keyword = fold(keyword);
+        let scanned = folded
+            .match_indices(keyword.as_str())
+            .any(|(at, _)| at == 0 || folded.as_bytes()[at - 1] == b' ');
+        prop_assert_eq!(super::super::folding::WordStarts::new(folded.clone()).contains(&keyword), scanned);
+    }
+}
+
+proptest! {
+    /// The fast paths of folding give what Unicode's full lower-casing gives.
+    #[test]
+    fn folding_fast_paths_agree_with_unicode_lower_case(text in "[\\u{0400}-\\u{04FF}A-Za-z0-9 .,\\-]{0,40}") {
+        use unicode_normalization::UnicodeNormalization;
+        let lowered: String = text.nfkc().flat_map(char::to_lowercase).collect();
+        let reference: Vec<String> = lowered
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|word| !word.is_empty())
+            .map(|word| {
+                word.chars()
+                    .map(|c| match c {
+                        'ғ' => 'г',
+                        'ӣ' => 'и',
+                        'қ' => 'к',
+                        'ӯ' => 'у',
+                        'ҳ' => 'х',
+                        'ҷ' => 'ч',
+                        'ё' => 'е',
+                        other => other,
+                    })
+                    .collect::<String>()
+            })
+            .collect();
+        prop_assert_eq!(fold(&text), reference.join(" "));
+    }
+}
