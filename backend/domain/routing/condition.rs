@@ -84,23 +84,21 @@ impl Test {
         {
             return miss(Part::Kind);
         }
-        if let Some(codes) = &self.category {
-            if !appeal
+        if let Some(codes) = &self.category
+            && !appeal
                 .categories
                 .iter()
                 .any(|a| codes.iter().any(|c| c == a))
-            {
-                return miss(Part::Category);
-            }
+        {
+            return miss(Part::Category);
         }
-        if let Some(codes) = &self.territory {
-            if !appeal
+        if let Some(codes) = &self.territory
+            && !appeal
                 .territories
                 .iter()
                 .any(|a| codes.iter().any(|c| c == a))
-            {
-                return miss(Part::Territory);
-            }
+        {
+            return miss(Part::Territory);
         }
         if !self.any_keyword.is_empty()
             && !self.any_keyword.iter().any(|k| appeal.mentions(&k.folded))
@@ -146,15 +144,15 @@ impl Test {
         for child in &self.all {
             child.eval(appeal)?;
         }
-        if let Some(any) = &self.any {
-            if !any.iter().any(|child| child.eval(appeal).is_ok()) {
-                return miss(Part::Any);
-            }
+        if let Some(any) = &self.any
+            && !any.iter().any(|child| child.eval(appeal).is_ok())
+        {
+            return miss(Part::Any);
         }
-        if let Some(not) = &self.not {
-            if not.eval(appeal).is_ok() {
-                return miss(Part::Not);
-            }
+        if let Some(not) = &self.not
+            && not.eval(appeal).is_ok()
+        {
+            return miss(Part::Not);
         }
         Ok(())
     }

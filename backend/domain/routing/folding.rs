@@ -59,7 +59,7 @@ fn lower_cyrillic_or_ascii(c: char) -> Option<char> {
         0x0482..=0x0489 => return None, // a thousands sign and combining marks
         0x0400..=0x040F => code + 0x50,
         0x0410..=0x042F => code + 0x20,
-        0x0460..=0x0481 | 0x048A..=0x04BF | 0x04D0..=0x04FF if code % 2 == 0 => code + 1,
+        0x0460..=0x0481 | 0x048A..=0x04BF | 0x04D0..=0x04FF if code.is_multiple_of(2) => code + 1,
         0x04C0 => 0x04CF,
         0x04C1..=0x04CE if code % 2 == 1 => code + 1,
         _ => code,

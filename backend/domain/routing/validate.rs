@@ -284,12 +284,11 @@ impl Check<'_> {
         if let Some(keywords) = &condition.keywords {
             self.keywords(here, keywords);
         }
-        if let Some(window) = condition.filed {
-            if let (Some(from), Some(until)) = (window.from, window.until) {
-                if until < from {
-                    self.error(here, Problem::EmptyWindow);
-                }
-            }
+        if let Some(window) = condition.filed
+            && let (Some(from), Some(until)) = (window.from, window.until)
+            && until < from
+        {
+            self.error(here, Problem::EmptyWindow);
         }
         for child in condition.all.iter().chain(&condition.any).flatten() {
             self.condition(here, child);
@@ -335,15 +334,15 @@ impl Check<'_> {
             Target::Agency(code) => self.agency(here, code),
             Target::AgencyOfKind(kind) => self.coverage(here, kind, rule.when.territory.as_deref()),
         }
-        if let Some(policy) = &rule.then.policy {
-            if !self.catalog.has_policy(policy) {
-                self.error(
-                    here,
-                    Problem::UnknownPolicy {
-                        policy: policy.clone(),
-                    },
-                );
-            }
+        if let Some(policy) = &rule.then.policy
+            && !self.catalog.has_policy(policy)
+        {
+            self.error(
+                here,
+                Problem::UnknownPolicy {
+                    policy: policy.clone(),
+                },
+            );
         }
     }
 
