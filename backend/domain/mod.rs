@@ -9,5 +9,6 @@ pub mod field;
 pub mod lifecycle;
 pub mod locale;
 pub mod role;
+pub mod routing;
 pub mod submission;
 pub mod tracking;

@@ -3,8 +3,8 @@
 
 mod accounts;
 mod admin;
-mod notify_smtp;
 mod errors;
+mod notify_smtp;
 mod operations;
 mod support;
 mod tokens;
