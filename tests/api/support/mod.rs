@@ -3,6 +3,7 @@
 //! template when `MUROJIAT_TEST_DATABASE_URL` is set), a clock the test moves, and helpers
 //! that keep each test about the behaviour it checks.
 
+pub mod appeals;
 mod database;
 pub mod fixtures;
 mod problem;

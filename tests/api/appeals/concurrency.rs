@@ -1,0 +1,102 @@
+//! Done-when 4: retries and races. Concurrent filings under one Idempotency-Key make one
+//! appeal; concurrent answers with one version make one answer.
+
+use futures::future::join_all;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::appeals::{RECEPTION, complaint, spawn_appeals_app};
+use crate::support::assert_problem;
+
+#[tokio::test]
+async fn twenty_concurrent_filings_with_one_idempotency_key_make_one_appeal() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let file = || {
+        app.request(Method::POST, "/api/v1/appeals", citizen.token())
+            .header("Idempotency-Key", "retry-7f3a")
+            .json(&complaint())
+            .send()
+    };
+    let responses = join_all((0..20).map(|_| file())).await;
+    let mut bodies = Vec::new();
+    for response in responses {
+        let response = response.expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 201, "{text}");
+        bodies.push(serde_json::from_str::<Value>(&text).unwrap());
+    }
+    assert_eq!(app.count_appeals().await, 1);
+    assert_eq!(app.count_events().await, 1, "one 'file' event");
+    assert_eq!(app.count_idempotency_keys().await, 1);
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "every retry gets the first response");
+
+    // The same key with another body is refused, and stores nothing.
+    let mut changed = complaint();
+    changed["subject"] = json!("Another subject entirely");
+    let response = app
+        .request(Method::POST, "/api/v1/appeals", citizen.token())
+        .header("Idempotency-Key", "retry-7f3a")
+        .json(&changed)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 422, "validation").await;
+    assert_eq!(problem.error_fields(), ["Idempotency-Key"]);
+    assert_eq!(app.count_appeals().await, 1);
+
+    // A key belongs to whoever sent it: another citizen's same key is a new appeal.
+    let other = app.citizen().await;
+    let response = app
+        .request(Method::POST, "/api/v1/appeals", other.token())
+        .header("Idempotency-Key", "retry-7f3a")
+        .json(&complaint())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(app.count_appeals().await, 2);
+}
+
+#[tokio::test]
+async fn two_concurrent_answers_with_one_version_make_exactly_one_answer() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let official = app.official_of(RECEPTION).await;
+    let colleague = app.supervisor_of(RECEPTION).await;
+    let appeal = app.files(&citizen, &complaint()).await;
+    let taken = app.acts(&official, &appeal.id, "take", 1, &json!({})).await;
+    let version = taken["version"].as_i64().unwrap();
+
+    let satisfied = json!({"outcome": "satisfied", "text": "Fixed."});
+    let rejected = json!({"outcome": "rejected", "text": "No."});
+    let (first, second) = tokio::join!(
+        app.act(&official, &appeal.id, "answer", version, &satisfied),
+        app.act(&colleague, &appeal.id, "answer", version, &rejected),
+    );
+    let mut statuses = [first.status().as_u16(), second.status().as_u16()];
+    statuses.sort();
+    assert!(matches!(statuses, [200, 409] | [200, 412]), "exactly one succeeds: {statuses:?}");
+    assert_eq!(app.count_events_of(&appeal.id, "answer").await, 1);
+    let stored: Value = app.get(&appeal.url(), official.token()).await.json().await.unwrap();
+    assert_eq!(stored["status"], "answered");
+    assert_eq!(stored["version"], version + 1);
+}
+
+#[tokio::test]
+async fn many_concurrent_actions_on_one_version_leave_one_event_and_an_unbroken_chain() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let official = app.official_of(RECEPTION).await;
+    let appeal = app.files(&citizen, &complaint()).await;
+    app.acts(&official, &appeal.id, "take", 1, &json!({})).await;
+    let bodies: Vec<Value> = (0..8).map(|i| json!({"text": format!("note {i}")})).collect();
+    let notes = bodies.iter().map(|body| app.act(&official, &appeal.id, "note", 2, body));
+    let statuses: Vec<u16> = join_all(notes).await.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| [200, 409, 412].contains(s)), "{statuses:?}");
+    assert_eq!(app.count_events_of(&appeal.id, "note").await, 1);
+    let verified = murojiat::store::events::verify_all(app.db.conn()).await.unwrap();
+    assert!(verified.is_ok(), "the hash chain holds: {verified:?}");
+}

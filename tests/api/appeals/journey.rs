@@ -1,0 +1,159 @@
+//! Done-when 1: one appeal from filing to the supervisor's review, over HTTP, with every
+//! step in the timeline each reader is entitled to.
+
+use serde_json::{Value, json};
+
+use crate::support::appeals::{GOVERNMENT, RECEPTION, complaint, spawn_appeals_app};
+
+/// The `action` of every event, in order.
+fn actions(timeline: &[Value]) -> Vec<&str> {
+    timeline.iter().map(|e| e["action"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let official = app.official_of(RECEPTION).await;
+    let supervisor = app.supervisor_of(GOVERNMENT).await;
+
+    // The citizen files: registered at the reception, version 1, ETag "1".
+    let response = app.post_json("/api/v1/appeals", &complaint(), citizen.token()).await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let filed: Value = response.json().await.unwrap();
+    let id = filed["id"].as_str().unwrap().to_owned();
+    assert_eq!(filed["status"], "registered");
+    assert_eq!(filed["version"], 1);
+    assert_eq!(filed["channel"], "web");
+    assert_eq!(filed["agency"]["code"], RECEPTION);
+    assert!(filed["registration_number"].as_str().is_some_and(|n| n.contains(RECEPTION)), "{filed}");
+    assert!(filed["tracking_number"].as_str().is_some_and(|t| t.len() <= 14), "{filed}");
+    assert_eq!(filed["allowed_actions"], json!(["withdraw", "message"]));
+    assert!(filed.get("staff").is_none(), "a citizen gets no staff fields: {filed}");
+
+    // It is in the reception's queue, unassigned.
+    let queue: Value = app.get("/api/v1/queue?assignee=unassigned", official.token()).await.json().await.unwrap();
+    assert_eq!(queue["items"].as_array().unwrap().len(), 1, "{queue}");
+    assert_eq!(queue["items"][0]["id"], id.as_str());
+
+    // The official takes it, notes something internal and asks for information.
+    let taken = app.acts(&official, &id, "take", 1, &json!({})).await;
+    assert_eq!((taken["status"].as_str(), taken["version"].as_i64()), (Some("in_progress"), Some(2)));
+    assert_eq!(taken["staff"]["assignee_id"], official.user_id.as_str());
+    let noted = app.acts(&official, &id, "note", 2, &json!({"text": "Call the vodokanal first."})).await;
+    assert_eq!((noted["status"].as_str(), noted["version"].as_i64()), (Some("in_progress"), Some(3)));
+    let asked = app
+        .acts(&official, &id, "request-info", 3, &json!({"message": "Which house numbers are without water?"}))
+        .await;
+    assert_eq!((asked["status"].as_str(), asked["version"].as_i64()), (Some("awaiting_citizen"), Some(4)));
+    assert!(asked["paused_at"].is_string(), "the deadline clock stops: {asked}");
+
+    // The citizen sees the request and replies.
+    let seen: Value = app.get(&format!("/api/v1/appeals/{id}"), citizen.token()).await.json().await.unwrap();
+    assert_eq!(seen["status"], "awaiting_citizen");
+    assert!(seen["allowed_actions"].as_array().unwrap().contains(&json!("reply")), "{seen}");
+    let replied =
+        app.acts(&citizen, &id, "reply", 4, &json!({"message": "Houses 10 to 14 on Sino street."})).await;
+    assert_eq!((replied["status"].as_str(), replied["version"].as_i64()), (Some("in_progress"), Some(5)));
+    assert!(replied["paused_at"].is_null());
+
+    // The official answers; the citizen contests.
+    let answered = app
+        .acts(&official, &id, "answer", 5, &json!({"outcome": "rejected", "text": "The pipe is being replaced."}))
+        .await;
+    assert_eq!((answered["status"].as_str(), answered["version"].as_i64()), (Some("answered"), Some(6)));
+    assert_eq!(answered["outcome"], "rejected");
+    let contested =
+        app.acts(&citizen, &id, "contest", 6, &json!({"reason": "Nobody is replacing anything."})).await;
+    assert_eq!((contested["status"].as_str(), contested["version"].as_i64()), (Some("contested"), Some(7)));
+
+    // The official may not review a contest; the supervisor of the parent agency may.
+    let refused = app.act(&official, &id, "uphold", 7, &json!({"comment": "Fine."})).await;
+    assert_eq!(refused.status(), 403);
+    let queue: Value = app.get("/api/v1/queue?status=contested", supervisor.token()).await.json().await.unwrap();
+    assert_eq!(queue["items"][0]["id"], id.as_str(), "{queue}");
+    let reviewed = app
+        .acts(&supervisor, &id, "uphold", 7, &json!({"comment": "Checked with the utility: the answer stands."}))
+        .await;
+    assert_eq!((reviewed["status"].as_str(), reviewed["version"].as_i64()), (Some("closed"), Some(8)));
+    assert!(reviewed["closed_at"].is_string());
+
+    // Staff see every step, the internal note included, with who did it.
+    let staff_view = app.timeline_of(&supervisor, &id).await;
+    assert_eq!(
+        actions(&staff_view),
+        ["file", "take", "note", "request_info", "reply", "answer", "contest", "uphold"]
+    );
+    let statuses: Vec<(&str, &str)> = staff_view
+        .iter()
+        .map(|e| (e["status_before"].as_str().unwrap(), e["status_after"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("registered", "registered"),
+            ("registered", "in_progress"),
+            ("in_progress", "in_progress"),
+            ("in_progress", "awaiting_citizen"),
+            ("awaiting_citizen", "in_progress"),
+            ("in_progress", "answered"),
+            ("answered", "contested"),
+            ("contested", "closed"),
+        ]
+    );
+    let seqs: Vec<i64> = staff_view.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+    let note = &staff_view[2];
+    assert_eq!(note["visibility"], "internal");
+    assert_eq!(note["data"]["text"], "Call the vodokanal first.");
+    assert_eq!(note["actor_id"], official.user_id.as_str());
+    assert_eq!(staff_view[7]["actor_role"], "supervisor");
+    assert_eq!(staff_view[4]["actor_id"], citizen.user_id.as_str());
+    // The official sees the same timeline as the supervisor.
+    assert_eq!(app.timeline_of(&official, &id).await, staff_view);
+
+    // The citizen sees every public step and nothing internal, and not who among staff acted.
+    let citizen_view = app.timeline_of(&citizen, &id).await;
+    assert_eq!(actions(&citizen_view), ["file", "take", "request_info", "reply", "answer", "contest", "uphold"]);
+    for event in &citizen_view {
+        assert_eq!(event["visibility"], "public", "{event}");
+        assert!(event.get("actor_id").is_none(), "{event}");
+    }
+    let text = serde_json::to_string(&citizen_view).unwrap();
+    assert!(!text.contains("vodokanal"), "the internal note leaked: {text}");
+    assert_eq!(citizen_view[2]["data"]["message"], "Which house numbers are without water?");
+    assert_eq!(citizen_view[4]["data"]["text"], "The pipe is being replaced.");
+
+    // The closed appeal is the citizen's, newest first in their list, with nothing left to do.
+    let mine: Value = app.get("/api/v1/appeals", citizen.token()).await.json().await.unwrap();
+    assert_eq!(mine["items"][0]["id"], id.as_str());
+    assert_eq!(mine["items"][0]["status"], "closed");
+    assert_eq!(mine["items"][0]["allowed_actions"], json!([]));
+}
+
+#[tokio::test]
+async fn a_refused_step_is_a_409_naming_the_status_and_what_is_allowed_and_a_stale_one_a_412() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let official = app.official_of(RECEPTION).await;
+    let appeal = app.files(&citizen, &complaint()).await;
+
+    let response =
+        app.act(&official, &appeal.id, "answer", 1, &json!({"outcome": "explained", "text": "Done."})).await;
+    let problem = crate::support::assert_problem(response, 409, "conflict").await;
+    let detail = problem.body["detail"].as_str().unwrap();
+    assert!(detail.contains("registered"), "{detail}");
+    assert!(detail.contains("take") && detail.contains("forward") && detail.contains("dismiss"), "{detail}");
+
+    app.acts(&official, &appeal.id, "take", 1, &json!({})).await;
+    let stale = app.act(&official, &appeal.id, "note", 1, &json!({"text": "late"})).await;
+    crate::support::assert_problem(stale, 412, "precondition-failed").await;
+    // The version may come in the body instead of If-Match; none at all is a 428.
+    let path = format!("{}/actions/note", appeal.url());
+    let by_body = app.post_json(&path, &json!({"text": "in the body", "version": 2}), official.token()).await;
+    assert_eq!(by_body.status(), 200);
+    let missing = app.post_json(&path, &json!({"text": "no version"}), official.token()).await;
+    crate::support::assert_problem(missing, 428, "precondition-required").await;
+    assert_eq!(app.count_events_of(&appeal.id, "note").await, 1);
+}
