@@ -185,8 +185,16 @@ pub struct EventView {
     pub data: serde_json::Value,
 }
 
+/// Keys of an event's `data` that carry what only staff may see: who was assigned (staff
+/// ids, as `actor_id` is) and routing internals (as in [`StaffFields`]).
+const STAFF_ONLY_DATA: &[&str] = &["assignee", "deadline_policy", "ruleset_version", "rule_id"];
+
 impl EventView {
     pub fn of(event: Event, staff: bool) -> Self {
+        let mut data = serde_json::from_str(&event.data).unwrap_or(serde_json::Value::Null);
+        if !staff && let Some(fields) = data.as_object_mut() {
+            fields.retain(|key, _| !STAFF_ONLY_DATA.contains(&key.as_str()));
+        }
         Self {
             seq: event.seq,
             at: event.at,
@@ -196,7 +204,7 @@ impl EventView {
             visibility: event.visibility,
             status_before: event.status_before,
             status_after: event.status_after,
-            data: serde_json::from_str(&event.data).unwrap_or(serde_json::Value::Null),
+            data,
         }
     }
 }
