@@ -74,8 +74,11 @@ pub async fn act(
     expected_version: Option<i32>,
     command: Command,
 ) -> Result<Seen, ServiceError> {
-    let txn = app.db.write().await?;
+    // Read through the pool before taking the write transaction, never while holding it: a
+    // transaction waiting for a second pooled connection deadlocks once every connection
+    // is held by a writer waiting its turn.
     let directory = Directory::load(app).await?;
+    let txn = app.db.write().await?;
     let appeal = appeals::by_id(&txn, appeal_id).await?.ok_or(ServiceError::NotFound)?;
     let ancestors = directory.ancestors(appeal.agency_id);
     let status: Status = appeal.status.parse().map_err(|_| ServiceError::NotFound)?;
@@ -89,8 +92,7 @@ pub async fn act(
     let updated = match appeals::save_if_version(&txn, appeal.id, appeal.version, change).await {
         Ok(updated) => updated,
         Err(StoreError::NotFound) => {
-            let current =
-                appeals::by_id(app.db.conn(), appeal.id).await?.map_or(appeal.version, |a| a.version);
+            let current = appeals::by_id(&txn, appeal.id).await?.map_or(appeal.version, |a| a.version);
             return Err(ServiceError::Stale { current });
         }
         Err(other) => return Err(other.into()),

@@ -82,9 +82,10 @@ pub async fn upload(
     let Some(file_type) = FileType::sniff(bytes) else {
         return Ok(Err(UploadRefused::UnsupportedType));
     };
+    // Loaded before the write transaction: see `actions::act`.
+    let directory = Directory::load(app).await?;
     let txn = app.db.write().await?;
     let appeal = appeals::by_id(&txn, appeal_id).await?.ok_or(ServiceError::NotFound)?;
-    let directory = Directory::load(app).await?;
     let now = stored_instant(app.clock.now());
     see(app, &directory, viewer, appeal.clone(), now)?;
     let status: Status = appeal.status.parse().map_err(|_| ServiceError::NotFound)?;

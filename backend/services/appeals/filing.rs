@@ -90,6 +90,16 @@ pub async fn file(
     let request_hash = request_hash(&raw, channel);
     let new = NewAppeal::parse(&raw, submission_filer, &app.jurisdiction.bounds)?;
     check_references(app, &new, citizen_id, entered_by.is_some()).await?;
+    // Everything read through the pool is read before the write transaction begins: a
+    // transaction waiting for a second pooled connection deadlocks once every connection
+    // is held by a writer waiting its turn (20 retries of one filing are enough).
+    let routed = match &filer {
+        // The body that receives an oral or paper appeal registers it; if it is not
+        // competent, it forwards it.
+        Filer::Official { caller, .. } => received_by(app, caller).await?,
+        _ => route(app, &new).await?,
+    };
+    let directory = Directory::load(app).await?;
 
     let txn = app.db.write().await?;
     if let Some(key) = &idempotency
@@ -98,7 +108,7 @@ pub async fn file(
         drop(txn);
         return replay(app, &filer, first, &request_hash).await;
     }
-    let filed = register(app, &txn, &filer, new, channel, citizen_id, entered_by).await?;
+    let filed = register(app, &txn, &directory, &filer, new, routed, channel, citizen_id, entered_by).await?;
     if let Some(key) = &idempotency {
         let first = FirstResult { appeal_id: filed.seen.appeal.id, access_code: filed.access_code.clone() };
         let record = IdempotencyRecord {
@@ -168,23 +178,20 @@ async fn replay(
     Ok(Filed { seen, access_code: result.access_code, replayed: true })
 }
 
-/// Writes the appeal and its first event.
+/// Writes the appeal and its first event, at the agency routing chose.
+#[allow(clippy::too_many_arguments)]
 async fn register(
     app: &App,
     txn: &DatabaseTransaction,
+    directory: &Directory,
     filer: &Filer<'_>,
     new: NewAppeal,
+    routed: Routed,
     channel: Channel,
     citizen_id: Option<Uuid>,
     entered_by: Option<Uuid>,
 ) -> Result<Filed, ServiceError> {
     let now = stored_instant(app.clock.now());
-    let routed = match filer {
-        // The body that receives an oral or paper appeal registers it; if it is not
-        // competent, it forwards it.
-        Filer::Official { caller, .. } => received_by(app, caller).await?,
-        _ => route(app, &new).await?,
-    };
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&routed.policy, &app.settings.appeals.default_policy);
     let due_at = stored_instant(deadline::due_at(policy, &jurisdiction.calendar, now));
@@ -288,8 +295,7 @@ async fn register(
     .await?;
     let revealed = access_code.as_ref().map(AccessCode::reveal);
     let viewer = filer_viewer(filer, &appeal, revealed.as_deref());
-    let directory = Directory::load(app).await?;
-    let seen = see(app, &directory, &viewer, appeal, now)?;
+    let seen = see(app, directory, &viewer, appeal, now)?;
     Ok(Filed { seen, access_code: revealed, replayed: false })
 }
 
