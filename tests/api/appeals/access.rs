@@ -91,13 +91,38 @@ async fn every_route_answers_every_reader_exactly_as_the_table_says_and_leaks_no
 
     let readers = [
         Reader { name: "owner", session: Some(owner.clone()), access_code: None, staff: false },
-        Reader { name: "other_citizen", session: Some(other_citizen.clone()), access_code: None, staff: false },
-        Reader { name: "guest_with_code", session: None, access_code: guest.access_code.clone(), staff: false },
+        Reader {
+            name: "other_citizen",
+            session: Some(other_citizen.clone()),
+            access_code: None,
+            staff: false,
+        },
+        Reader {
+            name: "guest_with_code",
+            session: None,
+            access_code: guest.access_code.clone(),
+            staff: false,
+        },
         Reader { name: "guest_without_code", session: None, access_code: None, staff: false },
-        Reader { name: "guest_wrong_code", session: None, access_code: Some(wrong_code(&guest)), staff: false },
+        Reader {
+            name: "guest_wrong_code",
+            session: None,
+            access_code: Some(wrong_code(&guest)),
+            staff: false,
+        },
         Reader { name: "official", session: Some(official.clone()), access_code: None, staff: true },
-        Reader { name: "other_official", session: Some(other_official.clone()), access_code: None, staff: true },
-        Reader { name: "parent_supervisor", session: Some(supervisor.clone()), access_code: None, staff: true },
+        Reader {
+            name: "other_official",
+            session: Some(other_official.clone()),
+            access_code: None,
+            staff: true,
+        },
+        Reader {
+            name: "parent_supervisor",
+            session: Some(supervisor.clone()),
+            access_code: None,
+            staff: true,
+        },
         Reader { name: "admin", session: Some(admin.clone()), access_code: None, staff: false },
     ];
     assert_eq!(readers.each_ref().map(|r| r.name), READERS);
@@ -115,7 +140,8 @@ async fn every_route_answers_every_reader_exactly_as_the_table_says_and_leaks_no
             let (status, body) = call(&app, route, reader, &appeal, &guest, &attachment_id).await;
             let got = match *want {
                 "200+" | "200-" if status == 200 => {
-                    let listed = body["items"].as_array().unwrap().iter().any(|a| a["id"] == appeal.id.as_str());
+                    let listed =
+                        body["items"].as_array().unwrap().iter().any(|a| a["id"] == appeal.id.as_str());
                     if listed { "200+" } else { "200-" }.to_owned()
                 }
                 _ => status.to_string(),

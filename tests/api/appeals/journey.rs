@@ -33,7 +33,8 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
     assert!(filed.get("staff").is_none(), "a citizen gets no staff fields: {filed}");
 
     // It is in the reception's queue, unassigned.
-    let queue: Value = app.get("/api/v1/queue?assignee=unassigned", official.token()).await.json().await.unwrap();
+    let queue: Value =
+        app.get("/api/v1/queue?assignee=unassigned", official.token()).await.json().await.unwrap();
     assert_eq!(queue["items"].as_array().unwrap().len(), 1, "{queue}");
     assert_eq!(queue["items"][0]["id"], id.as_str());
 
@@ -44,7 +45,13 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
     let noted = app.acts(&official, &id, "note", 2, &json!({"text": "Call the vodokanal first."})).await;
     assert_eq!((noted["status"].as_str(), noted["version"].as_i64()), (Some("in_progress"), Some(3)));
     let asked = app
-        .acts(&official, &id, "request-info", 3, &json!({"message": "Which house numbers are without water?"}))
+        .acts(
+            &official,
+            &id,
+            "request-info",
+            3,
+            &json!({"message": "Which house numbers are without water?"}),
+        )
         .await;
     assert_eq!((asked["status"].as_str(), asked["version"].as_i64()), (Some("awaiting_citizen"), Some(4)));
     assert!(asked["paused_at"].is_string(), "the deadline clock stops: {asked}");
@@ -60,7 +67,13 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
 
     // The official answers; the citizen contests.
     let answered = app
-        .acts(&official, &id, "answer", 5, &json!({"outcome": "rejected", "text": "The pipe is being replaced."}))
+        .acts(
+            &official,
+            &id,
+            "answer",
+            5,
+            &json!({"outcome": "rejected", "text": "The pipe is being replaced."}),
+        )
         .await;
     assert_eq!((answered["status"].as_str(), answered["version"].as_i64()), (Some("answered"), Some(6)));
     assert_eq!(answered["outcome"], "rejected");
@@ -71,10 +84,17 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
     // The official may not review a contest; the supervisor of the parent agency may.
     let refused = app.act(&official, &id, "uphold", 7, &json!({"comment": "Fine."})).await;
     assert_eq!(refused.status(), 403);
-    let queue: Value = app.get("/api/v1/queue?status=contested", supervisor.token()).await.json().await.unwrap();
+    let queue: Value =
+        app.get("/api/v1/queue?status=contested", supervisor.token()).await.json().await.unwrap();
     assert_eq!(queue["items"][0]["id"], id.as_str(), "{queue}");
     let reviewed = app
-        .acts(&supervisor, &id, "uphold", 7, &json!({"comment": "Checked with the utility: the answer stands."}))
+        .acts(
+            &supervisor,
+            &id,
+            "uphold",
+            7,
+            &json!({"comment": "Checked with the utility: the answer stands."}),
+        )
         .await;
     assert_eq!((reviewed["status"].as_str(), reviewed["version"].as_i64()), (Some("closed"), Some(8)));
     assert!(reviewed["closed_at"].is_string());
@@ -115,7 +135,10 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
 
     // The citizen sees every public step and nothing internal, and not who among staff acted.
     let citizen_view = app.timeline_of(&citizen, &id).await;
-    assert_eq!(actions(&citizen_view), ["file", "take", "request_info", "reply", "answer", "contest", "uphold"]);
+    assert_eq!(
+        actions(&citizen_view),
+        ["file", "take", "request_info", "reply", "answer", "contest", "uphold"]
+    );
     for event in &citizen_view {
         assert_eq!(event["visibility"], "public", "{event}");
         assert!(event.get("actor_id").is_none(), "{event}");

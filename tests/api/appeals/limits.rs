@@ -78,34 +78,35 @@ async fn every_other_field_limit_and_unknown_reference_is_a_422_naming_the_field
         body["legal_entity"] = entity;
         body
     };
+    #[rustfmt::skip]
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("unknown kind", with("kind", json!("petition")), "kind"),
-        ("unknown language", with("language", json!("de")), "language"),
-        ("location outside the country", with("location", json!({"lat": 55.75, "lon": 37.62})), "location"),
-        ("location just outside the box", with("location", json!({"lat": 38.5, "lon": 75.3})), "location"),
-        ("one signatory is not collective", with("co_signers", json!({"count": 1, "names": ["Али"]})), "co_signers.count"),
-        ("too many signatories", with("co_signers", json!({"count": 10_001, "names": ["Али"]})), "co_signers.count"),
-        ("no co-signer names", with("co_signers", json!({"count": 3, "names": []})), "co_signers.names"),
-        ("more names than signatories", with("co_signers", json!({"count": 2, "names": ["Али", "Вали"]})), "co_signers.names"),
-        ("a name without letters", with("co_signers", json!({"count": 3, "names": ["Али", "12345"]})), "co_signers.names[1]"),
-        ("negative count", with("co_signers", json!({"count": -2, "names": ["Али"]})), "co_signers.count"),
-        ("legal entity without details", with("applicant_type", json!("legal_entity")), "legal_entity"),
+        ("unknown kind",                      with("kind", json!("petition")), "kind"),
+        ("unknown language",                  with("language", json!("de")), "language"),
+        ("location outside the country",      with("location", json!({"lat": 55.75, "lon": 37.62})), "location"),
+        ("location just outside the box",     with("location", json!({"lat": 38.5, "lon": 75.3})), "location"),
+        ("one signatory is not collective",   with("co_signers", json!({"count": 1, "names": ["Али"]})), "co_signers.count"),
+        ("too many signatories",              with("co_signers", json!({"count": 10_001, "names": ["Али"]})), "co_signers.count"),
+        ("negative count",                    with("co_signers", json!({"count": -2, "names": ["Али"]})), "co_signers.count"),
+        ("no co-signer names",                with("co_signers", json!({"count": 3, "names": []})), "co_signers.names"),
+        ("more names than signatories",       with("co_signers", json!({"count": 2, "names": ["Али", "Вали"]})), "co_signers.names"),
+        ("a name without letters",            with("co_signers", json!({"count": 3, "names": ["Али", "12345"]})), "co_signers.names[1]"),
+        ("legal entity without details",      with("applicant_type", json!("legal_entity")), "legal_entity"),
         ("legal entity details for a person", with("legal_entity", json!({"name": "ҶДММ Об", "tax_id": "123456789"})), "legal_entity"),
-        ("tax id of 8 digits", legal(json!({"name": "ҶДММ Об", "tax_id": "12345678"})), "legal_entity.tax_id"),
-        ("tax id with letters", legal(json!({"name": "ҶДММ Об", "tax_id": "12345678A"})), "legal_entity.tax_id"),
-        ("organisation without a name", legal(json!({"name": " ", "tax_id": "123456789"})), "legal_entity.name"),
-        ("organisation name too long", legal(json!({"name": tajik(301), "tax_id": "123456789"})), "legal_entity.name"),
-        ("unknown applicant type", with("applicant_type", json!("robot")), "applicant_type"),
-        ("unknown category", with("category", json!("space-travel")), "category"),
-        ("inactive category", with("category", json!("retired-topic")), "category"),
-        ("malformed category", with("category", json!("Вода!")), "category"),
-        ("unknown region", without_district("region", json!("mars")), "region"),
-        ("a district as the region", without_district("region", json!("dushanbe-sino")), "region"),
-        ("unknown district", with("district", json!("atlantis")), "district"),
-        ("district of another region", with("district", json!("sughd-khujand")), "district"),
-        ("name comes from the account", with("name", json!("Someone Else")), "name"),
-        ("email comes from the account", with("email", json!("else@example.tj")), "email"),
-        ("address too long", with("postal_address", json!(tajik(501))), "postal_address"),
+        ("tax id of 8 digits",                legal(json!({"name": "ҶДММ Об", "tax_id": "12345678"})), "legal_entity.tax_id"),
+        ("tax id with letters",               legal(json!({"name": "ҶДММ Об", "tax_id": "12345678A"})), "legal_entity.tax_id"),
+        ("organisation without a name",       legal(json!({"name": " ", "tax_id": "123456789"})), "legal_entity.name"),
+        ("organisation name too long",        legal(json!({"name": tajik(301), "tax_id": "123456789"})), "legal_entity.name"),
+        ("unknown applicant type",            with("applicant_type", json!("robot")), "applicant_type"),
+        ("unknown category",                  with("category", json!("space-travel")), "category"),
+        ("inactive category",                 with("category", json!("retired-topic")), "category"),
+        ("malformed category",                with("category", json!("Вода!")), "category"),
+        ("unknown region",                    without_district("region", json!("mars")), "region"),
+        ("a district as the region",          without_district("region", json!("dushanbe-sino")), "region"),
+        ("unknown district",                  with("district", json!("atlantis")), "district"),
+        ("district of another region",        with("district", json!("sughd-khujand")), "district"),
+        ("name comes from the account",       with("name", json!("Someone Else")), "name"),
+        ("email comes from the account",      with("email", json!("else@example.tj")), "email"),
+        ("address too long",                  with("postal_address", json!(tajik(501))), "postal_address"),
     ];
     for (case, body, field) in &cases {
         let response = app.post_json("/api/v1/appeals", body, citizen.token()).await;
@@ -127,7 +128,8 @@ async fn every_other_field_limit_and_unknown_reference_is_a_422_naming_the_field
     many["category"] = json!("space-travel");
     many["kind"] = json!("petition");
     let problem =
-        assert_problem(app.post_json("/api/v1/appeals", &many, citizen.token()).await, 422, "validation").await;
+        assert_problem(app.post_json("/api/v1/appeals", &many, citizen.token()).await, 422, "validation")
+            .await;
     let mut fields = problem.error_fields();
     fields.sort();
     assert_eq!(fields, ["kind", "subject"], "syntax first; references are checked once it parses");
@@ -136,7 +138,8 @@ async fn every_other_field_limit_and_unknown_reference_is_a_422_naming_the_field
     let mut guest = guest_complaint();
     guest.as_object_mut().unwrap().remove("postal_address");
     guest["email"] = json!("not-an-email");
-    let problem = assert_problem(app.post_json("/api/v1/public/appeals", &guest, None).await, 422, "validation").await;
+    let problem =
+        assert_problem(app.post_json("/api/v1/public/appeals", &guest, None).await, 422, "validation").await;
     let mut fields = problem.error_fields();
     fields.sort();
     assert_eq!(fields, ["email", "postal_address"]);
@@ -152,10 +155,13 @@ async fn unknown_agencies_and_users_in_actions_and_entries_are_422s_naming_the_f
     let nobody = uuid::Uuid::now_v7().to_string();
 
     let forward = json!({"agency": "no-such-agency", "reason": "Not ours."});
-    let problem = assert_problem(app.act(&official, &appeal.id, "forward", 1, &forward).await, 422, "validation").await;
+    let problem =
+        assert_problem(app.act(&official, &appeal.id, "forward", 1, &forward).await, 422, "validation").await;
     assert_eq!(problem.error_fields(), ["agency"]);
     let to_itself = json!({"agency": RECEPTION, "reason": "Not ours."});
-    let problem = assert_problem(app.act(&official, &appeal.id, "forward", 1, &to_itself).await, 422, "validation").await;
+    let problem =
+        assert_problem(app.act(&official, &appeal.id, "forward", 1, &to_itself).await, 422, "validation")
+            .await;
     assert_eq!(problem.error_fields(), ["agency"]);
     let problem = assert_problem(
         app.act(&official, &appeal.id, "assign", 1, &json!({"assignee": nobody})).await,
@@ -180,7 +186,8 @@ async fn unknown_agencies_and_users_in_actions_and_entries_are_422s_naming_the_f
     .await;
     assert_eq!(problem.error_fields(), ["reason"]);
     let problem =
-        assert_problem(app.act(&official, &appeal.id, "answer", 1, &json!({})).await, 422, "validation").await;
+        assert_problem(app.act(&official, &appeal.id, "answer", 1, &json!({})).await, 422, "validation")
+            .await;
     let mut fields = problem.error_fields();
     fields.sort();
     assert_eq!(fields, ["outcome", "text"]);
@@ -190,10 +197,14 @@ async fn unknown_agencies_and_users_in_actions_and_entries_are_422s_naming_the_f
 
     // An official enters a paper appeal for a citizen who does not exist.
     let entry = json!({"medium": "paper", "citizen_id": nobody, "appeal": complaint()});
-    let problem = assert_problem(app.post_json("/api/v1/entries", &entry, official.token()).await, 422, "validation").await;
+    let problem =
+        assert_problem(app.post_json("/api/v1/entries", &entry, official.token()).await, 422, "validation")
+            .await;
     assert_eq!(problem.error_fields(), ["citizen_id"]);
     let entry = json!({"medium": "letter", "appeal": complaint()});
-    let problem = assert_problem(app.post_json("/api/v1/entries", &entry, official.token()).await, 422, "validation").await;
+    let problem =
+        assert_problem(app.post_json("/api/v1/entries", &entry, official.token()).await, 422, "validation")
+            .await;
     assert_eq!(problem.error_fields(), ["medium"]);
     assert_eq!(app.count_appeals().await, 1);
     // The same entry for a real citizen is registered at the official's agency, on paper.
@@ -201,7 +212,10 @@ async fn unknown_agencies_and_users_in_actions_and_entries_are_422s_naming_the_f
     let response = app.post_json("/api/v1/entries", &entry, official.token()).await;
     assert_eq!(response.status(), 201);
     let entered: Value = response.json().await.unwrap();
-    assert_eq!((entered["channel"].as_str(), entered["agency"]["code"].as_str()), (Some("paper"), Some(RECEPTION)));
+    assert_eq!(
+        (entered["channel"].as_str(), entered["agency"]["code"].as_str()),
+        (Some("paper"), Some(RECEPTION))
+    );
 }
 
 #[tokio::test]
@@ -216,10 +230,12 @@ async fn attachments_are_checked_for_size_type_and_number_and_refusals_store_not
 
     let mut oversized = pdf("big");
     oversized.resize(max + 1, b' ');
-    assert_problem(app.upload(&citizen, &appeal.id, "big.pdf", oversized).await, 413, "payload-too-large").await;
+    assert_problem(app.upload(&citizen, &appeal.id, "big.pdf", oversized).await, 413, "payload-too-large")
+        .await;
     let mut far_too_big = pdf("huge");
     far_too_big.resize(max + 64 * 1024, b' ');
-    assert_problem(app.upload(&citizen, &appeal.id, "huge.pdf", far_too_big).await, 413, "payload-too-large").await;
+    assert_problem(app.upload(&citizen, &appeal.id, "huge.pdf", far_too_big).await, 413, "payload-too-large")
+        .await;
     for (name, bytes) in [
         ("setup.pdf", b"MZ\x90\x00\x03 an executable named like a PDF".to_vec()),
         ("page.png", b"<html><script>alert(1)</script></html>".to_vec()),
@@ -229,7 +245,11 @@ async fn attachments_are_checked_for_size_type_and_number_and_refusals_store_not
         let response = app.upload(&citizen, &appeal.id, name, bytes).await;
         assert_problem(response, 415, "unsupported-media-type").await;
     }
-    assert_eq!((app.count_attachments().await, app.count_attachment_files()), (0, 0), "refusals store nothing");
+    assert_eq!(
+        (app.count_attachments().await, app.count_attachment_files()),
+        (0, 0),
+        "refusals store nothing"
+    );
     assert_eq!(app.count_events().await, 1);
 
     // Exactly the limit passes; one more is a conflict with the appeal's state.
@@ -239,7 +259,9 @@ async fn attachments_are_checked_for_size_type_and_number_and_refusals_store_not
     let jpeg = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"JFIF photo"].concat();
     let png = [&b"\x89PNG\r\n\x1a\n"[..], b"IHDR"].concat();
     let docx = b"PK\x03\x04....[Content_Types].xml word/document.xml".to_vec();
-    for (name, bytes) in [("photo.jpg", jpeg), ("map.png", png), ("letter.docx", docx), ("act.pdf", pdf("act"))] {
+    for (name, bytes) in
+        [("photo.jpg", jpeg), ("map.png", png), ("letter.docx", docx), ("act.pdf", pdf("act"))]
+    {
         let response = app.upload(&citizen, &appeal.id, name, bytes).await;
         assert_eq!(response.status(), 201, "{name}: {}", response.text().await.unwrap());
     }
@@ -293,7 +315,11 @@ async fn a_wrong_access_code_is_a_404_and_guessing_is_rate_limited() {
     assert_eq!(seen["id"], guest.id.as_str());
     assert!(seen.get("staff").is_none());
     // Wrong, missing and malformed codes, and an unknown number, all look the same.
-    let wrong = if code.ends_with('2') { format!("{}3", &code[..code.len() - 1]) } else { format!("{}2", &code[..code.len() - 1]) };
+    let wrong = if code.ends_with('2') {
+        format!("{}3", &code[..code.len() - 1])
+    } else {
+        format!("{}2", &code[..code.len() - 1])
+    };
     let unknown_number = "0000-0000-000";
     let attempts: Vec<(String, Option<&str>)> = vec![
         (guest.public_url(), Some(wrong.as_str())),
@@ -311,7 +337,8 @@ async fn a_wrong_access_code_is_a_404_and_guessing_is_rate_limited() {
         assert_eq!(app.guest_get(&guest.public_url(), Some(&wrong)).await.status(), 404, "attempt {used}");
         used += 1;
     }
-    let problem = assert_problem(app.guest_get(&guest.public_url(), Some(&wrong)).await, 429, "rate-limited").await;
+    let problem =
+        assert_problem(app.guest_get(&guest.public_url(), Some(&wrong)).await, 429, "rate-limited").await;
     assert!(problem.header("retry-after").is_some_and(|s| s.parse::<u64>().unwrap() >= 1));
     // Once limited, even the right code waits: guessing cannot tell it found the code.
     assert_eq!(app.guest_get(&guest.public_url(), Some(&code)).await.status(), 429);

@@ -59,7 +59,6 @@ pub fn guest_complaint() -> Value {
 /// A filed appeal, as its filer saw it.
 #[derive(Debug, Clone)]
 pub struct Filed {
-    pub body: Value,
     pub id: String,
     pub tracking_number: String,
     /// Set for guests only.
@@ -131,7 +130,6 @@ impl TestApp {
             id: body["id"].as_str().unwrap().to_owned(),
             tracking_number: body["tracking_number"].as_str().unwrap().to_owned(),
             access_code: None,
-            body,
         }
     }
 
@@ -144,7 +142,6 @@ impl TestApp {
             id: body["appeal"]["id"].as_str().unwrap().to_owned(),
             tracking_number: body["appeal"]["tracking_number"].as_str().unwrap().to_owned(),
             access_code: Some(body["access_code"].as_str().expect("a guest gets an access code").to_owned()),
-            body: body["appeal"].clone(),
         }
     }
 
@@ -166,7 +163,14 @@ impl TestApp {
     }
 
     /// Like [`TestApp::act`], and panics unless the action succeeds; returns the appeal.
-    pub async fn acts(&self, who: &Session, appeal_id: &str, action: &str, version: i64, body: &Value) -> Value {
+    pub async fn acts(
+        &self,
+        who: &Session,
+        appeal_id: &str,
+        action: &str,
+        version: i64,
+        body: &Value,
+    ) -> Value {
         let response = self.act(who, appeal_id, action, version, body).await;
         assert_eq!(response.status(), 200, "{action} failed: {}", response.text().await.unwrap());
         response.json().await.unwrap()
@@ -219,10 +223,7 @@ impl TestApp {
     pub fn count_attachment_files(&self) -> usize {
         fn walk(dir: &std::path::Path) -> usize {
             let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-            entries
-                .flatten()
-                .map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 })
-                .sum()
+            entries.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()
         }
         walk(&self.app.settings.appeals.attachments_dir)
     }
@@ -230,12 +231,16 @@ impl TestApp {
     /// Uploads `bytes` as an attachment named `file_name`.
     pub async fn upload(&self, who: &Session, appeal_id: &str, file_name: &str, bytes: Vec<u8>) -> Response {
         let name: String = url::form_urlencoded::byte_serialize(file_name.as_bytes()).collect();
-        self.request(Method::POST, &format!("/api/v1/appeals/{appeal_id}/attachments?file_name={name}"), who.token())
-            .header("Content-Type", "application/octet-stream")
-            .body(bytes)
-            .send()
-            .await
-            .expect("the server answers")
+        self.request(
+            Method::POST,
+            &format!("/api/v1/appeals/{appeal_id}/attachments?file_name={name}"),
+            who.token(),
+        )
+        .header("Content-Type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .expect("the server answers")
     }
 }
 
