@@ -46,6 +46,11 @@ const MATRIX: &[(&str, [&str; 9])] = &[
     ("GET public appeal",       ["404", "404", "200", "404", "404", "404", "404", "404", "404"]),
     ("GET public timeline",     ["404", "404", "200", "404", "404", "404", "404", "404", "404"]),
     ("POST public message",     ["404", "404", "200", "404", "404", "404", "404", "404", "404"]),
+    // Filing: citizens file for themselves, staff enter oral and paper appeals, anyone may
+    // file as a guest (a token is ignored there), and an administrator files nothing.
+    ("POST appeals",            ["201", "201", "401", "401", "401", "403", "403", "403", "403"]),
+    ("POST entries",            ["403", "403", "401", "401", "401", "201", "201", "201", "403"]),
+    ("POST public appeals",     ["201", "201", "201", "201", "201", "201", "201", "201", "201"]),
 ];
 
 /// A reader: a bearer token, an access code, or neither.
@@ -214,6 +219,13 @@ async fn call(
             format!("{}/actions/message", guest.public_url()),
             Some(json!({"text": "Is there news?", "version": guest_version})),
         ),
+        "POST appeals" => (Method::POST, "/api/v1/appeals".to_owned(), Some(complaint())),
+        "POST entries" => (
+            Method::POST,
+            "/api/v1/entries".to_owned(),
+            Some(json!({"medium": "oral", "appeal": complaint()})),
+        ),
+        "POST public appeals" => (Method::POST, "/api/v1/public/appeals".to_owned(), Some(guest_complaint())),
         other => panic!("no such route in the matrix: {other}"),
     };
     let mut request = app.request(method, &path, token);
@@ -278,4 +290,36 @@ async fn stored_access_code_hash(app: &TestApp, id: &str) -> String {
 async fn stored(app: &TestApp, id: &str) -> murojiat::store::appeals::Appeal {
     let id: Uuid = id.parse().unwrap();
     murojiat::store::appeals::by_id(app.db.conn(), id).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn an_appeal_one_may_not_see_looks_exactly_like_one_that_does_not_exist() {
+    let app = spawn_appeals_app_with(|f| f).await;
+    let owner = app.citizen().await;
+    let stranger = app.citizen().await;
+    let appeal = app.files(&owner, &complaint()).await;
+    let missing = format!("/api/v1/appeals/{}", Uuid::now_v7());
+    for suffix in ["", "/timeline", "/attachments"] {
+        let denied = crate::support::assert_problem(
+            app.get(&format!("{}{suffix}", appeal.url()), stranger.token()).await,
+            404,
+            "not-found",
+        )
+        .await;
+        let absent = crate::support::assert_problem(
+            app.get(&format!("{missing}{suffix}"), stranger.token()).await,
+            404,
+            "not-found",
+        )
+        .await;
+        assert_eq!(denied.body["detail"], absent.body["detail"], "{suffix}");
+        assert_eq!(denied.body["title"], absent.body["title"], "{suffix}");
+    }
+    let malformed = app.get("/api/v1/appeals/not-an-id", stranger.token()).await;
+    crate::support::assert_problem(malformed, 404, "not-found").await;
+    // Acting on it is no different: the action is not even weighed.
+    let response = app.act(&stranger, &appeal.id, "withdraw", 1, &json!({})).await;
+    crate::support::assert_problem(response, 404, "not-found").await;
+    let stored: serde_json::Value = app.get(&appeal.url(), owner.token()).await.json().await.unwrap();
+    assert_eq!(stored["status"], "registered");
 }
