@@ -33,9 +33,13 @@ impl RateLimits {
 
     /// Forgets keys that have been quiet long enough to be full again, bounding memory.
     pub fn forget_idle(&self) {
-        for limiter in
-            [&self.login_per_ip, &self.login_per_account, &self.register_per_ip, &self.refresh_per_ip]
-        {
+        for limiter in [
+            &self.login_per_ip,
+            &self.login_per_account,
+            &self.register_per_ip,
+            &self.refresh_per_ip,
+            &self.guest_lookup_per_ip,
+        ] {
             limiter.inner.retain_recent();
         }
     }
