@@ -1,7 +1,7 @@
 //! Queries on appeals: the row itself, a citizen's list and the staff queue.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -42,6 +42,27 @@ pub async fn save_if_version(
         .set(change)
         .filter(appeal::Column::Id.eq(id))
         .filter(appeal::Column::Version.eq(expected_version))
+        .exec(db)
+        .await?;
+    if result.rows_affected != 1 {
+        return Err(StoreError::NotFound);
+    }
+    by_id(db, id).await?.ok_or(StoreError::NotFound)
+}
+
+/// Bumps the appeal's version whatever it is, taking its row lock until the transaction
+/// ends, and returns the row as it now is. For changes that must be serialised with every
+/// other change to the appeal but do not depend on the version the caller saw (attaching
+/// a file). [`StoreError::NotFound`] when there is no such appeal.
+pub async fn bump_version(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Appeal, StoreError> {
+    let result = appeal::Entity::update_many()
+        .col_expr(appeal::Column::Version, Expr::col(appeal::Column::Version).add(1))
+        .col_expr(appeal::Column::UpdatedAt, Expr::value(now))
+        .filter(appeal::Column::Id.eq(id))
         .exec(db)
         .await?;
     if result.rows_affected != 1 {

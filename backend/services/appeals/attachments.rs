@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use sea_orm::Set;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -13,7 +12,7 @@ use crate::app::App;
 use crate::domain::access::Viewer;
 use crate::domain::lifecycle::Status;
 use crate::services::ServiceError;
-use crate::store::appeals::{self, AppealChange};
+use crate::store::appeals;
 use crate::store::attachments::{self, Attachment};
 use crate::store::events::{self, NewEvent};
 
@@ -85,8 +84,14 @@ pub async fn upload(
     // Loaded before the write transaction: see `actions::act`.
     let directory = Directory::load(app).await?;
     let txn = app.db.write().await?;
-    let appeal = appeals::by_id(&txn, appeal_id).await?.ok_or(ServiceError::NotFound)?;
     let now = stored_instant(app.clock.now());
+    // Bumping the version first takes the appeal's row lock: concurrent uploads then check
+    // and count one after the other (each seeing the others' files), and concurrent actions
+    // with the old version are stale. Refusals below roll the bump back.
+    let appeal = appeals::bump_version(&txn, appeal_id, now).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ServiceError::NotFound,
+        other => other.into(),
+    })?;
     see(app, &directory, viewer, appeal.clone(), now)?;
     let status: Status = appeal.status.parse().map_err(|_| ServiceError::NotFound)?;
     if !status.is_open() {
@@ -114,14 +119,6 @@ pub async fn upload(
             visibility: "public".to_owned(),
             created_at: now,
         },
-    )
-    .await?;
-    // Bumping the version serialises this with concurrent actions on the appeal.
-    appeals::save_if_version(
-        &txn,
-        appeal.id,
-        appeal.version,
-        AppealChange { updated_at: Set(now), ..Default::default() },
     )
     .await?;
     events::append(
