@@ -5,7 +5,7 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::appeals::{RECEPTION, complaint, spawn_appeals_app};
+use crate::support::appeals::{RECEPTION, complaint, pdf, spawn_appeals_app};
 use crate::support::assert_problem;
 
 #[tokio::test]
@@ -99,4 +99,28 @@ async fn many_concurrent_actions_on_one_version_leave_one_event_and_an_unbroken_
     assert_eq!(app.count_events_of(&appeal.id, "note").await, 1);
     let verified = murojiat::store::events::verify_all(app.db.conn()).await.unwrap();
     assert!(verified.is_ok(), "the hash chain holds: {verified:?}");
+}
+
+#[tokio::test]
+async fn files_attached_at_once_are_all_kept_and_never_exceed_the_limit() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let appeal = app.files(&citizen, &complaint()).await;
+    let most = app.app.settings.appeals.max_attachments_per_appeal;
+
+    // A browser sends a few files in parallel: each is kept.
+    let uploads =
+        (0..most - 1).map(|i| app.upload(&citizen, &appeal.id, "scan.pdf", pdf(&format!("page {i}"))));
+    let statuses: Vec<u16> = join_all(uploads).await.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, vec![201; most - 1]);
+    // Racing for the last place: exactly one wins, the other is told the appeal is full.
+    let (a, b) = tokio::join!(
+        app.upload(&citizen, &appeal.id, "last.pdf", pdf("last a")),
+        app.upload(&citizen, &appeal.id, "last.pdf", pdf("last b")),
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409]);
+    assert_eq!(app.count_attachments().await, most as u64);
+    assert_eq!(app.count_events_of(&appeal.id, "attach").await, most as u64);
 }
