@@ -180,3 +180,32 @@ async fn a_refused_step_is_a_409_naming_the_status_and_what_is_allowed_and_a_sta
     crate::support::assert_problem(missing, 428, "precondition-required").await;
     assert_eq!(app.count_events_of(&appeal.id, "note").await, 1);
 }
+
+#[tokio::test]
+async fn a_supervisor_who_reopens_a_contested_appeal_starts_a_new_review_round() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let official = app.official_of(RECEPTION).await;
+    let supervisor = app.supervisor_of(GOVERNMENT).await;
+    let appeal = app.files(&citizen, &complaint()).await;
+    app.acts(&official, &appeal.id, "take", 1, &json!({})).await;
+    app.acts(&official, &appeal.id, "answer", 2, &json!({"outcome": "explained", "text": "First answer."}))
+        .await;
+    app.acts(&citizen, &appeal.id, "contest", 3, &json!({"reason": "It explains nothing."})).await;
+
+    let reopened = app
+        .acts(&supervisor, &appeal.id, "reopen", 4, &json!({"comment": "Answer the actual question."}))
+        .await;
+    assert_eq!(reopened["status"], "in_progress");
+    // The same official is still assigned and answers again; the new answer replaces the old.
+    let again = app
+        .acts(&official, &appeal.id, "answer", 5, &json!({"outcome": "satisfied", "text": "Second answer."}))
+        .await;
+    assert_eq!(
+        (again["status"].as_str(), again["answer"].as_str()),
+        (Some("answered"), Some("Second answer."))
+    );
+    let seen = app.timeline_of(&citizen, &appeal.id).await;
+    assert_eq!(actions(&seen), ["file", "take", "answer", "contest", "reopen", "answer"]);
+    assert_eq!(seen[4]["data"]["comment"], "Answer the actual question.");
+}
