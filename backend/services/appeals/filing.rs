@@ -1,7 +1,7 @@
 //! Filing an appeal: parse, route, set the deadline, register it at the agency, and write
 //! the appeal, its first event and its idempotency record in one transaction.
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 use sea_orm::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,7 +17,7 @@ use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::domain::submission::{Applicant, Filer as SubmissionFiler, NewAppeal, RawAppeal};
 use crate::domain::tracking::{AccessCode, TrackingNumber, format_registration_number};
-use crate::services::{Caller, ServiceError};
+use crate::services::{Caller, ServiceError, routing};
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, NewEvent};
@@ -60,6 +60,8 @@ pub struct Routed {
     pub priority: Priority,
     pub ruleset_version: Option<i32>,
     pub rule_id: Option<String>,
+    /// The explain trace as JSON, when a ruleset routed the appeal.
+    pub trace: Option<String>,
 }
 
 /// What is kept under an idempotency key: enough to answer a retry exactly as the first time.
@@ -183,7 +185,7 @@ async fn register(
         // The body that receives an oral or paper appeal registers it; if it is not
         // competent, it forwards it.
         Filer::Official { caller, .. } => received_by(app, caller).await?,
-        _ => route(app, &new).await?,
+        _ => route(app, txn, &new, channel, now).await?,
     };
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&routed.policy, &app.settings.appeals.default_policy);
@@ -245,6 +247,7 @@ async fn register(
         deadline_policy: policy.name.clone(),
         ruleset_version: routed.ruleset_version,
         rule_id: routed.rule_id.clone(),
+        routing_trace: routed.trace.clone(),
         registered_at: now,
         due_at,
         paused_at: None,
@@ -293,20 +296,46 @@ async fn register(
     Ok(Filed { seen, access_code: revealed, replayed: false })
 }
 
-/// Chooses the agency, deadline policy and priority. Until a routing ruleset is active,
-/// every appeal goes to the configured general reception with the default policy.
-pub async fn route(app: &App, _appeal: &NewAppeal) -> Result<Routed, ServiceError> {
+/// Chooses the agency, deadline policy and priority with the active ruleset version, read
+/// in the filing's transaction. Until a ruleset is active, every appeal goes to the
+/// configured general reception with the default policy.
+pub async fn route(
+    app: &App,
+    txn: &DatabaseTransaction,
+    new: &NewAppeal,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<Routed, ServiceError> {
+    let Some(compiled) = routing::active_router(app, txn).await? else {
+        return reception(app, txn).await;
+    };
+    let facts = routing::facts_of_new(app, new, channel, now);
+    let (decision, trace) = compiled.router.explain(&facts);
+    let agency = crate::store::agencies::by_code(txn, &decision.agency).await?.ok_or_else(|| {
+        ServiceError::Internal(format!("routing chose unknown agency '{}'", decision.agency))
+    })?;
+    Ok(Routed {
+        agency,
+        policy: decision.policy,
+        priority: decision.priority,
+        ruleset_version: Some(compiled.version),
+        rule_id: decision.rule_id,
+        trace: serde_json::to_string(&trace).ok(),
+    })
+}
+
+async fn reception(app: &App, txn: &DatabaseTransaction) -> Result<Routed, ServiceError> {
     let code = &app.settings.appeals.reception_agency;
-    let agency =
-        crate::store::agencies::by_code(app.db.conn(), code).await?.filter(|a| a.active).ok_or_else(
-            || ServiceError::Conflict(format!("the reception agency '{code}' does not exist or is inactive")),
-        )?;
+    let agency = crate::store::agencies::by_code(txn, code).await?.filter(|a| a.active).ok_or_else(|| {
+        ServiceError::Conflict(format!("the reception agency '{code}' does not exist or is inactive"))
+    })?;
     Ok(Routed {
         agency,
         policy: app.settings.appeals.default_policy.clone(),
         priority: Priority::Normal,
         ruleset_version: None,
         rule_id: None,
+        trace: None,
     })
 }
 
@@ -320,6 +349,7 @@ async fn received_by(app: &App, caller: &Caller) -> Result<Routed, ServiceError>
         priority: Priority::Normal,
         ruleset_version: None,
         rule_id: None,
+        trace: None,
     })
 }
 
