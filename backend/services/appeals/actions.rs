@@ -75,7 +75,7 @@ pub async fn act(
     command: Command,
 ) -> Result<Seen, ServiceError> {
     let txn = app.db.write().await?;
-    let directory = Directory::load(app).await?;
+    let directory = Directory::load_in(&txn).await?;
     let appeal = appeals::by_id(&txn, appeal_id).await?.ok_or(ServiceError::NotFound)?;
     let ancestors = directory.ancestors(appeal.agency_id);
     let status: Status = appeal.status.parse().map_err(|_| ServiceError::NotFound)?;

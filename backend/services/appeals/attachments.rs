@@ -84,7 +84,7 @@ pub async fn upload(
     };
     let txn = app.db.write().await?;
     let appeal = appeals::by_id(&txn, appeal_id).await?.ok_or(ServiceError::NotFound)?;
-    let directory = Directory::load(app).await?;
+    let directory = Directory::load_in(&txn).await?;
     let now = stored_instant(app.clock.now());
     see(app, &directory, viewer, appeal.clone(), now)?;
     let status: Status = appeal.status.parse().map_err(|_| ServiceError::NotFound)?;

@@ -291,7 +291,7 @@ async fn register(
     .await?;
     let revealed = access_code.as_ref().map(AccessCode::reveal);
     let viewer = filer_viewer(filer, &appeal, revealed.as_deref());
-    let directory = Directory::load(app).await?;
+    let directory = Directory::load_in(txn).await?;
     let seen = see(app, &directory, &viewer, appeal, now)?;
     Ok(Filed { seen, access_code: revealed, replayed: false })
 }
