@@ -123,7 +123,11 @@ async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let app = App::build(settings, Arc::new(SystemClock)).await?;
     if with_demo {
+        demo::seed_reference_if_empty(&app, config_dir).await?;
         let seeded = demo::seed_if_empty(&app, config_dir).await?;
+        if demo::seed_rules_if_none(&app, config_dir).await? {
+            println!("Demo routing rules (config/demo/rules.toml) are active as ruleset version 1.");
+        }
         print_demo(&public_url, seeded);
     }
     let server = app::launch(app, listener)?;

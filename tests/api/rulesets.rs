@@ -483,3 +483,30 @@ async fn a_supervisors_reroute_is_an_event_and_keeps_the_filing_decision_on_reco
     assert_eq!(routing["agency"], "hukumat-khujand");
     assert_eq!(routing["rule_id"], "water-v1");
 }
+
+#[tokio::test]
+async fn the_demo_seeds_reference_data_coverage_and_its_rules_as_active_version_1() {
+    let app = spawn_app().await;
+    let config = &app.app.settings.config_dir;
+    assert!(murojiat::demo::seed_reference_if_empty(&app.app, config).await.unwrap());
+    assert!(murojiat::demo::seed_if_empty(&app.app, config).await.unwrap());
+    assert!(murojiat::demo::seed_rules_if_none(&app.app, config).await.unwrap());
+    assert!(!murojiat::demo::seed_rules_if_none(&app.app, config).await.unwrap(), "only once");
+    assert_eq!(murojiat::store::rulesets::active_version(app.db.conn()).await.unwrap(), Some(1));
+
+    let citizen = app.citizen().await;
+    let body = json!({
+        "kind": "complaint",
+        "subject": "Об нест",
+        "text": "Дар маҳаллаи мо се рӯз об нест, лутфан чора андешед.",
+        "category": "water-supply",
+        "region": "tj-sughd",
+        "district": "tj-sughd-khujand",
+        "language": "tg",
+    });
+    let filed = file(&app, &citizen, &body).await;
+    let appeal = stored(&app, filed["id"].as_str().unwrap()).await;
+    assert_eq!(appeal.ruleset_version, Some(1));
+    assert!(appeal.rule_id.is_some(), "a demo rule, not the fallback, routes water in Khujand");
+    assert_ne!(agency_code(&app, &appeal).await, "president-office");
+}
