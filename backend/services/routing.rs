@@ -49,7 +49,8 @@ impl RouterCache {
 }
 
 /// The router of the active version as seen by `db` (the filing's transaction), compiling it
-/// when the active version changed since the last call. `None` when no version is active.
+/// when the active version changed since the last call. `None` when no version is active,
+/// or when the active one no longer validates against the catalog (logged as an error).
 pub async fn active_router(
     app: &App,
     db: &impl ConnectionTrait,
@@ -63,10 +64,16 @@ pub async fn active_router(
     let stored = rulesets::by_version(db, version).await?.ok_or(ServiceError::NotFound)?;
     let ruleset = parse_stored(&stored)?;
     let catalog = catalog(app, db).await?;
-    let router = Router::compile(&ruleset, &catalog).map_err(|errors| {
-        let first = errors.first().map(ToString::to_string).unwrap_or_default();
-        ServiceError::Internal(format!("active ruleset {version} no longer validates: {first}"))
-    })?;
+    let router = match Router::compile(&ruleset, &catalog) {
+        Ok(router) => router,
+        Err(errors) => {
+            // The catalog changed under the active version (an agency it names was
+            // deactivated): keep taking appeals at the reception rather than refusing them.
+            let first = errors.first().map(ToString::to_string).unwrap_or_default();
+            tracing::error!(version, %first, "the active ruleset no longer validates; using the reception agency");
+            return Ok(None);
+        }
+    };
     let compiled = Arc::new(CompiledVersion { version, router });
     app.routing.put(compiled.clone());
     Ok(Some(compiled))

@@ -470,7 +470,9 @@ async fn a_supervisors_reroute_is_an_event_and_keeps_the_filing_decision_on_reco
             supervisor.token(),
         )
         .await;
-    assert!(response.status().is_success() || response.status() == 409, "{}", response.text().await.unwrap());
+    // The supervisor no longer sees the appeal once it belongs to the hukumat: the action is
+    // done and answered with a 409 that says so (see services::appeals::actions::act).
+    assert_problem(response, 409, "conflict").await;
     let appeal = stored(&app, id).await;
     assert_eq!(agency_code(&app, &appeal).await, "hukumat-khujand");
     assert_eq!(appeal.rule_id.as_deref(), Some("water-v1"), "the filing decision stays on record");
@@ -509,4 +511,28 @@ async fn the_demo_seeds_reference_data_coverage_and_its_rules_as_active_version_
     assert_eq!(appeal.ruleset_version, Some(1));
     assert!(appeal.rule_id.is_some(), "a demo rule, not the fallback, routes water in Khujand");
     assert_ne!(agency_code(&app, &appeal).await, "president-office");
+}
+
+#[tokio::test]
+async fn when_the_active_version_no_longer_validates_filing_still_goes_to_the_reception() {
+    let app = spawn_app().await;
+    routing_world(&app).await;
+    let admin = app.admin().await;
+    let citizen = app.citizen().await;
+    let v1 = draft(&app, &admin, V1).await;
+    let v2 = draft(&app, &admin, V1).await;
+    activate(&app, &admin, v1).await;
+    let before = file(&app, &citizen, &appeal_about("water", "khujand")).await;
+    assert_eq!(stored(&app, before["id"].as_str().unwrap()).await.rule_id.as_deref(), Some("water-v1"));
+    let conn = app.db.conn();
+    let water = murojiat::store::agencies::by_code(conn, "water-ministry").await.unwrap().unwrap();
+    let mut change: murojiat::store::entity::agency::ActiveModel = water.into();
+    change.active = sea_orm::Set(false);
+    murojiat::store::agencies::update(conn, change).await.unwrap();
+
+    let filed = file(&app, &citizen, &appeal_about("water", "khujand")).await;
+    let appeal = stored(&app, filed["id"].as_str().unwrap()).await;
+    assert_eq!(agency_code(&app, &appeal).await, "president-office", "never an inactive agency");
+    assert_eq!(appeal.ruleset_version, None, "no version routed it");
+    assert_problem(activate(&app, &admin, v2).await, 409, "conflict").await;
 }

@@ -311,9 +311,12 @@ pub async fn route(
     };
     let facts = routing::facts_of_new(app, new, channel, now);
     let (decision, trace) = compiled.router.explain(&facts);
-    let agency = crate::store::agencies::by_code(txn, &decision.agency).await?.ok_or_else(|| {
-        ServiceError::Internal(format!("routing chose unknown agency '{}'", decision.agency))
-    })?;
+    // The router is compiled once per version; an agency deactivated since receives nothing.
+    let Some(agency) = crate::store::agencies::by_code(txn, &decision.agency).await?.filter(|a| a.active)
+    else {
+        tracing::error!(agency = %decision.agency, version = compiled.version, "routing chose an inactive agency");
+        return reception(app, txn).await;
+    };
     Ok(Routed {
         agency,
         policy: decision.policy,
