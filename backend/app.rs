@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::http::metrics::Metrics;
 use crate::jurisdiction::Jurisdiction;
 use crate::services::limits::RateLimits;
+use crate::services::routing::RouterCache;
 use crate::store::Db;
 
 /// Everything a request handler or a job may need. Cheap to clone.
@@ -33,6 +34,8 @@ pub struct AppState {
     pub limits: RateLimits,
     pub metrics: Metrics,
     pub jurisdiction: Jurisdiction,
+    /// The compiled router of the active routing ruleset, recompiled when it changes.
+    pub routing: RouterCache,
 }
 
 impl Deref for App {
@@ -94,6 +97,7 @@ impl App {
             limits,
             metrics: Metrics::default(),
             jurisdiction,
+            routing: RouterCache::default(),
         })))
     }
 }

@@ -12,8 +12,10 @@ use crate::domain::locale::Locale;
 use crate::domain::role::Role;
 use crate::services::ServiceError;
 use crate::services::accounts::{self, NewAccount};
+use crate::services::routing;
 use crate::store::agencies::{self, NewAgency};
-use crate::store::users;
+use crate::store::rulesets::{self, NewRuleset};
+use crate::store::{coverage, reference, users};
 
 /// One agency of `config/demo/agencies.toml`.
 #[derive(Debug, Deserialize)]
@@ -87,6 +89,8 @@ pub enum DemoError {
     File { path: String, reason: String },
     #[error("agency '{code}' names unknown parent '{parent}'")]
     UnknownParent { code: String, parent: String },
+    #[error("config/demo/rules.toml: {0}")]
+    Rules(String),
     #[error(transparent)]
     Service(#[from] ServiceError),
 }
@@ -137,6 +141,9 @@ pub async fn seed_if_empty(app: &App, config_dir: &Path) -> Result<bool, DemoErr
         )
         .await
         .map_err(ServiceError::from)?;
+        coverage::replace(&txn, ids[agency.code.as_str()], &agency.covers)
+            .await
+            .map_err(ServiceError::from)?;
     }
     txn.commit().await.map_err(ServiceError::from)?;
     for account in ACCOUNTS {
@@ -153,6 +160,112 @@ pub async fn seed_if_empty(app: &App, config_dir: &Path) -> Result<bool, DemoErr
         )
         .await?;
     }
+    Ok(true)
+}
+
+/// A territory or category of `config/demo/{territories,categories}.toml`.
+#[derive(Debug, Deserialize)]
+struct ReferenceEntry {
+    code: String,
+    #[serde(default)]
+    parent: String,
+    #[serde(default)]
+    kind: String,
+    name_tg: String,
+    name_ru: String,
+    name_en: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TerritoryFile {
+    territory: Vec<ReferenceEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryFile {
+    category: Vec<ReferenceEntry>,
+}
+
+fn read_demo<T: serde::de::DeserializeOwned>(config_dir: &Path, name: &str) -> Result<T, DemoError> {
+    let path = config_dir.join("demo").join(name);
+    let file_error = |reason: String| DemoError::File { path: path.display().to_string(), reason };
+    let text = std::fs::read_to_string(&path).map_err(|e| file_error(e.to_string()))?;
+    toml::from_str(&text).map_err(|e| file_error(e.to_string()))
+}
+
+/// Seeds the demo territories and categories into empty tables, parents first. Returns
+/// whether it seeded.
+pub async fn seed_reference_if_empty(app: &App, config_dir: &Path) -> Result<bool, DemoError> {
+    let conn = app.db.conn();
+    if !reference::territories(conn).await.map_err(ServiceError::from)?.is_empty() {
+        return Ok(false);
+    }
+    let territories: TerritoryFile = read_demo(config_dir, "territories.toml")?;
+    let categories: CategoryFile = read_demo(config_dir, "categories.toml")?;
+    let txn = app.db.write().await.map_err(ServiceError::from)?;
+    for entry in roots_first(territories.territory) {
+        let row = reference::Territory {
+            parent_code: (!entry.parent.is_empty()).then_some(entry.parent),
+            code: entry.code,
+            name_tg: entry.name_tg,
+            name_ru: entry.name_ru,
+            name_en: entry.name_en,
+            active: true,
+            kind: entry.kind,
+        };
+        reference::insert_territory(&txn, row).await.map_err(ServiceError::from)?;
+    }
+    if reference::categories(&txn).await.map_err(ServiceError::from)?.is_empty() {
+        for entry in roots_first(categories.category) {
+            let row = reference::Category {
+                parent_code: (!entry.parent.is_empty()).then_some(entry.parent),
+                code: entry.code,
+                name_tg: entry.name_tg,
+                name_ru: entry.name_ru,
+                name_en: entry.name_en,
+                active: true,
+            };
+            reference::insert_category(&txn, row).await.map_err(ServiceError::from)?;
+        }
+    }
+    txn.commit().await.map_err(ServiceError::from)?;
+    Ok(true)
+}
+
+/// The two-level trees of the demo files: top-level entries before their children.
+fn roots_first(mut entries: Vec<ReferenceEntry>) -> Vec<ReferenceEntry> {
+    entries.sort_by_key(|e| !e.parent.is_empty());
+    entries
+}
+
+/// Stores `config/demo/rules.toml` as ruleset version 1 and activates it, unless some
+/// ruleset exists. The rules are validated against the catalog in the database first.
+/// Returns whether it stored them.
+pub async fn seed_rules_if_none(app: &App, config_dir: &Path) -> Result<bool, DemoError> {
+    if rulesets::count(app.db.conn()).await.map_err(ServiceError::from)? > 0 {
+        return Ok(false);
+    }
+    let path = config_dir.join("demo/rules.toml");
+    let source = std::fs::read_to_string(&path)
+        .map_err(|e| DemoError::File { path: path.display().to_string(), reason: e.to_string() })?;
+    let ruleset = routing::parse(&source, "toml").map_err(|e| DemoError::Rules(e.to_string()))?;
+    let txn = app.db.write().await.map_err(ServiceError::from)?;
+    let catalog = routing::catalog(app, &txn).await?;
+    let validation = crate::domain::routing::validate(&ruleset, &catalog);
+    if let Some(error) = validation.errors.first() {
+        return Err(DemoError::Rules(error.to_string()));
+    }
+    let now = crate::services::appeals::stored_instant(app.clock.now());
+    let new = NewRuleset {
+        author_id: None,
+        created_at: now,
+        source,
+        format: "toml".into(),
+        description: Some("Demo rules for the Tajik jurisdiction".into()),
+    };
+    let stored = rulesets::insert_draft(&txn, new).await.map_err(ServiceError::from)?;
+    rulesets::activate(&txn, app.db.backend(), stored.version, now).await.map_err(ServiceError::from)?;
+    txn.commit().await.map_err(ServiceError::from)?;
     Ok(true)
 }
 

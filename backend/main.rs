@@ -10,6 +10,7 @@ use murojiat::app::{self, App};
 use murojiat::clock::SystemClock;
 use murojiat::config::Settings;
 use murojiat::domain::role::Role;
+use murojiat::domain::routing;
 use murojiat::services::accounts::{self, NewAccount};
 use murojiat::store::Db;
 use murojiat::{demo, telemetry};
@@ -46,6 +47,35 @@ enum Command {
     Users {
         #[command(subcommand)]
         action: UsersAction,
+    },
+    /// Check routing rulesets and explain their decisions, before they are uploaded.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesAction {
+    /// Validate a ruleset (TOML, or JSON by extension) and print a summary: rules, agencies
+    /// reached, errors and warnings. Exits non-zero when there is any error.
+    Check {
+        file: PathBuf,
+        /// Check against the configured database's agencies, categories and territories
+        /// instead of the demo files in <config>/demo/.
+        #[arg(long)]
+        database: bool,
+    },
+    /// Route one appeal with a ruleset and print the decision and why.
+    Explain {
+        file: PathBuf,
+        /// The appeal's routing facts as JSON (kind, category, territory, subject, text,
+        /// collective, applicant_type, channel, filed_on), or @FILE to read them from a file.
+        #[arg(long)]
+        appeal: String,
+        /// Use the configured database's catalog instead of the demo files.
+        #[arg(long)]
+        database: bool,
     },
 }
 
@@ -115,6 +145,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         Command::Users { action: UsersAction::Create { role, email, agency, name } } => {
             create_user(settings, role, email, agency, name).await
         }
+        Command::Rules { action } => rules(&cli.config, settings, action).await,
     }
 }
 
@@ -123,7 +154,11 @@ async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let app = App::build(settings, Arc::new(SystemClock)).await?;
     if with_demo {
+        demo::seed_reference_if_empty(&app, config_dir).await?;
         let seeded = demo::seed_if_empty(&app, config_dir).await?;
+        if demo::seed_rules_if_none(&app, config_dir).await? {
+            println!("Demo routing rules (config/demo/rules.toml) are active as ruleset version 1.");
+        }
         print_demo(&public_url, seeded);
     }
     let server = app::launch(app, listener)?;
@@ -134,6 +169,69 @@ async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool
     println!("  Health:    {public_url}/healthz");
     server.run_until_signalled().await?;
     Ok(())
+}
+
+async fn rules(config_dir: &std::path::Path, settings: Settings, action: RulesAction) -> anyhow::Result<()> {
+    match action {
+        RulesAction::Check { file, database } => {
+            let ruleset = read_ruleset(&file)?;
+            let catalog = rules_catalog(config_dir, settings, database).await?;
+            let summary = routing::summarize(&ruleset, &catalog);
+            print!("{summary}");
+            let errors = summary.validation.errors.len();
+            anyhow::ensure!(errors == 0, "{}: {errors} error(s)", file.display());
+            Ok(())
+        }
+        RulesAction::Explain { file, appeal, database } => {
+            let ruleset = read_ruleset(&file)?;
+            let catalog = rules_catalog(config_dir, settings, database).await?;
+            let facts: routing::RoutingFacts = match appeal.strip_prefix('@') {
+                Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
+                None => serde_json::from_str(&appeal)?,
+            };
+            let router = routing::Router::compile(&ruleset, &catalog).map_err(|errors| {
+                let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                anyhow::anyhow!("{} does not validate:\n  {}", file.display(), lines.join("\n  "))
+            })?;
+            let (decision, trace) = router.explain(&facts);
+            print!("{trace}");
+            println!("{}", serde_json::to_string_pretty(&decision)?);
+            Ok(())
+        }
+    }
+}
+
+/// Reads a ruleset file: JSON when its name ends in .json, TOML otherwise.
+fn read_ruleset(file: &std::path::Path) -> anyhow::Result<routing::Ruleset> {
+    let source = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let format = if file.extension().is_some_and(|e| e == "json") { "json" } else { "toml" };
+    murojiat::services::routing::parse(&source, format)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+}
+
+/// The catalog to check against: the demo reference files by default (no database needed),
+/// or the configured database's.
+async fn rules_catalog(
+    config_dir: &std::path::Path,
+    settings: Settings,
+    database: bool,
+) -> anyhow::Result<routing::Catalog> {
+    if database {
+        let app = App::build(settings, Arc::new(SystemClock)).await?;
+        return Ok(murojiat::services::routing::catalog(&app, app.db.conn()).await?);
+    }
+    let jurisdiction = murojiat::jurisdiction::Jurisdiction::load(&settings)?;
+    let policies: Vec<&str> = jurisdiction.policies.iter().map(|p| p.name.as_str()).collect();
+    let read = |name: &str| {
+        let path = config_dir.join("demo").join(name);
+        std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    };
+    Ok(routing::catalog_from_toml(
+        &read("territories.toml")?,
+        &read("agencies.toml")?,
+        &read("categories.toml")?,
+        &policies,
+    )?)
 }
 
 fn print_demo(public_url: &str, seeded: bool) {

@@ -22,6 +22,7 @@ Errors are RFC 9457 problem+json with a title in the language of Accept-Language
         (name = "auth", description = "Registration and sessions"),
         (name = "me", description = "The caller's own account"),
         (name = "admin", description = "Agencies and user accounts"),
+        (name = "rulesets", description = "Routing rulesets: drafts, simulation, replay, activation"),
         (name = "operations", description = "Health, readiness, metrics, keys"),
     )
 )]

@@ -6,6 +6,8 @@ pub mod accounts;
 pub mod agencies;
 pub mod appeals;
 pub mod limits;
+pub mod routing;
+pub mod rulesets;
 pub mod sessions;
 
 use uuid::Uuid;

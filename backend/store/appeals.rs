@@ -215,3 +215,21 @@ fn text_search(backend: Backend, text: &str) -> Condition {
         }
     }
 }
+
+/// Appeals registered in `[from, until)`, oldest first, at most `limit`: what a ruleset
+/// replay runs over.
+pub async fn registered_between(
+    db: &impl ConnectionTrait,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Appeal>, StoreError> {
+    Ok(appeal::Entity::find()
+        .filter(appeal::Column::RegisteredAt.gte(from))
+        .filter(appeal::Column::RegisteredAt.lt(until))
+        .order_by_asc(appeal::Column::RegisteredAt)
+        .order_by_asc(appeal::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}

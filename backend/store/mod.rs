@@ -5,11 +5,13 @@ pub mod agencies;
 pub mod appeals;
 pub mod attachments;
 pub mod counters;
+pub mod coverage;
 pub mod entity;
 pub mod events;
 pub mod idempotency;
 pub mod reference;
 pub mod refresh_tokens;
+pub mod rulesets;
 pub mod users;
 
 use std::path::Path;

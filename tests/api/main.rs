@@ -7,5 +7,6 @@ mod appeals;
 mod errors;
 mod notify_smtp;
 mod operations;
+mod rulesets;
 mod support;
 mod tokens;

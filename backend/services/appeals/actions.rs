@@ -74,11 +74,8 @@ pub async fn act(
     expected_version: Option<i32>,
     command: Command,
 ) -> Result<Seen, ServiceError> {
-    // Read through the pool before taking the write transaction, never while holding it: a
-    // transaction waiting for a second pooled connection deadlocks once every connection
-    // is held by a writer waiting its turn.
-    let directory = Directory::load(app).await?;
     let txn = app.db.write().await?;
+    let directory = Directory::load_in(&txn).await?;
     let appeal = appeals::by_id(&txn, appeal_id).await?.ok_or(ServiceError::NotFound)?;
     let ancestors = directory.ancestors(appeal.agency_id);
     let status: Status = appeal.status.parse().map_err(|_| ServiceError::NotFound)?;

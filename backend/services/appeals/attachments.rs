@@ -81,9 +81,10 @@ pub async fn upload(
     let Some(file_type) = FileType::sniff(bytes) else {
         return Ok(Err(UploadRefused::UnsupportedType));
     };
-    // Loaded before the write transaction: see `actions::act`.
-    let directory = Directory::load(app).await?;
+    // Read inside the write transaction, never through a second pooled connection while
+    // holding it (that deadlocks once every connection is held by a waiting writer).
     let txn = app.db.write().await?;
+    let directory = Directory::load_in(&txn).await?;
     let now = stored_instant(app.clock.now());
     // Bumping the version first takes the appeal's row lock: concurrent uploads then check
     // and count one after the other (each seeing the others' files), and concurrent actions

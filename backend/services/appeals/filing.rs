@@ -1,7 +1,7 @@
 //! Filing an appeal: parse, route, set the deadline, register it at the agency, and write
 //! the appeal, its first event and its idempotency record in one transaction.
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, Utc};
 use sea_orm::DatabaseTransaction;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -17,7 +17,7 @@ use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::domain::submission::{Applicant, Filer as SubmissionFiler, NewAppeal, RawAppeal};
 use crate::domain::tracking::{AccessCode, TrackingNumber, format_registration_number};
-use crate::services::{Caller, ServiceError};
+use crate::services::{Caller, ServiceError, routing};
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, NewEvent};
@@ -60,6 +60,8 @@ pub struct Routed {
     pub priority: Priority,
     pub ruleset_version: Option<i32>,
     pub rule_id: Option<String>,
+    /// The explain trace as JSON, when a ruleset routed the appeal.
+    pub trace: Option<String>,
 }
 
 /// What is kept under an idempotency key: enough to answer a retry exactly as the first time.
@@ -90,17 +92,9 @@ pub async fn file(
     let request_hash = request_hash(&raw, channel);
     let new = NewAppeal::parse(&raw, submission_filer, &app.jurisdiction.bounds)?;
     check_references(app, &new, citizen_id, entered_by.is_some()).await?;
-    // Everything read through the pool is read before the write transaction begins: a
-    // transaction waiting for a second pooled connection deadlocks once every connection
-    // is held by a writer waiting its turn (20 retries of one filing are enough).
-    let routed = match &filer {
-        // The body that receives an oral or paper appeal registers it; if it is not
-        // competent, it forwards it.
-        Filer::Official { caller, .. } => received_by(app, caller).await?,
-        _ => route(app, &new).await?,
-    };
-    let directory = Directory::load(app).await?;
-
+    // From here on everything is read through the write transaction, never through a second
+    // pooled connection: a transaction waiting for another connection deadlocks once every
+    // connection is held by a writer waiting its turn (20 retries of one filing are enough).
     let txn = app.db.write().await?;
     if let Some(key) = &idempotency
         && let Some(first) = idempotency::find(&txn, &key.scope, &key.key).await?
@@ -108,7 +102,7 @@ pub async fn file(
         drop(txn);
         return replay(app, &filer, first, &request_hash).await;
     }
-    let filed = register(app, &txn, &directory, &filer, new, routed, channel, citizen_id, entered_by).await?;
+    let filed = register(app, &txn, &filer, new, channel, citizen_id, entered_by).await?;
     if let Some(key) = &idempotency {
         let first = FirstResult { appeal_id: filed.seen.appeal.id, access_code: filed.access_code.clone() };
         let record = IdempotencyRecord {
@@ -178,20 +172,24 @@ async fn replay(
     Ok(Filed { seen, access_code: result.access_code, replayed: true })
 }
 
-/// Writes the appeal and its first event, at the agency routing chose.
-#[allow(clippy::too_many_arguments)]
+/// Routes the appeal and writes it with its first event. Routing reads the active ruleset
+/// in this transaction, so the appeal records exactly the version that routed it.
 async fn register(
     app: &App,
     txn: &DatabaseTransaction,
-    directory: &Directory,
     filer: &Filer<'_>,
     new: NewAppeal,
-    routed: Routed,
     channel: Channel,
     citizen_id: Option<Uuid>,
     entered_by: Option<Uuid>,
 ) -> Result<Filed, ServiceError> {
     let now = stored_instant(app.clock.now());
+    let routed = match filer {
+        // The body that receives an oral or paper appeal registers it; if it is not
+        // competent, it forwards it.
+        Filer::Official { caller, .. } => received_by(txn, app, caller).await?,
+        _ => route(app, txn, &new, channel, now).await?,
+    };
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&routed.policy, &app.settings.appeals.default_policy);
     let due_at = stored_instant(deadline::due_at(policy, &jurisdiction.calendar, now));
@@ -252,6 +250,7 @@ async fn register(
         deadline_policy: policy.name.clone(),
         ruleset_version: routed.ruleset_version,
         rule_id: routed.rule_id.clone(),
+        routing_trace: routed.trace.clone(),
         registered_at: now,
         due_at,
         paused_at: None,
@@ -295,37 +294,67 @@ async fn register(
     .await?;
     let revealed = access_code.as_ref().map(AccessCode::reveal);
     let viewer = filer_viewer(filer, &appeal, revealed.as_deref());
-    let seen = see(app, directory, &viewer, appeal, now)?;
+    let directory = Directory::load_in(txn).await?;
+    let seen = see(app, &directory, &viewer, appeal, now)?;
     Ok(Filed { seen, access_code: revealed, replayed: false })
 }
 
-/// Chooses the agency, deadline policy and priority. Until a routing ruleset is active,
-/// every appeal goes to the configured general reception with the default policy.
-pub async fn route(app: &App, _appeal: &NewAppeal) -> Result<Routed, ServiceError> {
-    let code = &app.settings.appeals.reception_agency;
-    let agency =
-        crate::store::agencies::by_code(app.db.conn(), code).await?.filter(|a| a.active).ok_or_else(
-            || ServiceError::Conflict(format!("the reception agency '{code}' does not exist or is inactive")),
-        )?;
+/// Chooses the agency, deadline policy and priority with the active ruleset version, read
+/// in the filing's transaction. Until a ruleset is active, every appeal goes to the
+/// configured general reception with the default policy.
+pub async fn route(
+    app: &App,
+    txn: &DatabaseTransaction,
+    new: &NewAppeal,
+    channel: Channel,
+    now: DateTime<Utc>,
+) -> Result<Routed, ServiceError> {
+    let Some(compiled) = routing::active_router(app, txn).await? else {
+        return reception(app, txn).await;
+    };
+    let facts = routing::facts_of_new(app, new, channel, now);
+    let (decision, trace) = compiled.router.explain(&facts);
+    // The router is compiled once per version; an agency deactivated since receives nothing.
+    let Some(agency) = crate::store::agencies::by_code(txn, &decision.agency).await?.filter(|a| a.active)
+    else {
+        tracing::error!(agency = %decision.agency, version = compiled.version, "routing chose an inactive agency");
+        return reception(app, txn).await;
+    };
     Ok(Routed {
         agency,
-        policy: app.settings.appeals.default_policy.clone(),
-        priority: Priority::Normal,
-        ruleset_version: None,
-        rule_id: None,
+        policy: decision.policy,
+        priority: decision.priority,
+        ruleset_version: Some(compiled.version),
+        rule_id: decision.rule_id,
+        trace: serde_json::to_string(&trace).ok(),
     })
 }
 
-async fn received_by(app: &App, caller: &Caller) -> Result<Routed, ServiceError> {
-    let agency_id = caller.agency_id.ok_or(ServiceError::Forbidden)?;
-    let agency =
-        crate::store::agencies::by_id(app.db.conn(), agency_id).await?.ok_or(ServiceError::Forbidden)?;
+async fn reception(app: &App, txn: &DatabaseTransaction) -> Result<Routed, ServiceError> {
+    let code = &app.settings.appeals.reception_agency;
+    let agency = crate::store::agencies::by_code(txn, code).await?.filter(|a| a.active).ok_or_else(|| {
+        ServiceError::Conflict(format!("the reception agency '{code}' does not exist or is inactive"))
+    })?;
     Ok(Routed {
         agency,
         policy: app.settings.appeals.default_policy.clone(),
         priority: Priority::Normal,
         ruleset_version: None,
         rule_id: None,
+        trace: None,
+    })
+}
+
+async fn received_by(txn: &DatabaseTransaction, app: &App, caller: &Caller) -> Result<Routed, ServiceError> {
+    let agency_id = caller.agency_id.ok_or(ServiceError::Forbidden)?;
+    let agency = crate::store::agencies::by_id(txn, agency_id).await?.ok_or(ServiceError::Forbidden)?;
+    Ok(Routed {
+        agency,
+        policy: app.settings.appeals.default_policy.clone(),
+        priority: Priority::Normal,
+        ruleset_version: None,
+        rule_id: None,
+        trace: None,
     })
 }
 

@@ -37,7 +37,14 @@ pub(crate) struct Directory {
 
 impl Directory {
     pub(crate) async fn load(app: &App) -> Result<Self, ServiceError> {
-        Ok(Self { agencies: agencies::all(app.db.conn()).await? })
+        Self::load_in(app.db.conn()).await
+    }
+
+    /// Loads through `db`: inside a write transaction, pass the transaction, so the work does
+    /// not wait for a second pooled connection while holding the first (a pool of N
+    /// connections would otherwise deadlock under N concurrent writers on SQLite).
+    pub(crate) async fn load_in(db: &impl sea_orm::ConnectionTrait) -> Result<Self, ServiceError> {
+        Ok(Self { agencies: agencies::all(db).await? })
     }
 
     pub(crate) fn get(&self, id: Uuid) -> Option<&Agency> {

@@ -36,6 +36,8 @@ pub struct Model {
     pub deadline_policy: String,
     pub ruleset_version: Option<i32>,
     pub rule_id: Option<String>,
+    /// The routing explain trace (JSON) recorded at filing; `None` when no ruleset routed it.
+    pub routing_trace: Option<String>,
     pub registered_at: DateTimeUtc,
     pub due_at: DateTimeUtc,
     pub paused_at: Option<DateTimeUtc>,

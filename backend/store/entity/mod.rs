@@ -2,6 +2,7 @@
 //! beside this folder, not in it.
 
 pub mod agency;
+pub mod agency_territory;
 pub mod appeal;
 pub mod appeal_event;
 pub mod attachment;
@@ -9,5 +10,6 @@ pub mod category;
 pub mod idempotency_key;
 pub mod refresh_token;
 pub mod registration_counter;
+pub mod ruleset;
 pub mod territory;
 pub mod user;
