@@ -10,6 +10,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod outbox;
 pub mod pagination;
 pub mod problem;
 pub mod views;
@@ -33,6 +34,7 @@ pub fn router(app: App) -> Router {
     let (routes, mut doc) = OpenApiRouter::with_openapi(openapi::base())
         .merge(accounts::routes())
         .merge(admin::routes())
+        .merge(outbox::routes())
         .merge(appeals::routes(app.settings.appeals.max_attachment_bytes))
         .merge(ops::routes())
         .split_for_parts();

@@ -5,7 +5,9 @@
 pub mod accounts;
 pub mod agencies;
 pub mod appeals;
+pub mod delivery;
 pub mod limits;
+pub mod notices;
 pub mod sessions;
 
 use uuid::Uuid;

@@ -8,6 +8,7 @@ pub mod counters;
 pub mod entity;
 pub mod events;
 pub mod idempotency;
+pub mod outbox;
 pub mod reference;
 pub mod refresh_tokens;
 pub mod users;

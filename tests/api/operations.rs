@@ -18,6 +18,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/agencies"),
     ("get", "/api/v1/admin/agencies/{id}"),
     ("patch", "/api/v1/admin/agencies/{id}"),
+    ("get", "/api/v1/admin/outbox"),
+    ("post", "/api/v1/admin/outbox/{id}/requeue"),
     ("delete", "/api/v1/admin/agencies/{id}"),
     ("get", "/api/v1/admin/users"),
     ("post", "/api/v1/admin/users"),

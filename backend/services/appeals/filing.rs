@@ -17,7 +17,7 @@ use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::domain::submission::{Applicant, Filer as SubmissionFiler, NewAppeal, RawAppeal};
 use crate::domain::tracking::{AccessCode, TrackingNumber, format_registration_number};
-use crate::services::{Caller, ServiceError};
+use crate::services::{Caller, ServiceError, notices};
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, NewEvent};
@@ -263,7 +263,7 @@ async fn register(
         Filer::Citizen(caller) | Filer::Official { caller, .. } => (Some(caller.id), caller.role.as_str()),
         Filer::Guest => (None, "guest"),
     };
-    events::append(
+    let event = events::append(
         txn,
         NewEvent {
             appeal_id: appeal.id,
@@ -287,6 +287,10 @@ async fn register(
     )
     .await?;
     let revealed = access_code.as_ref().map(AccessCode::reveal);
+    notices::for_appeal_event(app, txn, &appeal, &event, &routed.agency, None).await?;
+    if let Some(code) = &revealed {
+        notices::guest_access_code(app, txn, &appeal, &routed.agency, code, now).await?;
+    }
     let viewer = filer_viewer(filer, &appeal, revealed.as_deref());
     let directory = Directory::load(app).await?;
     let seen = see(app, &directory, &viewer, appeal, now)?;

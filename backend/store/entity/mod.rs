@@ -7,6 +7,7 @@ pub mod appeal_event;
 pub mod attachment;
 pub mod category;
 pub mod idempotency_key;
+pub mod outbox_message;
 pub mod refresh_token;
 pub mod registration_counter;
 pub mod territory;
