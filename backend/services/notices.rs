@@ -117,6 +117,9 @@ pub async fn enqueue(
     cause: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
+    if !is_essential(kind) && !wants_optional_mail(db, &recipient.email).await? {
+        return Ok(());
+    }
     let id = Uuid::now_v7();
     let message_id = message_id(id, &app.settings.mail.message_id_domain)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -139,6 +142,11 @@ pub async fn enqueue(
     )
     .await?;
     Ok(())
+}
+
+/// Whether the account with this address (if any) accepts mail the law does not require.
+async fn wants_optional_mail(db: &impl ConnectionTrait, email: &str) -> Result<bool, ServiceError> {
+    Ok(users::by_email(db, &email.to_lowercase()).await?.is_none_or(|user| user.optional_mail))
 }
 
 /// The applicant's address, name and language: the account's for a registered citizen, the

@@ -1,6 +1,7 @@
 //! Persistence through sea-orm. Everything that differs between SQLite and PostgreSQL is
 //! decided here, one function per difference, so services never ask which backend runs.
 
+pub mod account_tokens;
 pub mod agencies;
 pub mod appeals;
 pub mod attachments;

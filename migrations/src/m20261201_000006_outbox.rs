@@ -1,8 +1,12 @@
-//! The transactional outbox: every email is a row written in the same transaction as the
-//! change that caused it, and delivered later by the outbox worker.
+//! Email: the transactional outbox (every email is a row written in the same transaction as
+//! the change that caused it, delivered later by the outbox worker), the single-use tokens
+//! of the account flows that send mail (email verification, password reset), and each
+//! account's choice about optional mail.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+
+use super::m20261130_000001_accounts::Users;
 
 pub struct Migration;
 
@@ -74,10 +78,45 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(AccountTokens::Table)
+                    .col(pk_uuid(AccountTokens::Id))
+                    .col(uuid(AccountTokens::UserId))
+                    .col(string_len(AccountTokens::Purpose, 16))
+                    // SHA-256 of the token; the token itself only ever exists in the email.
+                    .col(string_len_uniq(AccountTokens::TokenHash, 64))
+                    .col(timestamp_with_time_zone(AccountTokens::ExpiresAt))
+                    .col(timestamp_with_time_zone_null(AccountTokens::UsedAt))
+                    .col(timestamp_with_time_zone(AccountTokens::CreatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(AccountTokens::Table, AccountTokens::UserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .add_column(boolean(Alias::new("optional_mail")).default(true))
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter().table(Users::Table).drop_column(Alias::new("optional_mail")).to_owned(),
+            )
+            .await?;
+        manager.drop_table(Table::drop().table(AccountTokens::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(Outbox::Table).to_owned()).await
     }
 }
@@ -102,4 +141,16 @@ enum Outbox {
     MessageId,
     CreatedAt,
     SentAt,
+}
+
+#[derive(DeriveIden)]
+enum AccountTokens {
+    Table,
+    Id,
+    UserId,
+    Purpose,
+    TokenHash,
+    ExpiresAt,
+    UsedAt,
+    CreatedAt,
 }

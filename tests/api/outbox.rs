@@ -61,6 +61,16 @@ async fn app_mailing_to(sink: &SmtpSink) -> TestApp {
     app
 }
 
+/// A confirmed citizen whose confirmation email has already gone out and been forgotten by
+/// the sink, so each test sees only the mail it causes.
+async fn citizen(app: &TestApp, sink: &SmtpSink) -> Session {
+    let citizen = app.citizen().await;
+    assert_eq!(deliver(app).await.sent, 1, "the confirmation link");
+    sink.forget_messages();
+    outbox_message::Entity::delete_many().exec(app.db.conn()).await.unwrap();
+    citizen
+}
+
 fn appeal_body(subject: &str) -> Value {
     json!({
         "kind": "complaint",
@@ -94,7 +104,7 @@ async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
 async fn filing_sends_the_receipt_over_smtp_in_the_citizens_language() {
     let sink = SmtpSink::start().await;
     let app = app_mailing_to(&sink).await;
-    let citizen = app.citizen().await;
+    let citizen = citizen(&app, &sink).await;
     let response = app.patch_json("/api/v1/me", &json!({"locale": "ru"}), citizen.token()).await;
     assert_eq!(response.status(), 200);
 
@@ -154,8 +164,8 @@ async fn a_guest_gets_the_receipt_and_the_access_code_which_is_erased_once_sent(
 async fn while_the_mail_server_is_down_filing_succeeds_and_mail_waits_then_arrives_once() {
     let mut sink = SmtpSink::start().await;
     let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
     sink.stop().await;
-    let citizen = app.citizen().await;
     for n in 0..3 {
         file(&app, &citizen, &format!("Шикояти {n}")).await;
     }
@@ -180,7 +190,7 @@ async fn while_the_mail_server_is_down_filing_succeeds_and_mail_waits_then_arriv
 async fn a_sender_that_died_after_the_server_accepted_resends_with_the_same_message_id() {
     let sink = SmtpSink::start().await;
     let app = app_mailing_to(&sink).await;
-    let citizen = app.citizen().await;
+    let citizen = citizen(&app, &sink).await;
     file(&app, &citizen, "Об нест").await;
     assert_eq!(deliver(&app).await.sent, 1);
     // The process died after SMTP accepted the message but before it recorded that: the row
@@ -207,7 +217,7 @@ async fn a_sender_that_died_after_the_server_accepted_resends_with_the_same_mess
 async fn a_refused_recipient_is_dead_lettered_and_an_admin_can_requeue_it() {
     let sink = SmtpSink::start().await;
     let app = app_mailing_to(&sink).await;
-    let citizen = app.citizen().await;
+    let citizen = citizen(&app, &sink).await;
     file(&app, &citizen, "Об нест").await;
     sink.reply_to_rcpt(Some("550 5.1.1 no such user"));
     assert_eq!(deliver(&app).await.dead, 1);
@@ -238,7 +248,7 @@ async fn a_refused_recipient_is_dead_lettered_and_an_admin_can_requeue_it() {
 async fn the_hourly_cap_delays_legal_notices_instead_of_dropping_them() {
     let sink = SmtpSink::start().await;
     let app = app_mailing_to(&sink).await;
-    let citizen = app.citizen().await;
+    let citizen = citizen(&app, &sink).await;
     for n in 0..5 {
         file(&app, &citizen, &format!("Шикояти {n}")).await;
     }
@@ -255,7 +265,7 @@ async fn the_hourly_cap_delays_legal_notices_instead_of_dropping_them() {
 async fn metrics_show_the_outbox_by_status() {
     let sink = SmtpSink::start().await;
     let app = app_mailing_to(&sink).await;
-    let citizen = app.citizen().await;
+    let citizen = citizen(&app, &sink).await;
     file(&app, &citizen, "Об нест").await;
     let metrics = app.get("/metrics", ANONYMOUS).await.text().await.unwrap();
     assert!(metrics.contains("murojiat_outbox_messages{status=\"pending\"} 1"), "{metrics}");

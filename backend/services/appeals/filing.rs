@@ -17,7 +17,7 @@ use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::domain::submission::{Applicant, Filer as SubmissionFiler, NewAppeal, RawAppeal};
 use crate::domain::tracking::{AccessCode, TrackingNumber, format_registration_number};
-use crate::services::{Caller, ServiceError, notices};
+use crate::services::{Caller, ServiceError, account_mail, notices};
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, NewEvent};
@@ -87,6 +87,12 @@ pub async fn file(
         }
         Filer::Official { .. } => return Err(ServiceError::Forbidden),
     };
+    if let Filer::Citizen(caller) = &filer {
+        let user = users::by_id(app.db.conn(), caller.id).await?.ok_or(ServiceError::NotFound)?;
+        if !account_mail::may_file(app, &user) {
+            return Err(ServiceError::EmailUnconfirmed);
+        }
+    }
     let request_hash = request_hash(&raw, channel);
     let new = NewAppeal::parse(&raw, submission_filer, &app.jurisdiction.bounds)?;
     check_references(app, &new, citizen_id, entered_by.is_some()).await?;

@@ -1,6 +1,7 @@
 //! sea-orm entities: one file per table, mirroring `migrations/`. Hand-written queries live
 //! beside this folder, not in it.
 
+pub mod account_token;
 pub mod agency;
 pub mod appeal;
 pub mod appeal_event;
