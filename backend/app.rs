@@ -17,6 +17,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::http::metrics::Metrics;
 use crate::jurisdiction::Jurisdiction;
+use crate::services::delivery::{self, Postman};
 use crate::services::limits::RateLimits;
 use crate::services::routing::RouterCache;
 use crate::store::Db;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub jurisdiction: Jurisdiction,
     /// The compiled router of the active routing ruleset, recompiled when it changes.
     pub routing: RouterCache,
+    pub postman: Postman,
 }
 
 impl Deref for App {
@@ -56,6 +58,8 @@ pub enum StartError {
     Hashing(#[from] crate::auth::password::HashError),
     #[error("jurisdiction: {0}")]
     Jurisdiction(#[from] crate::jurisdiction::JurisdictionError),
+    #[error("mail: {0}")]
+    Mail(#[from] crate::services::delivery::PostmanError),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
@@ -88,6 +92,7 @@ impl App {
         let tokens = TokenIssuer::new(keys, &settings.auth);
         let limits = RateLimits::new(&settings.rate_limit);
         let jurisdiction = Jurisdiction::load(&settings)?;
+        let postman = Postman::from_settings(&settings.mail, &settings.config_dir.join("templates"))?;
         Ok(App(Arc::new(AppState {
             settings,
             db,
@@ -98,6 +103,7 @@ impl App {
             metrics: Metrics::default(),
             jurisdiction,
             routing: RouterCache::default(),
+            postman,
         })))
     }
 }
@@ -141,6 +147,12 @@ pub fn launch(app: App, listener: TcpListener) -> Result<Server, StartError> {
     let router = crate::http::router(app.clone());
     let (shutdown, mut signal) = watch::channel(false);
     let limits_app = app.clone();
+    let postman = app
+        .settings
+        .mail
+        .outbox
+        .deliver
+        .then(|| tokio::spawn(delivery::run_worker(app.clone(), signal.clone())));
     let task = tokio::spawn(async move {
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -155,6 +167,9 @@ pub fn launch(app: App, listener: TcpListener) -> Result<Server, StartError> {
             })
             .await;
         sweeper.abort();
+        if let Some(postman) = postman {
+            let _ = postman.await;
+        }
         served
     });
     Ok(Server { addr, app, shutdown, task })

@@ -90,6 +90,12 @@ pub struct AuthSettings {
     pub min_password_chars: usize,
     pub max_password_chars: usize,
     pub argon2: Argon2Settings,
+    /// Whether a self-registered citizen must confirm their email before filing.
+    pub require_verified_email: bool,
+    /// How long an email verification link is valid.
+    pub verify_email_ttl_hours: i64,
+    /// How long a password reset link is valid.
+    pub password_reset_ttl_minutes: i64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -109,6 +115,8 @@ pub struct RateLimitSettings {
     pub register_per_ip: RateLimit,
     pub refresh_per_ip: RateLimit,
     pub guest_lookup_per_ip: RateLimit,
+    /// Requests that send account mail (password reset, a new verification link).
+    pub account_mail_per_ip: RateLimit,
 }
 
 /// `burst` requests at once, refilled evenly over `per_secs` seconds.

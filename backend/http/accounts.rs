@@ -13,7 +13,7 @@ use super::problem::ApiError;
 use super::views::UserView;
 use crate::app::App;
 use crate::domain::locale::Locale;
-use crate::services::{accounts, sessions};
+use crate::services::{account_mail, accounts, sessions};
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
@@ -23,6 +23,10 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(logout))
         .routes(routes!(me, update_me))
         .routes(routes!(change_password))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
+        .routes(routes!(request_password_reset))
+        .routes(routes!(reset_password))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -148,9 +152,11 @@ async fn me(
 pub struct UpdateMeRequest {
     pub full_name: Option<String>,
     pub locale: Option<Locale>,
+    /// `false` turns off mail the law does not require (reminders, digests).
+    pub optional_mail: Option<bool>,
 }
 
-/// Change the caller's name or language.
+/// Change the caller's name, language or mail preference.
 #[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     request_body = UpdateMeRequest,
     responses((status = 200, description = "Changed", body = UserView)))]
@@ -159,7 +165,12 @@ async fn update_me(
     Authenticated(caller): Authenticated,
     Valid(req): Valid<UpdateMeRequest>,
 ) -> Result<Json<UserView>, ApiError> {
-    let user = accounts::update_profile(&app, &caller, req.full_name, req.locale).await?;
+    let change = accounts::ProfileChange {
+        full_name: req.full_name,
+        locale: req.locale,
+        optional_mail: req.optional_mail,
+    };
+    let user = accounts::update_profile(&app, &caller, change).await?;
     Ok(Json(user.into()))
 }
 
@@ -180,5 +191,75 @@ async fn change_password(
     Valid(req): Valid<ChangePasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     accounts::change_password(&app, &caller, &req.current_password, &req.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A single-use token from an emailed link.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    pub token: String,
+}
+
+/// Confirm an email address with the token from the link sent to it.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "auth",
+    request_body = TokenRequest,
+    responses((status = 200, description = "Confirmed", body = UserView)))]
+async fn verify_email(
+    State(app): State<App>,
+    Valid(req): Valid<TokenRequest>,
+) -> Result<Json<UserView>, ApiError> {
+    Ok(Json(account_mail::verify_email(&app, &req.token).await?.into()))
+}
+
+/// Send a new confirmation link to the caller's address (earlier links stop working).
+#[utoipa::path(post, path = "/api/v1/me/verify-email", tag = "me", security(("bearer" = [])),
+    responses((status = 202, description = "A new link is on its way")))]
+async fn resend_verification(
+    State(app): State<App>,
+    ClientAddr(client): ClientAddr,
+    Authenticated(caller): Authenticated,
+) -> Result<StatusCode, ApiError> {
+    account_mail::resend_verification(&app, &client, &caller).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// Ask for a password reset link. The answer is the same whether or not the address
+/// belongs to an account.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "auth",
+    request_body = PasswordResetRequest,
+    responses((status = 202, description = "If the address has an account, a link is on its way")))]
+async fn request_password_reset(
+    State(app): State<App>,
+    ClientAddr(client): ClientAddr,
+    Valid(req): Valid<PasswordResetRequest>,
+) -> Result<StatusCode, ApiError> {
+    account_mail::request_password_reset(&app, &client, &req.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordResetConfirmRequest {
+    pub token: String,
+    /// 8 to 128 characters; the most common passwords are refused.
+    pub new_password: String,
+}
+
+/// Choose a new password with the token from a reset link; every session of the account ends.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "auth",
+    request_body = PasswordResetConfirmRequest,
+    responses((status = 204, description = "Changed")))]
+async fn reset_password(
+    State(app): State<App>,
+    Valid(req): Valid<PasswordResetConfirmRequest>,
+) -> Result<StatusCode, ApiError> {
+    account_mail::reset_password(&app, &req.token, &req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod outbox;
 pub mod pagination;
 pub mod problem;
 pub mod rulesets;
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
     let (routes, mut doc) = OpenApiRouter::with_openapi(openapi::base())
         .merge(accounts::routes())
         .merge(admin::routes())
+        .merge(outbox::routes())
         .merge(appeals::routes(app.settings.appeals.max_attachment_bytes))
         .merge(ops::routes())
         .merge(rulesets::routes())

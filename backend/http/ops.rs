@@ -48,11 +48,18 @@ async fn readyz(State(app): State<App>) -> Result<Json<Health>, ApiError> {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 async fn metrics(State(app): State<App>) -> impl IntoResponse {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        app.metrics.render(),
-    )
+    let mut text = app.metrics.render();
+    match crate::services::delivery::counts(&app).await {
+        Ok(counts) => {
+            text.push_str("# HELP murojiat_outbox_messages Emails in the outbox by delivery status.\n");
+            text.push_str("# TYPE murojiat_outbox_messages gauge\n");
+            for (status, count) in counts {
+                text.push_str(&format!("murojiat_outbox_messages{{status=\"{status}\"}} {count}\n"));
+            }
+        }
+        Err(error) => tracing::warn!(%error, "outbox counts unavailable for /metrics"),
+    }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }
 
 /// The public keys that verify access tokens (JWKS).

@@ -281,6 +281,11 @@ impl From<ServiceError> for ApiError {
                 e
             }
             ServiceError::Forbidden => ApiError::new(ProblemKind::Forbidden, "Your role may not do this."),
+            ServiceError::EmailUnconfirmed => ApiError::new(
+                ProblemKind::Forbidden,
+                "Confirm your email address first: open the link we sent you, or ask for a new one \
+                 with POST /api/v1/me/verify-email.",
+            ),
             ServiceError::RateLimited { retry_after_secs } => ApiError {
                 retry_after_secs: Some(retry_after_secs),
                 ..ApiError::new(ProblemKind::RateLimited, format!("Try again in {retry_after_secs} seconds."))

@@ -21,6 +21,9 @@ pub struct UserView {
     pub locale: Locale,
     pub disabled: bool,
     pub email_verified: bool,
+    /// Whether the account receives mail the law does not require (reminders, digests).
+    /// Legal notices about one's appeals are always sent.
+    pub optional_mail: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -35,6 +38,7 @@ impl From<User> for UserView {
             agency_id: user.agency_id,
             disabled: user.disabled,
             email_verified: user.email_verified_at.is_some(),
+            optional_mail: user.optional_mail,
             created_at: user.created_at,
         }
     }

@@ -20,7 +20,7 @@ pub use file::FileMailer;
 pub use format::{format_date, format_datetime};
 pub use mailer::{Mailer, SendError};
 pub use memory::{MemoryMailer, SentMail};
-pub use settings::{MailSettings, RetrySchedule, TransportKind};
+pub use settings::{MailSettings, OutboxSettings, RetrySchedule, TransportKind};
 pub use smtp::{Security, SmtpConfigError, SmtpMailer, SmtpSettings};
 pub use templates::{LoadError, MessageKind, RenderError, Rendered, Templates};
 

@@ -36,6 +36,37 @@ pub struct MailSettings {
     pub smtp: SmtpSettings,
     /// How failed deliveries are retried.
     pub retry: RetrySchedule,
+    /// The outbox worker's batch, lease and pace, and the per-recipient cap.
+    pub outbox: OutboxSettings,
+}
+
+/// How the outbox is drained (the `[mail.outbox]` table).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Whether `serve` delivers mail itself (turn off when separate workers do).
+    pub deliver: bool,
+    /// How often the worker looks for due messages, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// How many messages one pass claims.
+    pub batch_size: u64,
+    /// How long a claimed message is reserved for its sender before another may take it.
+    pub lease_secs: u64,
+    /// At most this many messages to one address per hour (OWASP API4). Non-essential
+    /// messages over the cap are dropped; legal notices wait until the hour allows them.
+    pub hourly_cap_per_recipient: u32,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self {
+            deliver: true,
+            poll_interval_ms: 1000,
+            batch_size: 50,
+            lease_secs: 120,
+            hourly_cap_per_recipient: 20,
+        }
+    }
 }
 
 impl Default for MailSettings {
@@ -48,6 +79,7 @@ impl Default for MailSettings {
             file_dir: PathBuf::from("data/mail"),
             smtp: SmtpSettings::default(),
             retry: RetrySchedule::default(),
+            outbox: OutboxSettings::default(),
         }
     }
 }

@@ -6,7 +6,7 @@ use rand::distr::Alphanumeric;
 use sea_orm::Set;
 use uuid::Uuid;
 
-use super::{Caller, ServiceError};
+use super::{Caller, ServiceError, account_mail};
 use crate::app::App;
 use crate::auth::password::Verdict;
 use crate::domain::account::{Email, FullName, Password};
@@ -39,7 +39,7 @@ pub async fn register(app: &App, client: &str, input: Registration) -> Result<Us
     };
     let hash = app.hasher.hash(password.expose()).await?;
     let locale = input.locale.unwrap_or(app.settings.server.default_locale);
-    insert_user(app, email, hash, full_name, Role::Citizen, None, locale).await
+    insert_user(app, email, hash, full_name, Role::Citizen, None, locale, Origin::SelfRegistered).await
 }
 
 /// The caller's own account.
@@ -47,13 +47,17 @@ pub async fn profile(app: &App, caller: &Caller) -> Result<User, ServiceError> {
     users::by_id(app.db.conn(), caller.id).await?.ok_or(ServiceError::NotFound)
 }
 
-/// Changes the caller's own name or language.
-pub async fn update_profile(
-    app: &App,
-    caller: &Caller,
-    full_name: Option<String>,
-    locale: Option<Locale>,
-) -> Result<User, ServiceError> {
+/// What a user may change about their own account; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub full_name: Option<String>,
+    pub locale: Option<Locale>,
+    pub optional_mail: Option<bool>,
+}
+
+/// Changes the caller's own name, language or mail preference.
+pub async fn update_profile(app: &App, caller: &Caller, wanted: ProfileChange) -> Result<User, ServiceError> {
+    let ProfileChange { full_name, locale, optional_mail } = wanted;
     let full_name = full_name.map(|n| FullName::parse("full_name", &n)).transpose()?;
     let txn = app.db.write().await?;
     let user = users::by_id(&txn, caller.id).await?.ok_or(ServiceError::NotFound)?;
@@ -63,6 +67,9 @@ pub async fn update_profile(
     }
     if let Some(locale) = locale {
         change.locale = Set(locale.as_str().to_owned());
+    }
+    if let Some(optional_mail) = optional_mail {
+        change.optional_mail = Set(optional_mail);
     }
     change.updated_at = Set(app.clock.now());
     let user = users::update(&txn, change).await?;
@@ -140,7 +147,8 @@ pub async fn create_account(app: &App, input: NewAccount) -> Result<CreatedAccou
     };
     let hash = app.hasher.hash(password.expose()).await?;
     let locale = input.locale.unwrap_or(app.settings.server.default_locale);
-    let user = insert_user(app, email, hash, full_name, input.role, agency_id, locale).await?;
+    let user =
+        insert_user(app, email, hash, full_name, input.role, agency_id, locale, Origin::StaffCreated).await?;
     Ok(CreatedAccount { user, generated_password: generated })
 }
 
@@ -257,6 +265,16 @@ async fn resolve_agency(
     })
 }
 
+/// How an account came to be, which decides whether its address still needs confirming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A citizen registered themselves: a verification link goes out with the account.
+    SelfRegistered,
+    /// An administrator (or the CLI) created it and vouches for the address.
+    StaffCreated,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn insert_user(
     app: &App,
     email: Email,
@@ -265,6 +283,7 @@ async fn insert_user(
     role: Role,
     agency_id: Option<Uuid>,
     locale: Locale,
+    origin: Origin,
 ) -> Result<User, ServiceError> {
     let txn = app.db.write().await?;
     // A taken email is a unique-constraint conflict, answered as 409 by the HTTP layer.
@@ -278,10 +297,14 @@ async fn insert_user(
             role: role.as_str().to_owned(),
             agency_id,
             locale: locale.as_str().to_owned(),
+            email_verified: origin == Origin::StaffCreated,
             now: app.clock.now(),
         },
     )
     .await?;
+    if origin == Origin::SelfRegistered {
+        account_mail::send_verification(app, &txn, &user).await?;
+    }
     txn.commit().await?;
     Ok(user)
 }

@@ -18,6 +18,7 @@ pub struct RateLimits {
     pub register_per_ip: Limiter,
     pub refresh_per_ip: Limiter,
     pub guest_lookup_per_ip: Limiter,
+    pub account_mail_per_ip: Limiter,
 }
 
 impl RateLimits {
@@ -28,6 +29,7 @@ impl RateLimits {
             register_per_ip: Limiter::new(settings.register_per_ip),
             refresh_per_ip: Limiter::new(settings.refresh_per_ip),
             guest_lookup_per_ip: Limiter::new(settings.guest_lookup_per_ip),
+            account_mail_per_ip: Limiter::new(settings.account_mail_per_ip),
         }
     }
 
@@ -39,6 +41,7 @@ impl RateLimits {
             &self.register_per_ip,
             &self.refresh_per_ip,
             &self.guest_lookup_per_ip,
+            &self.account_mail_per_ip,
         ] {
             limiter.inner.retain_recent();
         }

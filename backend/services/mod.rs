@@ -2,10 +2,13 @@
 //! from the HTTP layer), authorizes against the caller, runs in one transaction when it
 //! writes, and returns a domain result or a [`ServiceError`].
 
+pub mod account_mail;
 pub mod accounts;
 pub mod agencies;
 pub mod appeals;
+pub mod delivery;
 pub mod limits;
+pub mod notices;
 pub mod routing;
 pub mod rulesets;
 pub mod sessions;
@@ -65,6 +68,9 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("password hashing: {0}")]
     Hashing(#[from] HashError),
+    /// A self-registered citizen has not confirmed their email address yet (403).
+    #[error("email address not confirmed")]
+    EmailUnconfirmed,
     /// Something on our side failed (a file could not be written, ...): 500, logged.
     #[error("internal: {0}")]
     Internal(String),

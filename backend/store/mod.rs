@@ -1,6 +1,7 @@
 //! Persistence through sea-orm. Everything that differs between SQLite and PostgreSQL is
 //! decided here, one function per difference, so services never ask which backend runs.
 
+pub mod account_tokens;
 pub mod agencies;
 pub mod appeals;
 pub mod attachments;
@@ -9,6 +10,7 @@ pub mod coverage;
 pub mod entity;
 pub mod events;
 pub mod idempotency;
+pub mod outbox;
 pub mod reference;
 pub mod refresh_tokens;
 pub mod rulesets;

@@ -21,6 +21,8 @@ pub struct NewUser {
     pub role: String,
     pub agency_id: Option<Uuid>,
     pub locale: String,
+    /// Whether the address counts as confirmed from the start (accounts staff create).
+    pub email_verified: bool,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -34,7 +36,8 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<User, Sto
         agency_id: Set(new.agency_id),
         locale: Set(new.locale),
         disabled: Set(false),
-        email_verified_at: Set(None),
+        email_verified_at: Set(new.email_verified.then_some(new.now)),
+        optional_mail: Set(true),
         created_at: Set(new.now),
         updated_at: Set(new.now),
     }

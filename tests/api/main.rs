@@ -1,12 +1,14 @@
 //! Black-box tests of the HTTP API. Each test starts the real server on port 0 with its own
 //! database (see support/), talks HTTP to it and reads like a line of the specification.
 
+mod account_mail;
 mod accounts;
 mod admin;
 mod appeals;
 mod errors;
 mod notify_smtp;
 mod operations;
+mod outbox;
 mod rulesets;
 mod support;
 mod tokens;

@@ -12,7 +12,7 @@ use crate::domain::access::{self, Viewer};
 use crate::domain::deadline::{self, ExtensionRefused};
 use crate::domain::lifecycle::{Action, DismissalReason, Outcome, Status, Transition};
 use crate::domain::submission::{AnswerText, MessageText, ReasonText};
-use crate::services::ServiceError;
+use crate::services::{ServiceError, notices};
 use crate::store::StoreError;
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal, AppealChange};
@@ -95,7 +95,7 @@ pub async fn act(
         Err(other) => return Err(other.into()),
     };
     let (actor_id, actor_role) = actor(viewer);
-    events::append(
+    let event = events::append(
         &txn,
         NewEvent {
             appeal_id: appeal.id,
@@ -110,6 +110,10 @@ pub async fn act(
         },
     )
     .await?;
+    if let Some(agency) = directory.get(updated.agency_id) {
+        let previous = directory.get(appeal.agency_id).filter(|a| a.id != agency.id);
+        notices::for_appeal_event(app, &txn, &updated, &event, agency, previous).await?;
+    }
     txn.commit().await?;
     // A viewer who forwarded the appeal away may no longer see it: answer with what they saw.
     let directory = Directory::load(app).await?;

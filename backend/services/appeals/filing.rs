@@ -17,7 +17,7 @@ use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::domain::submission::{Applicant, Filer as SubmissionFiler, NewAppeal, RawAppeal};
 use crate::domain::tracking::{AccessCode, TrackingNumber, format_registration_number};
-use crate::services::{Caller, ServiceError, routing};
+use crate::services::{Caller, ServiceError, account_mail, notices, routing};
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, NewEvent};
@@ -89,6 +89,12 @@ pub async fn file(
         }
         Filer::Official { .. } => return Err(ServiceError::Forbidden),
     };
+    if let Filer::Citizen(caller) = &filer {
+        let user = users::by_id(app.db.conn(), caller.id).await?.ok_or(ServiceError::NotFound)?;
+        if !account_mail::may_file(app, &user) {
+            return Err(ServiceError::EmailUnconfirmed);
+        }
+    }
     let request_hash = request_hash(&raw, channel);
     let new = NewAppeal::parse(&raw, submission_filer, &app.jurisdiction.bounds)?;
     check_references(app, &new, citizen_id, entered_by.is_some()).await?;
@@ -269,7 +275,7 @@ async fn register(
         Filer::Citizen(caller) | Filer::Official { caller, .. } => (Some(caller.id), caller.role.as_str()),
         Filer::Guest => (None, "guest"),
     };
-    events::append(
+    let event = events::append(
         txn,
         NewEvent {
             appeal_id: appeal.id,
@@ -293,6 +299,10 @@ async fn register(
     )
     .await?;
     let revealed = access_code.as_ref().map(AccessCode::reveal);
+    notices::for_appeal_event(app, txn, &appeal, &event, &routed.agency, None).await?;
+    if let Some(code) = &revealed {
+        notices::guest_access_code(app, txn, &appeal, &routed.agency, code, now).await?;
+    }
     let viewer = filer_viewer(filer, &appeal, revealed.as_deref());
     let directory = Directory::load_in(txn).await?;
     let seen = see(app, &directory, &viewer, appeal, now)?;

@@ -1,6 +1,7 @@
 //! sea-orm entities: one file per table, mirroring `migrations/`. Hand-written queries live
 //! beside this folder, not in it.
 
+pub mod account_token;
 pub mod agency;
 pub mod agency_territory;
 pub mod appeal;
@@ -8,6 +9,7 @@ pub mod appeal_event;
 pub mod attachment;
 pub mod category;
 pub mod idempotency_key;
+pub mod outbox_message;
 pub mod refresh_token;
 pub mod registration_counter;
 pub mod ruleset;

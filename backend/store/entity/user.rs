@@ -14,6 +14,8 @@ pub struct Model {
     pub locale: String,
     pub disabled: bool,
     pub email_verified_at: Option<DateTimeUtc>,
+    /// Whether the account receives mail the law does not require (reminders, digests).
+    pub optional_mail: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -23,7 +23,7 @@ use murojiat::config::{ExtractSettings, Settings};
 use murojiat::domain::role::Role;
 use murojiat::services::accounts::{self, NewAccount};
 use murojiat::store::Db;
-use murojiat::store::entity::{agency, refresh_token, user};
+use murojiat::store::entity::{agency, outbox_message, refresh_token, user};
 use reqwest::{Method, RequestBuilder, Response};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
@@ -201,12 +201,49 @@ impl TestApp {
         .await
     }
 
-    /// A freshly registered and signed-in citizen.
+    /// A freshly registered citizen who has confirmed their email, signed in.
     pub async fn citizen(&self) -> Session {
+        let session = self.unconfirmed_citizen().await;
+        self.confirm_email(&session.email).await;
+        session
+    }
+
+    /// A freshly registered and signed-in citizen who has not opened the confirmation link.
+    pub async fn unconfirmed_citizen(&self) -> Session {
         let email = self.unique_email("citizen");
         let response = self.register(&email, PASSWORD, "Нигора Раҳимова").await;
         assert_eq!(response.status(), 201, "registration failed: {}", response.text().await.unwrap());
         self.login(&email, PASSWORD).await
+    }
+
+    /// The token of the newest link of `template` mailed to `email` (read from the outbox,
+    /// where the email waits).
+    pub async fn mailed_token(&self, email: &str, template: &str) -> String {
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+        let row = outbox_message::Entity::find()
+            .filter(outbox_message::Column::RecipientEmail.eq(email))
+            .filter(outbox_message::Column::Template.eq(template))
+            .order_by_desc(outbox_message::Column::CreatedAt)
+            .order_by_desc(outbox_message::Column::Id)
+            .one(self.db.conn())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {template} mail to {email}"));
+        let data: Value = serde_json::from_str(&row.data).unwrap();
+        let url = data.as_object().unwrap().iter().find(|(k, _)| k.ends_with("_url")).unwrap().1;
+        url.as_str().unwrap().split("token=").nth(1).expect("a token in the link").to_owned()
+    }
+
+    /// How many emails the outbox holds, whatever their status.
+    pub async fn outbox_count(&self) -> u64 {
+        outbox_message::Entity::find().count(self.db.conn()).await.unwrap()
+    }
+
+    /// Opens the confirmation link mailed to `email`.
+    pub async fn confirm_email(&self, email: &str) {
+        let token = self.mailed_token(email, "verify_email").await;
+        let response = self.post_json("/api/v1/auth/verify-email", &json!({ "token": token }), None).await;
+        assert_eq!(response.status(), 200, "confirmation failed: {}", response.text().await.unwrap());
     }
 
     /// A signed-in administrator, created directly through the service (as the CLI does).

@@ -170,6 +170,11 @@ impl SmtpSink {
         lock(&self.state).messages.clone()
     }
 
+    /// Forgets the messages received so far.
+    pub fn forget_messages(&self) {
+        lock(&self.state).messages.clear();
+    }
+
     /// How many times each Message-ID arrived.
     pub fn count_by_message_id(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();

@@ -1,0 +1,242 @@
+//! What email an appeal event causes, and to whom. Called inside the transaction that
+//! writes the event, so the outbox row commits (or rolls back) with the change itself.
+
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::app::App;
+use crate::domain::locale::Locale;
+use crate::domain::tracking::TrackingNumber;
+use crate::notify::{MessageKind, message_id};
+use crate::services::ServiceError;
+use crate::store::agencies::Agency;
+use crate::store::appeals::Appeal;
+use crate::store::events::Event;
+use crate::store::outbox::{self, NewMessage};
+use crate::store::users;
+
+/// Someone an email goes to.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub email: String,
+    pub name: String,
+    pub locale: Locale,
+}
+
+/// The message an applicant receives for an event with this action, if any. Every one of
+/// them is a legal notice (Law No. 1339 requires telling the applicant), so none is optional.
+pub fn applicant_message(action: &str) -> Option<MessageKind> {
+    Some(match action {
+        "file" => MessageKind::AppealReceived,
+        "request_info" => MessageKind::InformationRequested,
+        "forward" | "reroute" => MessageKind::Forwarded,
+        "grant_extension" => MessageKind::ExtensionGranted,
+        "answer" => MessageKind::Answered,
+        "dismiss" => MessageKind::Dismissed,
+        _ => return None,
+    })
+}
+
+/// Whether a message may be dropped by the hourly cap or turned off by the recipient.
+pub fn is_essential(kind: MessageKind) -> bool {
+    !matches!(kind, MessageKind::DeadlineReminder)
+}
+
+/// Whether a message carries a secret (a code or a one-time link) to be erased once sent.
+pub fn is_secret(kind: MessageKind) -> bool {
+    matches!(kind, MessageKind::GuestAccessCode | MessageKind::VerifyEmail | MessageKind::PasswordReset)
+}
+
+/// Writes the applicant's email for `event` on `appeal` (now at `agency`), if the event
+/// calls for one and the applicant gave an address. `previous` is the agency before a
+/// forwarding.
+pub async fn for_appeal_event(
+    app: &App,
+    db: &impl ConnectionTrait,
+    appeal: &Appeal,
+    event: &Event,
+    agency: &Agency,
+    previous: Option<&Agency>,
+) -> Result<(), ServiceError> {
+    let Some(kind) = applicant_message(&event.action) else {
+        return Ok(());
+    };
+    let Some(recipient) = applicant(db, appeal).await? else {
+        return Ok(());
+    };
+    let data = appeal_data(app, kind, appeal, event, agency, previous, recipient.locale);
+    enqueue(
+        app,
+        db,
+        &recipient,
+        kind,
+        data,
+        &agency.time_zone,
+        Some(appeal.id),
+        &format!("event:{}", event.id),
+        event.at,
+    )
+    .await
+}
+
+/// Writes the guest's access code email for a just-filed appeal.
+pub async fn guest_access_code(
+    app: &App,
+    db: &impl ConnectionTrait,
+    appeal: &Appeal,
+    agency: &Agency,
+    access_code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let Some(recipient) = applicant(db, appeal).await? else {
+        return Ok(());
+    };
+    let data = json!({
+        "name": recipient.name,
+        "tracking_number": readable_tracking_number(appeal),
+        "access_code": access_code,
+        "status_url": status_url(app, appeal),
+    });
+    let cause = format!("access-code:{}", appeal.id);
+    let kind = MessageKind::GuestAccessCode;
+    enqueue(app, db, &recipient, kind, data, &agency.time_zone, Some(appeal.id), &cause, now).await
+}
+
+/// Writes one message for `recipient`, deduplicated by `cause` and the address.
+#[allow(clippy::too_many_arguments)]
+pub async fn enqueue(
+    app: &App,
+    db: &impl ConnectionTrait,
+    recipient: &Recipient,
+    kind: MessageKind,
+    data: Value,
+    time_zone: &str,
+    appeal_id: Option<Uuid>,
+    cause: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if !is_essential(kind) && !wants_optional_mail(db, &recipient.email).await? {
+        return Ok(());
+    }
+    let id = Uuid::now_v7();
+    let message_id = message_id(id, &app.settings.mail.message_id_domain)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    outbox::enqueue(
+        db,
+        NewMessage {
+            id,
+            dedupe_key: format!("{cause}:{}", recipient.email.to_lowercase()),
+            recipient_email: recipient.email.clone(),
+            recipient_name: recipient.name.clone(),
+            locale: recipient.locale.as_str().to_owned(),
+            time_zone: time_zone.to_owned(),
+            template: kind.as_str().to_owned(),
+            data,
+            essential: is_essential(kind),
+            appeal_id,
+            message_id,
+            now,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether the account with this address (if any) accepts mail the law does not require.
+async fn wants_optional_mail(db: &impl ConnectionTrait, email: &str) -> Result<bool, ServiceError> {
+    Ok(users::by_email(db, &email.to_lowercase()).await?.is_none_or(|user| user.optional_mail))
+}
+
+/// The applicant's address, name and language: the account's for a registered citizen, the
+/// contact details and the appeal's language for anyone else; none without an address.
+async fn applicant(db: &impl ConnectionTrait, appeal: &Appeal) -> Result<Option<Recipient>, ServiceError> {
+    if let Some(citizen) = appeal.citizen_id
+        && let Some(user) = users::by_id(db, citizen).await?
+    {
+        let locale = user.locale.parse().unwrap_or(Locale::Tg);
+        return Ok(Some(Recipient { email: user.email, name: user.full_name, locale }));
+    }
+    let locale = appeal.language.parse().unwrap_or(Locale::Tg);
+    Ok(appeal.contact_email.clone().map(|email| Recipient {
+        email,
+        name: appeal.contact_name.clone().unwrap_or_default(),
+        locale,
+    }))
+}
+
+/// The template data for `kind`, from the appeal and the event's details.
+fn appeal_data(
+    app: &App,
+    kind: MessageKind,
+    appeal: &Appeal,
+    event: &Event,
+    agency: &Agency,
+    previous: Option<&Agency>,
+    locale: Locale,
+) -> Value {
+    let details: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
+    let text = |key: &str| details.get(key).cloned().unwrap_or(Value::Null);
+    let mut data = json!({
+        "name": appeal_name(appeal),
+        "tracking_number": readable_tracking_number(appeal),
+        "registration_number": appeal.registration_number,
+        "agency": agency_name(agency, locale),
+        "status_url": status_url(app, appeal),
+        "appeal_url": appeal_url(app, appeal),
+    });
+    let extra = match kind {
+        MessageKind::AppealReceived => json!({ "due_date": appeal.due_at }),
+        MessageKind::InformationRequested => {
+            json!({ "question": text("message"), "respond_by": text("reply_due_at") })
+        }
+        MessageKind::Forwarded => json!({
+            "from_agency": previous.map(|a| agency_name(a, locale)),
+            "to_agency": agency_name(agency, locale),
+            "reason": text("reason"),
+        }),
+        MessageKind::ExtensionGranted => json!({ "new_due_date": appeal.due_at, "reason": text("reason") }),
+        MessageKind::Answered => json!({
+            "answer": text("text"),
+            "contest_until": text("contest_until"),
+            "contest_url": appeal_url(app, appeal),
+        }),
+        MessageKind::Dismissed => json!({ "reason": text("comment") }),
+        _ => json!({}),
+    };
+    if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+        data.extend(extra.clone());
+    }
+    data
+}
+
+/// The applicant's name as the appeal records it (filled in at filing for every channel).
+fn appeal_name(appeal: &Appeal) -> String {
+    appeal.contact_name.clone().unwrap_or_default()
+}
+
+/// The tracking number as people read it (in groups), as the API shows it.
+fn readable_tracking_number(appeal: &Appeal) -> String {
+    TrackingNumber::parse(&appeal.tracking_number)
+        .map_or_else(|_| appeal.tracking_number.clone(), |t| t.to_string())
+}
+
+/// An agency's name in `locale`.
+pub fn agency_name(agency: &Agency, locale: Locale) -> String {
+    match locale {
+        Locale::Tg => agency.name_tg.clone(),
+        Locale::Ru => agency.name_ru.clone(),
+        Locale::En => agency.name_en.clone(),
+    }
+}
+
+/// Where a guest follows an appeal by its tracking number on the public site.
+fn status_url(app: &App, appeal: &Appeal) -> String {
+    format!("{}/track/{}", app.settings.server.public_url.trim_end_matches('/'), appeal.tracking_number)
+}
+
+/// Where a signed-in applicant or official opens the appeal on the public site.
+fn appeal_url(app: &App, appeal: &Appeal) -> String {
+    format!("{}/appeals/{}", app.settings.server.public_url.trim_end_matches('/'), appeal.id)
+}

@@ -1,0 +1,261 @@
+//! The outbox: emails written in the same transaction as the change that caused them, then
+//! claimed, sent and recorded by the delivery worker.
+//!
+//! A row's `next_attempt_at` is when it is next due: for a pending or failed row its next
+//! attempt, for a row being sent the end of the sender's lease. Claiming moves a due row to
+//! `sending` and its `next_attempt_at` to the end of the lease, so a sender that dies
+//! mid-send leaves the row to be claimed again once the lease runs out; the re-send carries
+//! the same Message-ID (it is derived from the row id).
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use uuid::Uuid;
+
+use super::entity::outbox_message::{self as row, Column};
+use super::{Backend, Db, StoreError};
+use crate::domain::appeal::vocabulary;
+
+pub use row::Model as OutboxMessage;
+
+vocabulary! {
+    /// Where a message is on its way out.
+    DeliveryStatus {
+        /// Waiting for its first attempt.
+        Pending = "pending",
+        /// Claimed by a sender whose lease has not yet run out.
+        Sending = "sending",
+        /// Accepted by the mail server (or written to a file).
+        Sent = "sent",
+        /// The last attempt failed for a reason worth retrying; tried again at `next_attempt_at`.
+        Failed = "failed",
+        /// Every attempt failed, or the failure was permanent. Re-queued only by an administrator.
+        Dead = "dead",
+        /// A non-essential message over the recipient's hourly cap; never sent.
+        Dropped = "dropped",
+    }
+}
+
+/// The statuses a sender may claim once `next_attempt_at` has come.
+const CLAIMABLE: [DeliveryStatus; 3] =
+    [DeliveryStatus::Pending, DeliveryStatus::Failed, DeliveryStatus::Sending];
+
+/// A message to be sent.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: Uuid,
+    /// The cause and the recipient, e.g. `event:<event id>:<address>`; a second write with
+    /// the same key is ignored.
+    pub dedupe_key: String,
+    pub recipient_email: String,
+    pub recipient_name: String,
+    pub locale: String,
+    pub time_zone: String,
+    pub template: String,
+    pub data: serde_json::Value,
+    pub essential: bool,
+    pub appeal_id: Option<Uuid>,
+    pub message_id: String,
+    pub now: DateTime<Utc>,
+}
+
+/// Writes `message` unless one with its dedupe key exists; true when it was written.
+pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<bool, StoreError> {
+    let active = row::ActiveModel {
+        id: Set(message.id),
+        dedupe_key: Set(message.dedupe_key),
+        recipient_email: Set(message.recipient_email),
+        recipient_name: Set(message.recipient_name),
+        locale: Set(message.locale),
+        time_zone: Set(message.time_zone),
+        template: Set(message.template),
+        data: Set(message.data.to_string()),
+        essential: Set(message.essential),
+        appeal_id: Set(message.appeal_id),
+        status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(message.now),
+        last_error: Set(None),
+        message_id: Set(message.message_id),
+        created_at: Set(message.now),
+        sent_at: Set(None),
+    };
+    let inserted = row::Entity::insert(active)
+        .on_conflict(OnConflict::column(Column::DedupeKey).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// Claims up to `limit` due messages, oldest due first, for a sender whose lease ends at
+/// `lease_until`; counts the attempt.
+pub async fn claim_due(
+    db: &Db,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<OutboxMessage>, StoreError> {
+    let txn = db.write().await?;
+    let mut due = Query::select();
+    due.column(Column::Id)
+        .from(row::Entity)
+        .and_where(Expr::col(Column::Status).is_in(CLAIMABLE.map(DeliveryStatus::as_str)))
+        .and_where(Expr::col(Column::NextAttemptAt).lte(now))
+        .order_by(Column::NextAttemptAt, sea_orm::Order::Asc)
+        .limit(limit);
+    lock_claimed_rows(db.backend(), &mut due);
+    let mut claimed = row::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DeliveryStatus::Sending.as_str()))
+        .col_expr(Column::NextAttemptAt, Expr::value(lease_until))
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .filter(Column::Id.in_subquery(due))
+        .exec_with_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    claimed.sort_by_key(|m| (m.created_at, m.id));
+    Ok(claimed)
+}
+
+/// PostgreSQL: concurrent senders skip each other's rows instead of waiting for them.
+/// SQLite: the write transaction already holds the only write lock, so there is nothing to
+/// skip.
+fn lock_claimed_rows(backend: Backend, select: &mut sea_orm::sea_query::SelectStatement) {
+    if backend == Backend::Postgres {
+        select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+}
+
+/// Records a message as sent; `scrub` replaces its data (e.g. a one-time code) with `{}`.
+pub async fn mark_sent(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+    scrub: bool,
+) -> Result<(), StoreError> {
+    let mut update = row::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DeliveryStatus::Sent.as_str()))
+        .col_expr(Column::SentAt, Expr::value(now))
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .filter(Column::Id.eq(id));
+    if scrub {
+        update = update.col_expr(Column::Data, Expr::value("{}"));
+    }
+    update.exec(db).await?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or dead when there is none.
+pub async fn mark_failed(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    let mut update =
+        row::Entity::update_many().col_expr(Column::LastError, Expr::value(error)).filter(Column::Id.eq(id));
+    update = match retry_at {
+        Some(at) => update
+            .col_expr(Column::Status, Expr::value(DeliveryStatus::Failed.as_str()))
+            .col_expr(Column::NextAttemptAt, Expr::value(at)),
+        None => update.col_expr(Column::Status, Expr::value(DeliveryStatus::Dead.as_str())),
+    };
+    update.exec(db).await?;
+    Ok(())
+}
+
+/// Puts a claimed message back to wait until `until` without counting the attempt (the
+/// recipient's hourly cap is full).
+pub async fn postpone(db: &impl ConnectionTrait, id: Uuid, until: DateTime<Utc>) -> Result<(), StoreError> {
+    row::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DeliveryStatus::Pending.as_str()))
+        .col_expr(Column::NextAttemptAt, Expr::value(until))
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Drops a claimed non-essential message for good, saying why.
+pub async fn drop_message(db: &impl ConnectionTrait, id: Uuid, reason: &str) -> Result<(), StoreError> {
+    row::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DeliveryStatus::Dropped.as_str()))
+        .col_expr(Column::LastError, Expr::value(reason))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The send times of messages to `email` sent since `since`, oldest first.
+pub async fn sent_to_since(
+    db: &impl ConnectionTrait,
+    email: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<DateTime<Utc>>, StoreError> {
+    let times: Vec<Option<DateTime<Utc>>> = row::Entity::find()
+        .select_only()
+        .column(Column::SentAt)
+        .filter(Column::RecipientEmail.eq(email))
+        .filter(Column::SentAt.gt(since))
+        .order_by_asc(Column::SentAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(times.into_iter().flatten().collect())
+}
+
+/// How many messages are waiting to go out (pending, failed and being sent).
+pub async fn backlog(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    Ok(row::Entity::find()
+        .filter(Column::Status.is_in(CLAIMABLE.map(DeliveryStatus::as_str)))
+        .count(db)
+        .await?)
+}
+
+/// How many messages are in `status`.
+pub async fn count_in(db: &impl ConnectionTrait, status: DeliveryStatus) -> Result<u64, StoreError> {
+    Ok(row::Entity::find().filter(Column::Status.eq(status.as_str())).count(db).await?)
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<OutboxMessage>, StoreError> {
+    Ok(row::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The messages in any of `statuses` after the cursor `after` (by id), up to `limit`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    statuses: &[DeliveryStatus],
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<OutboxMessage>, StoreError> {
+    let mut query = row::Entity::find()
+        .filter(Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
+        .order_by_asc(Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// Puts a failed, dead or dropped message back in the queue for an attempt now, with a
+/// fresh attempt count. [`StoreError::NotFound`] when there is no such message in one of
+/// those statuses.
+pub async fn requeue(db: &impl ConnectionTrait, id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
+    let requeueable = [DeliveryStatus::Failed, DeliveryStatus::Dead, DeliveryStatus::Dropped];
+    let updated = row::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DeliveryStatus::Pending.as_str()))
+        .col_expr(Column::NextAttemptAt, Expr::value(now))
+        .col_expr(Column::Attempts, Expr::value(0))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.is_in(requeueable.map(DeliveryStatus::as_str)))
+        .exec(db)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

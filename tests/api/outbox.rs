@@ -1,0 +1,276 @@
+//! The outbox: emails are written with the change that causes them and delivered over real
+//! SMTP (a sink this test starts) by the delivery pass, which the tests run themselves.
+
+use chrono::TimeDelta;
+use murojiat::services::delivery::{self, DeliveryReport};
+use murojiat::store::entity::outbox_message;
+use murojiat::store::entity::{category, territory};
+use murojiat::store::reference;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+use crate::support::smtp_sink::SmtpSink;
+use crate::support::{ANONYMOUS, Session, TestApp, spawn_app_with};
+
+/// A server whose mail goes over SMTP to `sink`, with the reference data filing needs.
+async fn app_mailing_to(sink: &SmtpSink) -> TestApp {
+    let port = sink.port();
+    let app = spawn_app_with(|figment| {
+        figment.merge(figment::providers::Serialized::default(
+            "mail",
+            json!({
+                "transport": "smtp",
+                "message_id_domain": "murojiat.test",
+                "smtp": { "host": "127.0.0.1", "port": port, "security": "none", "timeout_secs": 5 },
+                "outbox": { "deliver": false, "hourly_cap_per_recipient": 3 },
+            }),
+        ))
+    })
+    .await;
+    let reception = app.app.settings.appeals.reception_agency.clone();
+    app.ensure_agency(&reception).await;
+    let conn = app.db.conn();
+    reference::insert_category(
+        conn,
+        category::Model {
+            code: "water".into(),
+            parent_code: None,
+            name_tg: "Таъминоти об".into(),
+            name_ru: "Водоснабжение".into(),
+            name_en: "Water supply".into(),
+            active: true,
+        },
+    )
+    .await
+    .unwrap();
+    reference::insert_territory(
+        conn,
+        territory::Model {
+            code: "dushanbe".into(),
+            parent_code: None,
+            name_tg: "Душанбе".into(),
+            name_ru: "Душанбе".into(),
+            name_en: "Dushanbe".into(),
+            active: true,
+            kind: "city".into(),
+        },
+    )
+    .await
+    .unwrap();
+    app
+}
+
+/// A confirmed citizen whose confirmation email has already gone out and been forgotten by
+/// the sink, so each test sees only the mail it causes.
+async fn citizen(app: &TestApp, sink: &SmtpSink) -> Session {
+    let citizen = app.citizen().await;
+    assert_eq!(deliver(app).await.sent, 1, "the confirmation link");
+    sink.forget_messages();
+    outbox_message::Entity::delete_many().exec(app.db.conn()).await.unwrap();
+    citizen
+}
+
+fn appeal_body(subject: &str) -> Value {
+    json!({
+        "kind": "complaint",
+        "subject": subject,
+        "text": "Дар маҳаллаи мо се рӯз боз об нест.",
+        "category": "water",
+        "region": "dushanbe",
+        "language": "tg",
+    })
+}
+
+async fn file(app: &TestApp, citizen: &Session, subject: &str) -> Value {
+    let response = app.post_json("/api/v1/appeals", &appeal_body(subject), citizen.token()).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+async fn deliver(app: &TestApp) -> DeliveryReport {
+    delivery::deliver_due(&app.app).await.expect("the delivery pass runs")
+}
+
+async fn outbox_rows(app: &TestApp) -> Vec<outbox_message::Model> {
+    outbox_message::Entity::find()
+        .order_by_asc(outbox_message::Column::CreatedAt)
+        .all(app.db.conn())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn filing_sends_the_receipt_over_smtp_in_the_citizens_language() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    let response = app.patch_json("/api/v1/me", &json!({"locale": "ru"}), citizen.token()).await;
+    assert_eq!(response.status(), 200);
+
+    let appeal = file(&app, &citizen, "Нет воды третий день").await;
+    let tracking = appeal["tracking_number"].as_str().unwrap();
+    // Written with the appeal, sent only by the delivery pass.
+    assert_eq!(outbox_rows(&app).await.len(), 1);
+    assert!(sink.messages().is_empty());
+
+    let report = deliver(&app).await;
+    assert_eq!((report.claimed, report.sent), (1, 1));
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    let mail = &messages[0];
+    assert_eq!(mail.rcpt_to, vec![citizen.email.clone()]);
+    let subject = mail.subject().unwrap();
+    assert!(subject.contains("Ваше обращение") && subject.contains(tracking), "{subject}");
+    let text = mail.part("text/plain").unwrap();
+    assert!(text.contains("Нигора Раҳимова") && text.contains(tracking), "{text}");
+    let row = &outbox_rows(&app).await[0];
+    assert_eq!(mail.message_id().unwrap(), format!("<{}@murojiat.test>", row.id));
+    assert_eq!(mail.header("Auto-Submitted").as_deref(), Some("auto-generated"));
+    assert_eq!(row.status, "sent");
+    assert_eq!(row.sent_at, Some(app.clock_now()));
+
+    // Nothing is due any more: a second pass sends nothing.
+    assert_eq!(deliver(&app).await, DeliveryReport::default());
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_guest_gets_the_receipt_and_the_access_code_which_is_erased_once_sent() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let mut body = appeal_body("Об нест");
+    body["name"] = json!("Фарҳод Саидов");
+    body["email"] = json!("farhod@example.tj");
+    body["postal_address"] = json!("Душанбе, кӯчаи Рӯдакӣ 10");
+    let response = app.post_json("/api/v1/public/appeals", &body, ANONYMOUS).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let filed: Value = response.json().await.unwrap();
+    let code = filed["access_code"].as_str().expect("the guest's code").to_owned();
+
+    assert_eq!(deliver(&app).await.sent, 2);
+    let messages = sink.messages();
+    let with_code: Vec<_> =
+        messages.iter().filter(|m| m.part("text/plain").unwrap().contains(&code)).collect();
+    assert_eq!(with_code.len(), 1, "the code goes out once");
+    assert!(messages.iter().all(|m| m.rcpt_to == vec!["farhod@example.tj".to_owned()]));
+    // In Tajik, the appeal's language.
+    assert!(with_code[0].subject().unwrap().contains("Рамзи дастрасӣ"), "{:?}", with_code[0].subject());
+    let stored: Vec<String> = outbox_rows(&app).await.into_iter().map(|row| row.data).collect();
+    assert!(stored.iter().all(|data| !data.contains(&code)), "the code is not kept after sending");
+}
+
+#[tokio::test]
+async fn while_the_mail_server_is_down_filing_succeeds_and_mail_waits_then_arrives_once() {
+    let mut sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    sink.stop().await;
+    for n in 0..3 {
+        file(&app, &citizen, &format!("Шикояти {n}")).await;
+    }
+    let report = deliver(&app).await;
+    assert_eq!((report.claimed, report.failed, report.sent), (3, 3, 0));
+    let rows = outbox_rows(&app).await;
+    assert!(rows.iter().all(|row| row.status == "failed" && row.last_error.is_some()));
+    // Not due again before the back-off.
+    assert_eq!(deliver(&app).await.claimed, 0);
+
+    sink.restart().await;
+    app.clock.advance(TimeDelta::minutes(2));
+    let report = deliver(&app).await;
+    assert_eq!(report.sent, 3);
+    let counts = sink.count_by_message_id();
+    assert_eq!(counts.len(), 3);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert!(outbox_rows(&app).await.iter().all(|row| row.status == "sent"));
+}
+
+#[tokio::test]
+async fn a_sender_that_died_after_the_server_accepted_resends_with_the_same_message_id() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    file(&app, &citizen, "Об нест").await;
+    assert_eq!(deliver(&app).await.sent, 1);
+    // The process died after SMTP accepted the message but before it recorded that: the row
+    // is still claimed, under a lease that has not run out.
+    let row = &outbox_rows(&app).await[0];
+    let lease_until = app.clock_now() + TimeDelta::seconds(120);
+    outbox_message::Entity::update_many()
+        .col_expr(outbox_message::Column::Status, Expr::value("sending"))
+        .col_expr(outbox_message::Column::NextAttemptAt, Expr::value(lease_until))
+        .filter(outbox_message::Column::Id.eq(row.id))
+        .exec(app.db.conn())
+        .await
+        .unwrap();
+
+    assert_eq!(deliver(&app).await.claimed, 0, "no one takes a leased message");
+    app.clock.advance(TimeDelta::seconds(121));
+    assert_eq!(deliver(&app).await.sent, 1);
+    let counts = sink.count_by_message_id();
+    assert_eq!(counts.get(&format!("<{}@murojiat.test>", row.id)), Some(&2), "{counts:?}");
+    assert_eq!(outbox_rows(&app).await[0].status, "sent");
+}
+
+#[tokio::test]
+async fn a_refused_recipient_is_dead_lettered_and_an_admin_can_requeue_it() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    file(&app, &citizen, "Об нест").await;
+    sink.reply_to_rcpt(Some("550 5.1.1 no such user"));
+    assert_eq!(deliver(&app).await.dead, 1);
+
+    let admin = app.admin().await;
+    let listed: Value =
+        app.get("/api/v1/admin/outbox?status=dead", admin.token()).await.json().await.unwrap();
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert!(items[0]["last_error"].as_str().unwrap().contains("550"), "{}", items[0]);
+    let id = items[0]["id"].as_str().unwrap();
+    // Staff and citizens do not see the outbox.
+    assert_eq!(app.get("/api/v1/admin/outbox?status=dead", citizen.token()).await.status(), 403);
+
+    sink.reply_to_rcpt(None);
+    let response =
+        app.post_json(&format!("/api/v1/admin/outbox/{id}/requeue"), &json!({}), admin.token()).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(deliver(&app).await.sent, 1);
+    assert_eq!(sink.messages().len(), 1);
+    // Requeueing a sent message is refused.
+    let response =
+        app.post_json(&format!("/api/v1/admin/outbox/{id}/requeue"), &json!({}), admin.token()).await;
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn the_hourly_cap_delays_legal_notices_instead_of_dropping_them() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    for n in 0..5 {
+        file(&app, &citizen, &format!("Шикояти {n}")).await;
+    }
+    let report = deliver(&app).await;
+    assert_eq!((report.sent, report.postponed, report.dropped), (3, 2, 0));
+    assert_eq!(sink.messages().len(), 3);
+
+    app.clock.advance(TimeDelta::minutes(61));
+    assert_eq!(deliver(&app).await.sent, 2);
+    assert_eq!(sink.messages().len(), 5);
+}
+
+#[tokio::test]
+async fn metrics_show_the_outbox_by_status() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    file(&app, &citizen, "Об нест").await;
+    let metrics = app.get("/metrics", ANONYMOUS).await.text().await.unwrap();
+    assert!(metrics.contains("murojiat_outbox_messages{status=\"pending\"} 1"), "{metrics}");
+    deliver(&app).await;
+    let metrics = app.get("/metrics", ANONYMOUS).await.text().await.unwrap();
+    assert!(metrics.contains("murojiat_outbox_messages{status=\"sent\"} 1"), "{metrics}");
+    assert!(metrics.contains("murojiat_outbox_messages{status=\"pending\"} 0"), "{metrics}");
+}
