@@ -95,6 +95,7 @@ pub async fn act(
         }
         Err(other) => return Err(other.into()),
     };
+    crate::services::scheduler::plan(app, &txn, Some(&appeal), &updated, now).await?;
     let (actor_id, actor_role) = actor(viewer);
     events::append(
         &txn,

@@ -259,6 +259,7 @@ async fn register(
         updated_at: now,
     };
     let appeal = appeals::insert(txn, appeal).await?;
+    crate::services::scheduler::plan(app, txn, None, &appeal, now).await?;
     let (actor_id, actor_role) = match filer {
         Filer::Citizen(caller) | Filer::Official { caller, .. } => (Some(caller.id), caller.role.as_str()),
         Filer::Guest => (None, "guest"),
