@@ -29,8 +29,9 @@ pub async fn record(
         escalated_at: Set(now),
         notified_at: Set(None),
     };
-    let on_conflict =
-        OnConflict::columns([escalation::Column::AppealId, escalation::Column::DueAt]).do_nothing().to_owned();
+    let on_conflict = OnConflict::columns([escalation::Column::AppealId, escalation::Column::DueAt])
+        .do_nothing()
+        .to_owned();
     let written = escalation::Entity::insert(row)
         .on_conflict(on_conflict)
         .try_insert()

@@ -13,8 +13,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait, TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -46,7 +46,11 @@ pub struct NewJob {
 /// revived (pending again, attempts reset); a pending, done or failed one is left as it is,
 /// so scheduling is idempotent and never re-runs finished work. Returns whether a row was
 /// written.
-pub async fn schedule(db: &impl ConnectionTrait, new: NewJob, now: DateTime<Utc>) -> Result<bool, StoreError> {
+pub async fn schedule(
+    db: &impl ConnectionTrait,
+    new: NewJob,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let row = job::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set(new.kind),
@@ -128,7 +132,10 @@ async fn claim_skip_locked(
     limit: u64,
 ) -> Result<Vec<Job>, StoreError> {
     let txn = db.conn().begin().await?;
-    let due = due_query(now, limit).lock_with_behavior(LockType::Update, LockBehavior::SkipLocked).all(&txn).await?;
+    let due = due_query(now, limit)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .all(&txn)
+        .await?;
     let claimed = take_lease(&txn, due, owner, now, lease).await?;
     txn.commit().await?;
     Ok(claimed)
@@ -196,7 +203,9 @@ async fn take_lease(
 
 /// Marks the job done if `owner` still holds it and it is still pending. Run it in the
 /// transaction that commits the job's effect: `false` means another worker took the job
-/// over (or it was superseded), and the caller must roll the effect back.
+/// over (or it was superseded), and the caller must not apply the effect. On PostgreSQL the
+/// updated row stays locked until that transaction ends, so a worker that took the lease
+/// over meanwhile waits and then finds the job done.
 pub async fn complete(
     db: &impl ConnectionTrait,
     id: Uuid,

@@ -41,7 +41,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Jobs::DoneAt))
                     .col(timestamp_with_time_zone(Jobs::CreatedAt))
                     .col(timestamp_with_time_zone(Jobs::UpdatedAt))
-                    .foreign_key(ForeignKey::create().from(Jobs::Table, Jobs::AppealId).to(Appeals::Table, Appeals::Id))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Jobs::Table, Jobs::AppealId)
+                            .to(Appeals::Table, Appeals::Id),
+                    )
                     .to_owned(),
             )
             .await?;

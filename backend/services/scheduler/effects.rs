@@ -58,11 +58,16 @@ pub async fn run(
     job: &Job,
     now: DateTime<Utc>,
 ) -> Result<Outcome, SchedulerError> {
-    let kind = JobKind::parse(&job.kind).ok_or_else(|| SchedulerError::Payload(format!("unknown kind {}", job.kind)))?;
+    let kind = JobKind::parse(&job.kind)
+        .ok_or_else(|| SchedulerError::Payload(format!("unknown kind {}", job.kind)))?;
     let Some(appeal_id) = job.appeal_id else { return Ok(Outcome::Moot) };
-    let Some(appeal) = appeals::lock(txn, app.db.backend(), appeal_id).await? else { return Ok(Outcome::Moot) };
-    let status: Status =
-        appeal.status.parse().map_err(|_| SchedulerError::Payload(format!("unknown status {}", appeal.status)))?;
+    let Some(appeal) = appeals::lock(txn, app.db.backend(), appeal_id).await? else {
+        return Ok(Outcome::Moot);
+    };
+    let status: Status = appeal
+        .status
+        .parse()
+        .map_err(|_| SchedulerError::Payload(format!("unknown status {}", appeal.status)))?;
     match kind {
         JobKind::Reminder => {
             let p: DuePayload = payload(job)?;

@@ -118,21 +118,27 @@ impl Scheduler {
         Ok(report)
     }
 
-    /// Runs one claimed job: its effect and its completion commit together, or neither.
-    async fn run_one(&self, job: &Job, now: DateTime<Utc>, report: &mut RunReport) -> Result<(), SchedulerError> {
+    /// Runs one claimed job: its completion and its effect commit together, or neither.
+    /// The completion comes first, so the effect's own re-planning (which supersedes
+    /// pending jobs) leaves the running job alone.
+    async fn run_one(
+        &self,
+        job: &Job,
+        now: DateTime<Utc>,
+        report: &mut RunReport,
+    ) -> Result<(), SchedulerError> {
         let txn = self.app.db.write().await?;
-        let outcome = effects::run(&self.app, &txn, job, now).await;
-        match outcome {
+        if !jobs::complete(&txn, job.id, &self.owner, now).await? {
+            txn.rollback().await?;
+            report.lost += 1;
+            return Ok(());
+        }
+        match effects::run(&self.app, &txn, job, now).await {
             Ok(outcome) => {
-                if jobs::complete(&txn, job.id, &self.owner, now).await? {
-                    txn.commit().await?;
-                    match outcome {
-                        Outcome::Applied => report.applied += 1,
-                        Outcome::Moot => report.moot += 1,
-                    }
-                } else {
-                    txn.rollback().await?;
-                    report.lost += 1;
+                txn.commit().await?;
+                match outcome {
+                    Outcome::Applied => report.applied += 1,
+                    Outcome::Moot => report.moot += 1,
                 }
             }
             Err(err) => {

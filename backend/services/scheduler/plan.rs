@@ -61,10 +61,16 @@ pub async fn plan(
         }
         let key = kind::deadline_key(id, due);
         keep.push(key.clone());
-        wanted.push(job(JobKind::Deadline, deadline::overdue_at(due), key, serde_json::json!({ "due_at": due })));
+        wanted.push(job(
+            JobKind::Deadline,
+            deadline::overdue_at(due),
+            key,
+            serde_json::json!({ "due_at": due }),
+        ));
     }
     if before.is_some() {
-        jobs::supersede(db, id, &[JobKind::Reminder.as_str(), JobKind::Deadline.as_str()], &keep, now).await?;
+        jobs::supersede(db, id, &[JobKind::Reminder.as_str(), JobKind::Deadline.as_str()], &keep, now)
+            .await?;
     }
 
     // The forwarding window runs from the moment the appeal arrives at an agency.
