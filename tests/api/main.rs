@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod errors;
+mod jobs;
 mod notify_smtp;
 mod operations;
 mod scheduler;

@@ -311,8 +311,8 @@ async fn after_downtime_everything_due_runs_in_due_order() {
     let report = desk.run_at(instant(&second["due_at"]) + Duration::days(60)).await;
     assert!(report.applied >= 6, "{report:?}");
     for appeal in [&first, &second] {
-        assert_eq!(desk.events(&appeal, "remind").await.len(), 2);
-        assert_eq!(desk.events(&appeal, "overdue").await.len(), 1);
+        assert_eq!(desk.events(appeal, "remind").await.len(), 2);
+        assert_eq!(desk.events(appeal, "overdue").await.len(), 1);
     }
     // Within each appeal, reminders precede the overdue event: jobs ran in due order.
     let timeline = events::of_appeal(desk.app.db.conn(), id(&first), true).await.unwrap();
