@@ -37,6 +37,9 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Run only the deadline scheduler (reminders, overdue escalation, closing windows)
+    /// until SIGINT or SIGTERM. Any number may run against PostgreSQL.
+    Worker,
     /// Apply, revert or list database migrations.
     Migrate {
         #[command(subcommand)]
@@ -111,6 +114,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { demo } => serve(&cli.config, settings, demo).await,
+        Command::Worker => worker(settings).await,
         Command::Migrate { action } => migrate(settings, action).await,
         Command::Users { action: UsersAction::Create { role, email, agency, name } } => {
             create_user(settings, role, email, agency, name).await
@@ -133,6 +137,17 @@ async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool
     println!("  OpenAPI:   {public_url}/api/v1/openapi.json");
     println!("  Health:    {public_url}/healthz");
     server.run_until_signalled().await?;
+    Ok(())
+}
+
+async fn worker(settings: Settings) -> anyhow::Result<()> {
+    let app = App::build(settings, Arc::new(SystemClock)).await?;
+    let s = &app.settings.scheduler;
+    println!(
+        "Murojiat worker: running due jobs (batch {}, lease {} s, poll every {} ms); stop with Ctrl-C",
+        s.batch_size, s.lease_secs, s.poll_interval_ms
+    );
+    app::work_until_signalled(app).await;
     Ok(())
 }
 

@@ -295,3 +295,22 @@ async fn three_schedulers_share_the_due_jobs_and_each_effect_happens_exactly_onc
     let reports = run(now + Duration::days(1)).await;
     assert!(reports.iter().all(|r| r.claimed == 0), "{reports:?}");
 }
+
+#[tokio::test]
+async fn serve_runs_the_scheduler_in_process_when_enabled() {
+    let app = crate::support::spawn_app_with(|f| {
+        f.merge(figment::providers::Serialized::default("scheduler.enabled", true))
+            .merge(figment::providers::Serialized::default("scheduler.poll_interval_ms", 10))
+    })
+    .await;
+    let due = start_instant() - Duration::days(1);
+    let ids = insert_appeals(&app, 3, due).await;
+    schedule_deadlines(&app, &ids, due).await;
+    // The background loop runs on its own task: wait for it (bounded), time does not move.
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while jobs::count_with_status(app.db.conn(), jobs::DONE).await.unwrap() < 3 {
+        assert!(std::time::Instant::now() < give_up, "the in-process scheduler did not run the due jobs");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(escalation::Entity::find().count(app.db.conn()).await.unwrap(), 3);
+}
