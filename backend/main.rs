@@ -40,6 +40,11 @@ enum Command {
     /// Run only the deadline scheduler (reminders, overdue escalation, closing windows)
     /// until SIGINT or SIGTERM. Any number may run against PostgreSQL.
     Worker,
+    /// Show the business calendar.
+    Calendar {
+        #[command(subcommand)]
+        action: CalendarAction,
+    },
     /// Apply, revert or list database migrations.
     Migrate {
         #[command(subcommand)]
@@ -64,6 +69,16 @@ enum MigrateAction {
     },
     /// List migrations and whether each is applied.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum CalendarAction {
+    /// Print a year: time zone, weekend, and every day off and working day, declared or
+    /// derived (a holiday on a weekend moves its day off to the next working day).
+    Show {
+        /// The year, e.g. 2026.
+        year: i32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +130,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { demo } => serve(&cli.config, settings, demo).await,
         Command::Worker => worker(settings).await,
+        Command::Calendar { action: CalendarAction::Show { year } } => show_calendar(&settings, year),
         Command::Migrate { action } => migrate(settings, action).await,
         Command::Users { action: UsersAction::Create { role, email, agency, name } } => {
             create_user(settings, role, email, agency, name).await
@@ -148,6 +164,34 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
         s.batch_size, s.lease_secs, s.poll_interval_ms
     );
     app::work_until_signalled(app).await;
+    Ok(())
+}
+
+fn show_calendar(settings: &Settings, year: i32) -> anyhow::Result<()> {
+    let jurisdiction = murojiat::jurisdiction::Jurisdiction::load(settings)?;
+    let Some(listing) = jurisdiction.calendar.year(year) else {
+        let known: Vec<String> = jurisdiction.calendar.years().map(|y| y.to_string()).collect();
+        anyhow::bail!("no calendar table for {year}; known years: {}", known.join(", "));
+    };
+    println!(
+        "Calendar {} {year}: time zone {}, weekend {}",
+        settings.jurisdiction.calendar,
+        listing.time_zone,
+        listing.weekend.join(", ")
+    );
+    for entry in &listing.entries {
+        let moved = entry.moved_from.map(|d| format!(" (moved from {d})")).unwrap_or_default();
+        let provisional = if entry.provisional { " [provisional]" } else { "" };
+        println!(
+            "{} {}  {:<11} {} / {} / {}{moved}{provisional}",
+            entry.date,
+            entry.date.format("%a"),
+            entry.kind.as_str(),
+            entry.names.tg,
+            entry.names.ru,
+            entry.names.en
+        );
+    }
     Ok(())
 }
 
