@@ -54,6 +54,8 @@ pub enum StartError {
     Hashing(#[from] crate::auth::password::HashError),
     #[error("jurisdiction: {0}")]
     Jurisdiction(#[from] crate::jurisdiction::JurisdictionError),
+    #[error("calendar: {0}")]
+    Calendar(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
@@ -72,7 +74,9 @@ impl App {
             &auth.signing_key_file,
             &auth.previous_public_key_files,
         )?;
-        Self::assemble(settings, db, clock, keys)
+        let app = Self::assemble(settings, db, clock, keys)?;
+        crate::services::calendar::load(&app).await.map_err(|e| StartError::Calendar(e.to_string()))?;
+        Ok(app)
     }
 
     /// Builds the state from parts already made (tests bring their own key ring).

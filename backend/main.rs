@@ -169,8 +169,9 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
 
 fn show_calendar(settings: &Settings, year: i32) -> anyhow::Result<()> {
     let jurisdiction = murojiat::jurisdiction::Jurisdiction::load(settings)?;
-    let Some(listing) = jurisdiction.calendar.year(year) else {
-        let known: Vec<String> = jurisdiction.calendar.years().map(|y| y.to_string()).collect();
+    let calendar = jurisdiction.calendar.current();
+    let Some(listing) = calendar.year(year) else {
+        let known: Vec<String> = calendar.years().map(|y| y.to_string()).collect();
         anyhow::bail!("no calendar table for {year}; known years: {}", known.join(", "));
     };
     println!(

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod appeal_views;
 pub mod appeals;
+pub mod calendar;
 pub mod context;
 pub mod extract;
 pub mod metrics;
@@ -33,6 +34,7 @@ pub fn router(app: App) -> Router {
     let (routes, mut doc) = OpenApiRouter::with_openapi(openapi::base())
         .merge(accounts::routes())
         .merge(admin::routes())
+        .merge(calendar::routes())
         .merge(appeals::routes(app.settings.appeals.max_attachment_bytes))
         .merge(ops::routes())
         .split_for_parts();

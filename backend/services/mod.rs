@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod agencies;
 pub mod appeals;
+pub mod calendar;
 pub mod limits;
 pub mod scheduler;
 pub mod sessions;

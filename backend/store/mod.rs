@@ -4,6 +4,7 @@
 pub mod agencies;
 pub mod appeals;
 pub mod attachments;
+pub mod calendar;
 pub mod counters;
 pub mod entity;
 pub mod escalations;

@@ -1,4 +1,5 @@
-//! The scheduler's jobs table and the escalations it records when a deadline passes.
+//! The scheduler's jobs table, the escalations it records when a deadline passes, and the
+//! business calendar's declared entries (holidays and moves by decree) per year.
 //!
 //! A job is work due at a time (`run_at`) about one appeal. `dedupe_key` is unique, so
 //! scheduling the same work twice keeps one row. A worker claims a pending job by taking a
@@ -115,10 +116,38 @@ impl MigrationTrait for Migration {
                     .col(Escalations::EscalatedAt)
                     .to_owned(),
             )
+            .await?;
+
+        // Declared entries only: transfers of weekend holidays are derived when loading.
+        manager
+            .create_table(
+                Table::create()
+                    .table(CalendarEntries::Table)
+                    .col(date(CalendarEntries::Date).primary_key())
+                    .col(integer(CalendarEntries::Year))
+                    .col(string_len(CalendarEntries::Kind, 16))
+                    .col(string_len(CalendarEntries::NameTg, 300))
+                    .col(string_len(CalendarEntries::NameRu, 300))
+                    .col(string_len(CalendarEntries::NameEn, 300))
+                    .col(boolean(CalendarEntries::Provisional))
+                    .col(date_null(CalendarEntries::MovedFrom))
+                    .col(timestamp_with_time_zone(CalendarEntries::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_calendar_entries_year")
+                    .table(CalendarEntries::Table)
+                    .col(CalendarEntries::Year)
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(CalendarEntries::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(Escalations::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(Jobs::Table).to_owned()).await
     }
@@ -152,4 +181,18 @@ pub enum Escalations {
     DueAt,
     EscalatedAt,
     NotifiedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum CalendarEntries {
+    Table,
+    Date,
+    Year,
+    Kind,
+    NameTg,
+    NameRu,
+    NameEn,
+    Provisional,
+    MovedFrom,
+    UpdatedAt,
 }

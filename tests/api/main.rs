@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod calendar;
 mod errors;
 mod jobs;
 mod notify_smtp;

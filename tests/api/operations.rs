@@ -19,6 +19,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/agencies/{id}"),
     ("patch", "/api/v1/admin/agencies/{id}"),
     ("delete", "/api/v1/admin/agencies/{id}"),
+    ("get", "/api/v1/admin/calendar/{year}"),
+    ("put", "/api/v1/admin/calendar/{year}"),
     ("get", "/api/v1/admin/users"),
     ("post", "/api/v1/admin/users"),
     ("get", "/api/v1/admin/users/{id}"),

@@ -31,7 +31,8 @@ pub async fn plan(
 ) -> Result<(), StoreError> {
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&after.deadline_policy, &app.settings.appeals.default_policy);
-    let calendar = &jurisdiction.calendar;
+    let current = jurisdiction.calendar.current();
+    let calendar = &*current;
     let Ok(status) = after.status.parse::<Status>() else { return Ok(()) };
     let was = before.and_then(|b| b.status.parse::<Status>().ok());
     let id = after.id;

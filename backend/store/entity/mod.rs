@@ -5,6 +5,7 @@ pub mod agency;
 pub mod appeal;
 pub mod appeal_event;
 pub mod attachment;
+pub mod calendar_entry;
 pub mod category;
 pub mod escalation;
 pub mod idempotency_key;
