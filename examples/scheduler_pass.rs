@@ -46,7 +46,10 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     fill(conn, open).await?;
-    println!("filled {open} open appeals and {open} pending jobs in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "filled {open} open appeals and {open} pending jobs in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let scheduler = Scheduler::new(app);
     let mut offset = 0u64;

@@ -321,3 +321,23 @@ async fn after_downtime_everything_due_runs_in_due_order() {
     let overdue = actions.iter().position(|a| *a == "overdue").unwrap();
     assert!(remind < overdue, "{actions:?}");
 }
+
+#[tokio::test]
+async fn the_forwarding_window_closing_is_recorded_only_for_appeals_nobody_took_up() {
+    let desk = Desk::open().await;
+    let waiting = desk.file().await;
+    let taken = desk.file().await;
+    desk.act(&desk.official, &taken, "take", json!({})).await;
+    let job = desk.jobs(&waiting, "forwarding_window").await.pop().expect("a forwarding-window job");
+    let closes = instant(&serde_json::from_str::<Value>(&job.payload).unwrap()["closes_at"]);
+    // Five working days from Monday 2 March: 3, 4, 5, 6 and (8 March falling on a Sunday)
+    // not the 9th, which is its transfer, but Tuesday 10 March.
+    assert_eq!(closes, Utc.with_ymd_and_hms(2026, 3, 10, 18, 59, 59).unwrap());
+
+    desk.run_at(closes).await;
+    assert!(desk.events(&waiting, "forwarding_window_closed").await.is_empty());
+    desk.run_at(closes + SECOND).await;
+    desk.run_at(closes + Duration::days(1)).await;
+    assert_eq!(desk.events(&waiting, "forwarding_window_closed").await.len(), 1);
+    assert!(desk.events(&taken, "forwarding_window_closed").await.is_empty(), "taken up: accepted");
+}

@@ -103,7 +103,9 @@ pub async fn run(
         }
         JobKind::ForwardingWindow => {
             let p: ForwardingPayload = payload(job)?;
-            if !status.is_open() || appeal.agency_id != p.agency_id {
+            // Only an appeal nobody at the agency has taken up is still waiting to be
+            // forwarded; once taken, the agency has accepted it.
+            if status != Status::Registered || appeal.agency_id != p.agency_id {
                 return Ok(Outcome::Moot);
             }
             let data = serde_json::json!({ "agency_id": p.agency_id, "closed_at": p.closes_at });
