@@ -51,19 +51,18 @@ struct ContestPayload {
     closes_at: DateTime<Utc>,
 }
 
-/// Runs `job`'s effect in `txn` at `now`.
+/// Runs `job`'s effect in `txn` at `now` on `appeal`, which the caller read and locked in
+/// `txn` (see [`appeals::lock`]); `None` when the job has no appeal or it is gone.
 pub async fn run(
     app: &App,
     txn: &impl ConnectionTrait,
     job: &Job,
+    appeal: Option<Appeal>,
     now: DateTime<Utc>,
 ) -> Result<Outcome, SchedulerError> {
     let kind = JobKind::parse(&job.kind)
         .ok_or_else(|| SchedulerError::Payload(format!("unknown kind {}", job.kind)))?;
-    let Some(appeal_id) = job.appeal_id else { return Ok(Outcome::Moot) };
-    let Some(appeal) = appeals::lock(txn, app.db.backend(), appeal_id).await? else {
-        return Ok(Outcome::Moot);
-    };
+    let Some(appeal) = appeal else { return Ok(Outcome::Moot) };
     let status: Status = appeal
         .status
         .parse()

@@ -22,6 +22,7 @@ pub use plan::plan;
 use crate::app::App;
 use crate::config::SchedulerSettings;
 use crate::store::StoreError;
+use crate::store::appeals;
 use crate::store::jobs::{self, Job};
 
 /// Why a job could not run. The job is retried with backoff, then ends `failed`.
@@ -119,6 +120,7 @@ impl Scheduler {
     }
 
     /// Runs one claimed job: its completion and its effect commit together, or neither.
+    /// A job whose lease another worker took over (or that was superseded) is not run.
     /// The completion comes first, so the effect's own re-planning (which supersedes
     /// pending jobs) leaves the running job alone.
     async fn run_one(
@@ -128,12 +130,19 @@ impl Scheduler {
         report: &mut RunReport,
     ) -> Result<(), SchedulerError> {
         let txn = self.app.db.write().await?;
+        // The appeal first, then the job: the order in which actions take them (they update
+        // the appeal, then supersede its jobs), so the two never wait on each other in a
+        // cycle on PostgreSQL.
+        let appeal = match job.appeal_id {
+            Some(id) => appeals::lock(&txn, self.app.db.backend(), id).await?,
+            None => None,
+        };
         if !jobs::complete(&txn, job.id, &self.owner, now).await? {
             txn.rollback().await?;
             report.lost += 1;
             return Ok(());
         }
-        match effects::run(&self.app, &txn, job, now).await {
+        match effects::run(&self.app, &txn, job, appeal, now).await {
             Ok(outcome) => {
                 txn.commit().await?;
                 match outcome {
