@@ -265,7 +265,10 @@ async fn three_schedulers_share_the_due_jobs_and_each_effect_happens_exactly_onc
     let reports = run(now).await;
     let applied: u64 = reports.iter().map(|r| r.applied).sum();
     assert_eq!(applied, (n - 300) as u64, "{reports:?}");
-    assert!(reports.iter().all(|r| r.claimed > 0), "every scheduler took a share: {reports:?}");
+    if app.db.backend() == Backend::Postgres {
+        // SQLite has one writer: there, whoever holds the lock may well take everything.
+        assert!(reports.iter().all(|r| r.claimed > 0), "every scheduler took a share: {reports:?}");
+    }
     assert_eq!(
         jobs::count_with_status(app.db.conn(), jobs::PENDING).await.unwrap(),
         300,

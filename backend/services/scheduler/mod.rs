@@ -13,6 +13,7 @@ mod plan;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::watch;
 
 pub use effects::Outcome;
@@ -113,9 +114,16 @@ impl Scheduler {
         let lease = TimeDelta::seconds(i64::try_from(settings.lease_secs).unwrap_or(i64::MAX));
         let claimed = jobs::claim(&self.app.db, &self.owner, now, lease, settings.batch_size).await?;
         let mut report = RunReport { claimed: claimed.len() as u64, ..Default::default() };
-        for job in &claimed {
-            self.run_one(job, now, &mut report).await?;
+        if claimed.is_empty() {
+            return Ok(report);
         }
+        // One transaction per batch, a savepoint per job: one commit (one WAL flush) for
+        // the batch, and each job's completion and effect still stand or fall together.
+        let batch = self.app.db.write().await?;
+        for job in &claimed {
+            self.run_one(&batch, job, now, &mut report).await?;
+        }
+        batch.commit().await?;
         Ok(report)
     }
 
@@ -125,11 +133,12 @@ impl Scheduler {
     /// pending jobs) leaves the running job alone.
     async fn run_one(
         &self,
+        batch: &DatabaseTransaction,
         job: &Job,
         now: DateTime<Utc>,
         report: &mut RunReport,
     ) -> Result<(), SchedulerError> {
-        let txn = self.app.db.write().await?;
+        let txn = batch.begin().await?;
         // The appeal first, then the job: the order in which actions take them (they update
         // the appeal, then supersede its jobs), so the two never wait on each other in a
         // cycle on PostgreSQL.
@@ -154,7 +163,7 @@ impl Scheduler {
                 txn.rollback().await?;
                 let retry_at = self.retry_at(job.attempts, now);
                 tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %err, "job failed");
-                jobs::fail(self.app.db.conn(), job.id, &self.owner, &err.to_string(), retry_at, now).await?;
+                jobs::fail(batch, job.id, &self.owner, &err.to_string(), retry_at, now).await?;
                 if retry_at.is_some() {
                     report.retried += 1;
                 } else {
