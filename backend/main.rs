@@ -130,7 +130,7 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { demo } => serve(&cli.config, settings, demo).await,
         Command::Worker => worker(settings).await,
-        Command::Calendar { action: CalendarAction::Show { year } } => show_calendar(&settings, year),
+        Command::Calendar { action: CalendarAction::Show { year } } => show_calendar(&settings, year).await,
         Command::Migrate { action } => migrate(settings, action).await,
         Command::Users { action: UsersAction::Create { role, email, agency, name } } => {
             create_user(settings, role, email, agency, name).await
@@ -167,8 +167,19 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn show_calendar(settings: &Settings, year: i32) -> anyhow::Result<()> {
+/// Prints a year of the calendar in force: the database's (as edited by administrators), or
+/// the configuration files' while the database holds none.
+async fn show_calendar(settings: &Settings, year: i32) -> anyhow::Result<()> {
     let jurisdiction = murojiat::jurisdiction::Jurisdiction::load(settings)?;
+    let db = Db::connect(&settings.database).await?;
+    if db.migration_status().await?.iter().all(|(_, applied)| *applied) {
+        let tables = murojiat::store::calendar::tables(db.conn()).await?;
+        if !tables.is_empty() {
+            let rules = jurisdiction.calendar.rules();
+            jurisdiction.calendar.replace(murojiat::domain::calendar::BusinessCalendar::new(rules, tables)?);
+        }
+    }
+    db.close().await;
     let calendar = jurisdiction.calendar.current();
     let Some(listing) = calendar.year(year) else {
         let known: Vec<String> = calendar.years().map(|y| y.to_string()).collect();
