@@ -20,6 +20,7 @@ use crate::jurisdiction::Jurisdiction;
 use crate::services::delivery::{self, Postman};
 use crate::services::limits::RateLimits;
 use crate::services::routing::RouterCache;
+use crate::services::scheduler::Scheduler;
 use crate::store::Db;
 
 /// Everything a request handler or a job may need. Cheap to clone.
@@ -60,6 +61,8 @@ pub enum StartError {
     Jurisdiction(#[from] crate::jurisdiction::JurisdictionError),
     #[error("mail: {0}")]
     Mail(#[from] crate::services::delivery::PostmanError),
+    #[error("calendar: {0}")]
+    Calendar(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
@@ -78,7 +81,9 @@ impl App {
             &auth.signing_key_file,
             &auth.previous_public_key_files,
         )?;
-        Self::assemble(settings, db, clock, keys)
+        let app = Self::assemble(settings, db, clock, keys)?;
+        crate::services::calendar::load(&app).await.map_err(|e| StartError::Calendar(e.to_string()))?;
+        Ok(app)
     }
 
     /// Builds the state from parts already made (tests bring their own key ring).
@@ -114,6 +119,8 @@ pub struct Server {
     pub app: App,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The in-process scheduler, when `scheduler.enabled`.
+    scheduler: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -129,6 +136,9 @@ impl Server {
                 Ok(())
             }
         };
+        if let Some(scheduler) = self.scheduler {
+            finish_scheduler(scheduler, grace).await;
+        }
         self.app.db.clone().close().await;
         result
     }
@@ -172,7 +182,34 @@ pub fn launch(app: App, listener: TcpListener) -> Result<Server, StartError> {
         }
         served
     });
-    Ok(Server { addr, app, shutdown, task })
+    let scheduler = app
+        .settings
+        .scheduler
+        .enabled
+        .then(|| tokio::spawn(Scheduler::new(app.clone()).run_until(shutdown.subscribe())));
+    Ok(Server { addr, app, shutdown, task, scheduler })
+}
+
+/// Runs only the scheduler (`murojiat worker`) until SIGINT or SIGTERM; the job in progress
+/// finishes (or, past the grace period, is abandoned to its lease) before it returns.
+pub async fn work_until_signalled(app: App) {
+    let (stop, stopped) = watch::channel(false);
+    let scheduler = tokio::spawn(Scheduler::new(app.clone()).run_until(stopped));
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing the scheduler's current job");
+    let _ = stop.send(true);
+    finish_scheduler(scheduler, Duration::from_secs(app.settings.server.shutdown_grace_secs)).await;
+    app.db.clone().close().await;
+}
+
+/// Waits for the scheduler loop to stop; a job still running after `grace` is dropped (its
+/// transaction rolls back, its lease expires and another worker runs it).
+async fn finish_scheduler(scheduler: JoinHandle<()>, grace: Duration) {
+    let abort = scheduler.abort_handle();
+    if tokio::time::timeout(grace, scheduler).await.is_err() {
+        tracing::warn!("the scheduler did not stop within the grace period");
+        abort.abort();
+    }
 }
 
 async fn shutdown_signal() {

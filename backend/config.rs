@@ -24,6 +24,7 @@ pub struct Settings {
     pub jurisdiction: JurisdictionSettings,
     #[serde(default)]
     pub mail: crate::notify::MailSettings,
+    pub scheduler: SchedulerSettings,
     /// The folder the settings were read from; jurisdiction files are found relative to it.
     #[serde(skip)]
     pub config_dir: PathBuf,
@@ -42,6 +43,26 @@ pub struct AppealSettings {
     pub max_attachments_per_appeal: usize,
     /// Appeals must lie inside this box (the jurisdiction's territory).
     pub bounding_box: crate::domain::submission::BoundingBox,
+}
+
+/// The deadline scheduler: how `serve` and `worker` poll for due jobs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// Whether `serve` runs the scheduler in-process (`murojiat worker` always does).
+    pub enabled: bool,
+    /// Pause between passes when nothing was due, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Jobs claimed at once by one worker.
+    pub batch_size: u64,
+    /// How long a claimed job belongs to its worker; after that another worker may run it.
+    pub lease_secs: u64,
+    /// Attempts before a failing job ends `failed`.
+    pub max_attempts: u32,
+    /// The first retry waits this long; each further one twice as long...
+    pub retry_base_secs: u64,
+    /// ...but never longer than this.
+    pub retry_max_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,6 +221,13 @@ impl Settings {
                 key: "auth.min_password_chars",
                 reason: "NIST SP 800-63B asks for a minimum of at least 8 and a maximum of at least 64"
                     .into(),
+            });
+        }
+        let sc = &self.scheduler;
+        if sc.batch_size == 0 || sc.lease_secs == 0 || sc.max_attempts == 0 || sc.poll_interval_ms == 0 {
+            return Err(ConfigError::Rejected {
+                key: "scheduler",
+                reason: "batch_size, lease_secs, max_attempts and poll_interval_ms must be at least 1".into(),
             });
         }
         Ok(self)

@@ -2,16 +2,19 @@
 //! the configuration folder at start-up.
 
 use std::path::Path;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::Settings;
-use crate::domain::calendar::BusinessCalendar;
+use crate::domain::calendar::{BusinessCalendar, CalendarRules, YearTable};
 use crate::domain::deadline::{DeadlinePolicies, DeadlinePolicy};
 use crate::domain::submission::BoundingBox;
 
 /// What the law of the jurisdiction says, loaded once.
 #[derive(Debug, Clone)]
 pub struct Jurisdiction {
-    pub calendar: BusinessCalendar,
+    /// The business calendar in force: the files' until the database's is loaded, then the
+    /// database's, replaced whenever an administrator edits a year.
+    pub calendar: CalendarCache,
     pub policies: DeadlinePolicies,
     pub bounds: BoundingBox,
 }
@@ -44,10 +47,19 @@ impl Jurisdiction {
             }
         }
         years.sort();
-        let year_refs: Vec<(&str, &str)> = years.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-        let calendar = BusinessCalendar::from_toml(&base, &year_refs).map_err(|e| {
-            JurisdictionError::File { path: calendar_dir.display().to_string(), reason: e.to_string() }
-        })?;
+        let invalid = |e: crate::domain::calendar::CalendarError| JurisdictionError::File {
+            path: calendar_dir.display().to_string(),
+            reason: e.to_string(),
+        };
+        let rules = BusinessCalendar::parse_rules(&base).map_err(invalid)?;
+        let tables = years
+            .iter()
+            .map(|(name, text)| BusinessCalendar::parse_year_table(name, text))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(invalid)?;
+        let calendar = BusinessCalendar::new(rules, tables.clone()).map_err(invalid)?;
+        let calendar =
+            CalendarCache { rules, files: tables, current: Arc::new(RwLock::new(Arc::new(calendar))) };
         let policies_path = dir.join(&settings.jurisdiction.deadlines_file);
         let policies = DeadlinePolicies::from_toml(&read(&policies_path)?).map_err(|e| {
             JurisdictionError::File { path: policies_path.display().to_string(), reason: e.to_string() }
@@ -73,4 +85,35 @@ fn read(path: &Path) -> Result<String, JurisdictionError> {
 
 fn file_error(path: &Path, e: std::io::Error) -> JurisdictionError {
     JurisdictionError::File { path: path.display().to_string(), reason: e.to_string() }
+}
+
+/// The calendar in force, shared by every request and job of the process. Readers take a
+/// cheap snapshot ([`Self::current`]); an edit swaps in a new calendar ([`Self::replace`]).
+#[derive(Debug, Clone)]
+pub struct CalendarCache {
+    rules: CalendarRules,
+    files: Vec<YearTable>,
+    current: Arc<RwLock<Arc<BusinessCalendar>>>,
+}
+
+impl CalendarCache {
+    /// The calendar as it is now.
+    pub fn current(&self) -> Arc<BusinessCalendar> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Puts `calendar` in force for everything that reads the calendar from now on.
+    pub fn replace(&self, calendar: BusinessCalendar) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(calendar);
+    }
+
+    /// The time zone and weekend (from the base file; not edited through the API).
+    pub fn rules(&self) -> CalendarRules {
+        self.rules
+    }
+
+    /// The year tables the configuration files declare: the seed of an empty database.
+    pub fn file_tables(&self) -> &[YearTable] {
+        &self.files
+    }
 }

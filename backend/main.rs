@@ -38,6 +38,14 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Run only the deadline scheduler (reminders, overdue escalation, closing windows)
+    /// until SIGINT or SIGTERM. Any number may run against PostgreSQL.
+    Worker,
+    /// Show the business calendar.
+    Calendar {
+        #[command(subcommand)]
+        action: CalendarAction,
+    },
     /// Apply, revert or list database migrations.
     Migrate {
         #[command(subcommand)]
@@ -94,6 +102,16 @@ enum MigrateAction {
 }
 
 #[derive(Debug, Subcommand)]
+enum CalendarAction {
+    /// Print a year: time zone, weekend, and every day off and working day, declared or
+    /// derived (a holiday on a weekend moves its day off to the next working day).
+    Show {
+        /// The year, e.g. 2026.
+        year: i32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum UsersAction {
     /// Create an account. The password is read from standard input when it is piped, and
     /// otherwise generated and printed once.
@@ -141,6 +159,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { demo } => serve(&cli.config, settings, demo).await,
+        Command::Worker => worker(settings).await,
+        Command::Calendar { action: CalendarAction::Show { year } } => show_calendar(&settings, year).await,
         Command::Migrate { action } => migrate(settings, action).await,
         Command::Users { action: UsersAction::Create { role, email, agency, name } } => {
             create_user(settings, role, email, agency, name).await
@@ -232,6 +252,57 @@ async fn rules_catalog(
         &read("categories.toml")?,
         &policies,
     )?)
+}
+
+async fn worker(settings: Settings) -> anyhow::Result<()> {
+    let app = App::build(settings, Arc::new(SystemClock)).await?;
+    let s = &app.settings.scheduler;
+    println!(
+        "Murojiat worker: running due jobs (batch {}, lease {} s, poll every {} ms); stop with Ctrl-C",
+        s.batch_size, s.lease_secs, s.poll_interval_ms
+    );
+    app::work_until_signalled(app).await;
+    Ok(())
+}
+
+/// Prints a year of the calendar in force: the database's (as edited by administrators), or
+/// the configuration files' while the database holds none.
+async fn show_calendar(settings: &Settings, year: i32) -> anyhow::Result<()> {
+    let jurisdiction = murojiat::jurisdiction::Jurisdiction::load(settings)?;
+    let db = Db::connect(&settings.database).await?;
+    if db.migration_status().await?.iter().all(|(_, applied)| *applied) {
+        let tables = murojiat::store::calendar::tables(db.conn()).await?;
+        if !tables.is_empty() {
+            let rules = jurisdiction.calendar.rules();
+            jurisdiction.calendar.replace(murojiat::domain::calendar::BusinessCalendar::new(rules, tables)?);
+        }
+    }
+    db.close().await;
+    let calendar = jurisdiction.calendar.current();
+    let Some(listing) = calendar.year(year) else {
+        let known: Vec<String> = calendar.years().map(|y| y.to_string()).collect();
+        anyhow::bail!("no calendar table for {year}; known years: {}", known.join(", "));
+    };
+    println!(
+        "Calendar {} {year}: time zone {}, weekend {}",
+        settings.jurisdiction.calendar,
+        listing.time_zone,
+        listing.weekend.join(", ")
+    );
+    for entry in &listing.entries {
+        let moved = entry.moved_from.map(|d| format!(" (moved from {d})")).unwrap_or_default();
+        let provisional = if entry.provisional { " [provisional]" } else { "" };
+        println!(
+            "{} {}  {:<11} {} / {} / {}{moved}{provisional}",
+            entry.date,
+            entry.date.format("%a"),
+            entry.kind.as_str(),
+            entry.names.tg,
+            entry.names.ru,
+            entry.names.en
+        );
+    }
+    Ok(())
 }
 
 fn print_demo(public_url: &str, seeded: bool) {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod appeal_views;
 pub mod appeals;
+pub mod calendar;
 pub mod context;
 pub mod extract;
 pub mod metrics;
@@ -36,6 +37,7 @@ pub fn router(app: App) -> Router {
         .merge(accounts::routes())
         .merge(admin::routes())
         .merge(outbox::routes())
+        .merge(calendar::routes())
         .merge(appeals::routes(app.settings.appeals.max_attachment_bytes))
         .merge(ops::routes())
         .merge(rulesets::routes())

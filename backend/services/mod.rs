@@ -6,11 +6,13 @@ pub mod account_mail;
 pub mod accounts;
 pub mod agencies;
 pub mod appeals;
+pub mod calendar;
 pub mod delivery;
 pub mod limits;
 pub mod notices;
 pub mod routing;
 pub mod rulesets;
+pub mod scheduler;
 pub mod sessions;
 
 use uuid::Uuid;

@@ -154,7 +154,7 @@ pub fn facts_of_new(app: &App, new: &NewAppeal, channel: Channel, now: DateTime<
         collective: new.co_signers.is_some(),
         applicant_type: new.applicant.applicant_type(),
         channel,
-        filed_on: app.jurisdiction.calendar.local_date(now),
+        filed_on: app.jurisdiction.calendar.current().local_date(now),
     }
 }
 
@@ -170,6 +170,6 @@ pub fn facts_of_stored(app: &App, appeal: &Appeal) -> Option<RoutingFacts> {
         collective: appeal.co_signers_count > 1,
         applicant_type: appeal.applicant_type.parse().ok()?,
         channel: appeal.channel.parse().ok()?,
-        filed_on: app.jurisdiction.calendar.local_date(appeal.registered_at),
+        filed_on: app.jurisdiction.calendar.current().local_date(appeal.registered_at),
     })
 }

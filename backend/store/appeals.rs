@@ -233,3 +233,20 @@ pub async fn registered_between(
         .all(db)
         .await?)
 }
+
+/// Reads the appeal and holds it until the transaction ends, so a job's effect and a
+/// concurrent action on the same appeal take turns. PostgreSQL locks the row
+/// (`FOR UPDATE`); on SQLite the caller's IMMEDIATE transaction already holds the only
+/// write lock, and a plain read suffices.
+pub async fn lock(
+    db: &impl ConnectionTrait,
+    backend: Backend,
+    id: Uuid,
+) -> Result<Option<Appeal>, StoreError> {
+    let query = appeal::Entity::find_by_id(id);
+    let query = match backend {
+        Backend::Postgres => query.lock_exclusive(),
+        Backend::Sqlite => query,
+    };
+    Ok(query.one(db).await?)
+}

@@ -7,6 +7,7 @@ mod m20261130_000001_accounts;
 mod m20261130_000002_appeals;
 mod m20261130_000003_appeal_search;
 mod m20261201_000004_rulesets;
+mod m20261201_000005_jobs;
 mod m20261201_000006_outbox;
 
 /// Applies the migrations in order.
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_appeals::Migration),
             Box::new(m20261130_000003_appeal_search::Migration),
             Box::new(m20261201_000004_rulesets::Migration),
+            Box::new(m20261201_000005_jobs::Migration),
             Box::new(m20261201_000006_outbox::Migration),
         ]
     }

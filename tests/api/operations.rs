@@ -27,6 +27,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/rulesets/{version}/activate"),
     ("post", "/api/v1/admin/rulesets/{version}/replay"),
     ("post", "/api/v1/admin/rulesets/{version}/simulate"),
+    ("get", "/api/v1/admin/calendar/{year}"),
+    ("put", "/api/v1/admin/calendar/{year}"),
     ("get", "/api/v1/admin/users"),
     ("post", "/api/v1/admin/users"),
     ("get", "/api/v1/admin/users/{id}"),

@@ -229,6 +229,17 @@ impl BusinessCalendar {
         Self::new(rules, tables)
     }
 
+    /// Parses one year file (see docs/deadlines.md) into the table it declares; `file` only
+    /// labels errors.
+    pub fn parse_year_table(file: &str, text: &str) -> Result<YearTable, CalendarError> {
+        file::parse_year(file, text)
+    }
+
+    /// Parses the base file: time zone and weekend.
+    pub fn parse_rules(text: &str) -> Result<CalendarRules, CalendarError> {
+        file::parse_rules(text)
+    }
+
     /// The rules: time zone and weekend.
     pub fn rules(&self) -> CalendarRules {
         self.rules

@@ -94,6 +94,7 @@ pub async fn act(
         }
         Err(other) => return Err(other.into()),
     };
+    crate::services::scheduler::plan(app, &txn, Some(&appeal), &updated, now).await?;
     let (actor_id, actor_role) = actor(viewer);
     let event = events::append(
         &txn,
@@ -141,7 +142,8 @@ async fn apply(
 ) -> Result<(AppealChange, serde_json::Value), ServiceError> {
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
-    let calendar = &jurisdiction.calendar;
+    let current = jurisdiction.calendar.current();
+    let calendar = &*current;
     let mut change = AppealChange {
         updated_at: Set(now),
         status: Set(transition.to.as_str().to_owned()),
@@ -276,7 +278,7 @@ async fn register_at(
     now: DateTime<Utc>,
 ) -> Result<String, ServiceError> {
     use chrono::Datelike;
-    let year = app.jurisdiction.calendar.local_date(now).year();
+    let year = app.jurisdiction.calendar.current().local_date(now).year();
     let sequence = counters::next_registration(txn, agency.id, year).await?;
     Ok(crate::domain::tracking::format_registration_number(&agency.code, year, sequence as u64))
 }

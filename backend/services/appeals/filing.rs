@@ -198,8 +198,8 @@ async fn register(
     };
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&routed.policy, &app.settings.appeals.default_policy);
-    let due_at = stored_instant(deadline::due_at(policy, &jurisdiction.calendar, now));
-    let year = jurisdiction.calendar.local_date(now).year();
+    let due_at = stored_instant(deadline::due_at(policy, &jurisdiction.calendar.current(), now));
+    let year = jurisdiction.calendar.current().local_date(now).year();
     let sequence = counters::next_registration(txn, routed.agency.id, year).await?;
     let registration_number = format_registration_number(&routed.agency.code, year, sequence as u64);
     let tracking = unused_tracking_number(txn).await?;
@@ -271,6 +271,7 @@ async fn register(
         updated_at: now,
     };
     let appeal = appeals::insert(txn, appeal).await?;
+    crate::services::scheduler::plan(app, txn, None, &appeal, now).await?;
     let (actor_id, actor_role) = match filer {
         Filer::Citizen(caller) | Filer::Official { caller, .. } => (Some(caller.id), caller.role.as_str()),
         Filer::Guest => (None, "guest"),

@@ -120,7 +120,7 @@ pub(crate) fn deadline_state(app: &App, appeal: &Appeal, now: DateTime<Utc>) -> 
     let policy = jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
     // A paused clock does not run out: measure as if it were still the moment of pausing.
     let at = appeal.paused_at.unwrap_or(now);
-    DeadlineState::at(policy, &jurisdiction.calendar, appeal.due_at, at)
+    DeadlineState::at(policy, &jurisdiction.calendar.current(), appeal.due_at, at)
 }
 
 impl From<Denial> for ServiceError {

@@ -1,0 +1,111 @@
+//! The business calendar as data in the database: seeded from config/calendar on first
+//! start, listed and edited per year by administrators, and put in force at once in this
+//! process (other processes pick an edit up when they next load the calendar: at start, or
+//! when an administrator lists a year through them).
+
+use chrono::Datelike;
+
+use super::accounts::require_admin;
+use super::{Caller, ServiceError};
+use crate::app::App;
+use crate::domain::calendar::{BusinessCalendar, CalendarEntry, YearListing, YearTable};
+use crate::domain::field::FieldError;
+use crate::store::{StoreError, calendar};
+
+/// Loads the calendar from the database into the process's cache, first seeding an empty
+/// database with the years of the configuration files.
+pub async fn load(app: &App) -> Result<(), ServiceError> {
+    let txn = app.db.write().await?;
+    let tables = tables_seeded(app, &txn).await?;
+    txn.commit().await?;
+    let built = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables)
+        .map_err(|e| ServiceError::Internal(format!("the stored calendar is inconsistent: {e}")))?;
+    app.jurisdiction.calendar.replace(built);
+    Ok(())
+}
+
+async fn tables_seeded(app: &App, txn: &sea_orm::DatabaseTransaction) -> Result<Vec<YearTable>, StoreError> {
+    if calendar::count(txn).await? == 0 {
+        let now = app.clock.now();
+        for table in app.jurisdiction.calendar.file_tables() {
+            calendar::replace_year(txn, table, now).await?;
+        }
+    }
+    calendar::tables(txn).await
+}
+
+/// One year as an administrator sees it: every entry, declared and derived, and which of
+/// them were declared. Empty when the year has no entry.
+#[derive(Debug, Clone)]
+pub struct YearView {
+    pub listing: YearListing,
+    pub declared: Vec<CalendarEntry>,
+}
+
+/// Lists `year` (reloading the calendar from the database first).
+pub async fn year(app: &App, caller: &Caller, year: i32) -> Result<YearView, ServiceError> {
+    require_admin(caller)?;
+    check_year(year)?;
+    load(app).await?;
+    Ok(view(app, year, None).await?)
+}
+
+/// Replaces the declared entries of `year` (holidays, working days and days off by decree),
+/// checks the whole calendar still holds together, stores it and puts it in force.
+pub async fn set_year(
+    app: &App,
+    caller: &Caller,
+    year: i32,
+    entries: Vec<CalendarEntry>,
+) -> Result<YearView, ServiceError> {
+    require_admin(caller)?;
+    check_year(year)?;
+    if let Some((index, entry)) = entries.iter().enumerate().find(|(_, e)| e.date.year() != year) {
+        return Err(FieldError::new(
+            format!("entries[{index}].date"),
+            "outside_year",
+            format!("{} is not in {year}", entry.date),
+        )
+        .into());
+    }
+    let txn = app.db.write().await?;
+    let mut tables = tables_seeded(app, &txn).await?;
+    tables.retain(|t| t.year != year);
+    let table = YearTable { year, entries };
+    tables.push(table.clone());
+    let built = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables)
+        .map_err(|e| FieldError::new("entries", "inconsistent", e.to_string()))?;
+    calendar::replace_year(&txn, &table, app.clock.now()).await?;
+    txn.commit().await?;
+    app.jurisdiction.calendar.replace(built);
+    Ok(view(app, year, Some(table.entries)).await?)
+}
+
+async fn view(app: &App, year: i32, declared: Option<Vec<CalendarEntry>>) -> Result<YearView, StoreError> {
+    let current = app.jurisdiction.calendar.current();
+    let rules = current.rules();
+    let listing = current.year(year).unwrap_or_else(|| YearListing {
+        year,
+        time_zone: rules.time_zone.name().to_owned(),
+        weekend: rules.weekend.days().map(|d| crate::domain::calendar::weekday_name(d).to_owned()).collect(),
+        entries: Vec::new(),
+    });
+    let declared = match declared {
+        Some(d) => d,
+        None => calendar::tables(app.db.conn())
+            .await?
+            .into_iter()
+            .find(|t| t.year == year)
+            .map(|t| t.entries)
+            .unwrap_or_default(),
+    };
+    Ok(YearView { listing, declared })
+}
+
+fn check_year(year: i32) -> Result<(), ServiceError> {
+    if (1900..=2200).contains(&year) {
+        Ok(())
+    } else {
+        Err(FieldError::new("year", "out_of_range", "must be between 1900 and 2200").into())
+    }
+}

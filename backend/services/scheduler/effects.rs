@@ -1,0 +1,222 @@
+//! What each job does when it runs. Every effect runs in the transaction that completes the
+//! job, holds the appeal (row lock), and first checks that the appeal is still in the state
+//! the job was planned for; when it is not, the job is moot and changes nothing. So an
+//! effect happens at most once per job, and a re-run after a crash changes nothing twice.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, Set};
+use serde::Deserialize;
+
+use super::SchedulerError;
+use super::kind::JobKind;
+use crate::app::App;
+use crate::domain::deadline;
+use crate::domain::lifecycle::{self, Action, ActorKind, Status};
+use crate::store::appeals::{self, Appeal, AppealChange};
+use crate::store::events::{self, NewEvent};
+use crate::store::jobs::Job;
+use crate::store::users::{self, UserSearch};
+use crate::store::{StoreError, escalations};
+
+/// What running a job did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The effect happened.
+    Applied,
+    /// The appeal moved on (answered, extended, forwarded, ...): nothing to do.
+    Moot,
+}
+
+#[derive(Deserialize)]
+struct DuePayload {
+    due_at: DateTime<Utc>,
+    #[serde(default)]
+    offset: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ForwardingPayload {
+    agency_id: uuid::Uuid,
+    closes_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+struct ReplyPayload {
+    reply_due_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+struct ContestPayload {
+    answered_at: DateTime<Utc>,
+    closes_at: DateTime<Utc>,
+}
+
+/// Runs `job`'s effect in `txn` at `now` on `appeal`, which the caller read and locked in
+/// `txn` (see [`appeals::lock`]); `None` when the job has no appeal or it is gone.
+pub async fn run(
+    app: &App,
+    txn: &impl ConnectionTrait,
+    job: &Job,
+    appeal: Option<Appeal>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, SchedulerError> {
+    let kind = JobKind::parse(&job.kind)
+        .ok_or_else(|| SchedulerError::Payload(format!("unknown kind {}", job.kind)))?;
+    let Some(appeal) = appeal else { return Ok(Outcome::Moot) };
+    let status: Status = appeal
+        .status
+        .parse()
+        .map_err(|_| SchedulerError::Payload(format!("unknown status {}", appeal.status)))?;
+    match kind {
+        JobKind::Reminder => {
+            let p: DuePayload = payload(job)?;
+            if !watches(&appeal, status, p.due_at) {
+                return Ok(Outcome::Moot);
+            }
+            let data = serde_json::json!({
+                "due_at": p.due_at,
+                "offset": p.offset,
+                "assignee": appeal.assignee_id,
+                "agency_id": appeal.agency_id,
+            });
+            note(txn, &appeal, status, "remind", data, now).await?;
+            Ok(Outcome::Applied)
+        }
+        JobKind::Deadline => {
+            let p: DuePayload = payload(job)?;
+            if !watches(&appeal, status, p.due_at) || now < deadline::overdue_at(p.due_at) {
+                return Ok(Outcome::Moot);
+            }
+            if !escalations::record(txn, appeal.id, appeal.agency_id, p.due_at, now).await? {
+                return Ok(Outcome::Moot);
+            }
+            let supervisors = supervisors_of(txn, &appeal).await?;
+            let data = serde_json::json!({
+                "due_at": p.due_at,
+                "agency_id": appeal.agency_id,
+                "assignee": appeal.assignee_id,
+                "escalated_to": supervisors,
+            });
+            note(txn, &appeal, status, "overdue", data, now).await?;
+            Ok(Outcome::Applied)
+        }
+        JobKind::ForwardingWindow => {
+            let p: ForwardingPayload = payload(job)?;
+            // Only an appeal nobody at the agency has taken up is still waiting to be
+            // forwarded; once taken, the agency has accepted it.
+            if status != Status::Registered || appeal.agency_id != p.agency_id {
+                return Ok(Outcome::Moot);
+            }
+            let data = serde_json::json!({ "agency_id": p.agency_id, "closed_at": p.closes_at });
+            note(txn, &appeal, status, "forwarding_window_closed", data, now).await?;
+            Ok(Outcome::Applied)
+        }
+        JobKind::CitizenReply => {
+            let p: ReplyPayload = payload(job)?;
+            if status != Status::AwaitingCitizen || now < deadline::overdue_at(p.reply_due_at) {
+                return Ok(Outcome::Moot);
+            }
+            let data = serde_json::json!({ "reply_due_at": p.reply_due_at });
+            close(app, txn, &appeal, status, Action::Abandon, data, now).await?;
+            Ok(Outcome::Applied)
+        }
+        JobKind::ContestWindow => {
+            let p: ContestPayload = payload(job)?;
+            if status != Status::Answered || appeal.answered_at != Some(p.answered_at) {
+                return Ok(Outcome::Moot);
+            }
+            let data = serde_json::json!({ "contest_window_closed_at": p.closes_at });
+            close(app, txn, &appeal, status, Action::Close, data, now).await?;
+            Ok(Outcome::Applied)
+        }
+    }
+}
+
+/// Whether the deadline `due` is still the one this appeal runs against: the agency owes
+/// work, the clock is not paused, and no extension, pause or forwarding moved it.
+fn watches(appeal: &Appeal, status: Status, due: DateTime<Utc>) -> bool {
+    status.is_open() && appeal.paused_at.is_none() && appeal.due_at == due
+}
+
+fn payload<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, SchedulerError> {
+    serde_json::from_str(&job.payload).map_err(|e| SchedulerError::Payload(format!("{}: {e}", job.kind)))
+}
+
+/// An internal event by the system that leaves the status as it is. The appeal's row is
+/// held (see [`appeals::lock`]), so the chain cannot fork.
+async fn note(
+    txn: &impl ConnectionTrait,
+    appeal: &Appeal,
+    status: Status,
+    action: &str,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    events::append(
+        txn,
+        NewEvent {
+            appeal_id: appeal.id,
+            at: now,
+            actor_id: None,
+            actor_role: "system".to_owned(),
+            action: action.to_owned(),
+            visibility: "internal".to_owned(),
+            status_before: status.as_str().to_owned(),
+            status_after: status.as_str().to_owned(),
+            data,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A lifecycle step the system takes (abandon, close): through the lifecycle table, a
+/// compare-and-set on the version, a public event, and the appeal's jobs re-planned.
+async fn close(
+    app: &App,
+    txn: &impl ConnectionTrait,
+    appeal: &Appeal,
+    status: Status,
+    action: Action,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), SchedulerError> {
+    let step = lifecycle::transition(status, action, ActorKind::System)
+        .map_err(|refusal| SchedulerError::Payload(refusal.to_string()))?;
+    let change = AppealChange {
+        status: Set(step.to.as_str().to_owned()),
+        closed_at: Set(Some(now)),
+        paused_at: Set(None),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let updated = appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
+    events::append(
+        txn,
+        NewEvent {
+            appeal_id: appeal.id,
+            at: now,
+            actor_id: None,
+            actor_role: "system".to_owned(),
+            action: action.as_str().to_owned(),
+            visibility: step.visibility().as_str().to_owned(),
+            status_before: step.from.as_str().to_owned(),
+            status_after: step.to.as_str().to_owned(),
+            data,
+        },
+    )
+    .await?;
+    super::plan(app, txn, Some(appeal), &updated, now).await?;
+    Ok(())
+}
+
+/// The active supervisors of the appeal's agency, to whom a missed deadline escalates.
+async fn supervisors_of(txn: &impl ConnectionTrait, appeal: &Appeal) -> Result<Vec<uuid::Uuid>, StoreError> {
+    let search = UserSearch {
+        role: Some("supervisor".to_owned()),
+        agency_id: Some(appeal.agency_id),
+        limit: 100,
+        ..Default::default()
+    };
+    Ok(users::search(txn, &search).await?.into_iter().filter(|u| !u.disabled).map(|u| u.id).collect())
+}

@@ -1,0 +1,68 @@
+//! The kinds of job the scheduler runs, and the dedupe keys that make each unique.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::domain::deadline::ReminderOffset;
+
+/// What a job does when it falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Remind the assignee (or the agency's queue) that the deadline is near.
+    Reminder,
+    /// The deadline passed: mark the appeal overdue and escalate to the supervisors, once.
+    Deadline,
+    /// The agency's window to forward an appeal it is not competent for has run out.
+    ForwardingWindow,
+    /// The citizen did not answer a request for information in time: close as abandoned.
+    CitizenReply,
+    /// The window to contest an answer has closed: close the appeal.
+    ContestWindow,
+}
+
+impl JobKind {
+    pub const ALL: &'static [JobKind] = &[
+        JobKind::Reminder,
+        JobKind::Deadline,
+        JobKind::ForwardingWindow,
+        JobKind::CitizenReply,
+        JobKind::ContestWindow,
+    ];
+
+    /// The name stored in `jobs.kind`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Reminder => "reminder",
+            JobKind::Deadline => "deadline",
+            JobKind::ForwardingWindow => "forwarding_window",
+            JobKind::CitizenReply => "citizen_reply",
+            JobKind::ContestWindow => "contest_window",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
+/// The key of a reminder `offset` before the appeal's deadline `due`: a new deadline makes
+/// new keys, so the old reminders can be superseded by key.
+pub fn reminder_key(appeal: Uuid, due: DateTime<Utc>, offset: ReminderOffset) -> String {
+    format!("reminder:{appeal}:{}:{offset}", due.timestamp_micros())
+}
+
+pub fn deadline_key(appeal: Uuid, due: DateTime<Utc>) -> String {
+    format!("deadline:{appeal}:{}", due.timestamp_micros())
+}
+
+pub fn forwarding_key(appeal: Uuid, agency: Uuid) -> String {
+    format!("forwarding_window:{appeal}:{agency}")
+}
+
+pub fn citizen_reply_key(appeal: Uuid, requested_at: DateTime<Utc>) -> String {
+    format!("citizen_reply:{appeal}:{}", requested_at.timestamp_micros())
+}
+
+pub fn contest_key(appeal: Uuid, answered_at: DateTime<Utc>) -> String {
+    format!("contest_window:{appeal}:{}", answered_at.timestamp_micros())
+}

@@ -1,0 +1,221 @@
+//! The deadline scheduler: runs the jobs that fall due (reminders, overdue escalation, the
+//! forwarding window, abandoned requests for information, closing contest windows).
+//!
+//! [`Scheduler::run_due`] claims every job due at a given instant, soonest first, and runs
+//! each in its own transaction together with the job's completion. The background loop of
+//! `murojiat serve` and `murojiat worker` calls it with the clock's time; tests call it
+//! directly after moving their clock. Any number of schedulers may run against PostgreSQL.
+
+mod effects;
+pub mod kind;
+mod plan;
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+use tokio::sync::watch;
+
+pub use effects::Outcome;
+pub use kind::JobKind;
+pub use plan::plan;
+
+use crate::app::App;
+use crate::config::SchedulerSettings;
+use crate::store::StoreError;
+use crate::store::appeals;
+use crate::store::jobs::{self, Job};
+
+/// Why a job could not run. The job is retried with backoff, then ends `failed`.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedulerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The job's row does not make sense (unknown kind, unreadable payload).
+    #[error("bad job: {0}")]
+    Payload(String),
+}
+
+impl From<sea_orm::DbErr> for SchedulerError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        SchedulerError::Store(err.into())
+    }
+}
+
+/// What one call of [`Scheduler::run_due`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Jobs claimed.
+    pub claimed: u64,
+    /// Jobs whose effect happened.
+    pub applied: u64,
+    /// Jobs completed without effect: the appeal had moved on.
+    pub moot: u64,
+    /// Jobs that failed and will be retried.
+    pub retried: u64,
+    /// Jobs that failed for the last time.
+    pub failed: u64,
+    /// Jobs this scheduler could not complete because its lease had been taken over (or the
+    /// job superseded) meanwhile; their effect was rolled back.
+    pub lost: u64,
+}
+
+impl RunReport {
+    fn add(&mut self, other: RunReport) {
+        self.claimed += other.claimed;
+        self.applied += other.applied;
+        self.moot += other.moot;
+        self.retried += other.retried;
+        self.failed += other.failed;
+        self.lost += other.lost;
+    }
+}
+
+/// One scheduler: a name for its leases and the application it works for.
+#[derive(Clone)]
+pub struct Scheduler {
+    app: App,
+    owner: String,
+}
+
+impl Scheduler {
+    /// A scheduler with a lease owner name unique to it (host, process and a random part).
+    pub fn new(app: App) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
+        let owner = format!("{host}:{}:{}", std::process::id(), uuid::Uuid::now_v7().simple());
+        Self { app, owner }
+    }
+
+    /// The name this scheduler's leases carry.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn settings(&self) -> &SchedulerSettings {
+        &self.app.settings.scheduler
+    }
+
+    /// Runs every job due at `now`, in due order, batch after batch until none is left.
+    /// Jobs leased by a live scheduler are left to it; jobs whose lease expired are run.
+    pub async fn run_due(&self, now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {
+        let mut report = RunReport::default();
+        loop {
+            let batch = self.run_batch(now).await?;
+            report.add(batch);
+            if batch.claimed < self.settings().batch_size {
+                return Ok(report);
+            }
+        }
+    }
+
+    /// Claims one batch of due jobs and runs them.
+    pub async fn run_batch(&self, now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {
+        let settings = self.settings();
+        let lease = TimeDelta::seconds(i64::try_from(settings.lease_secs).unwrap_or(i64::MAX));
+        let claimed = jobs::claim(&self.app.db, &self.owner, now, lease, settings.batch_size).await?;
+        let mut report = RunReport { claimed: claimed.len() as u64, ..Default::default() };
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        // One transaction per batch, a savepoint per job: one commit (one WAL flush) for
+        // the batch, and each job's completion and effect still stand or fall together.
+        let batch = self.app.db.write().await?;
+        for job in &claimed {
+            self.run_one(&batch, job, now, &mut report).await?;
+        }
+        batch.commit().await?;
+        Ok(report)
+    }
+
+    /// Runs one claimed job: its completion and its effect commit together, or neither.
+    /// A job whose lease another worker took over (or that was superseded) is not run.
+    /// The completion comes first, so the effect's own re-planning (which supersedes
+    /// pending jobs) leaves the running job alone.
+    async fn run_one(
+        &self,
+        batch: &DatabaseTransaction,
+        job: &Job,
+        now: DateTime<Utc>,
+        report: &mut RunReport,
+    ) -> Result<(), SchedulerError> {
+        let txn = batch.begin().await?;
+        // The appeal first, then the job: the order in which actions take them (they update
+        // the appeal, then supersede its jobs), so the two never wait on each other in a
+        // cycle on PostgreSQL.
+        let appeal = match job.appeal_id {
+            Some(id) => appeals::lock(&txn, self.app.db.backend(), id).await?,
+            None => None,
+        };
+        if !jobs::complete(&txn, job.id, &self.owner, now).await? {
+            txn.rollback().await?;
+            report.lost += 1;
+            return Ok(());
+        }
+        match effects::run(&self.app, &txn, job, appeal, now).await {
+            Ok(outcome) => {
+                txn.commit().await?;
+                match outcome {
+                    Outcome::Applied => report.applied += 1,
+                    Outcome::Moot => report.moot += 1,
+                }
+            }
+            Err(err) => {
+                txn.rollback().await?;
+                let retry_at = self.retry_at(job.attempts, now);
+                tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %err, "job failed");
+                jobs::fail(batch, job.id, &self.owner, &err.to_string(), retry_at, now).await?;
+                if retry_at.is_some() {
+                    report.retried += 1;
+                } else {
+                    report.failed += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// When a job that failed its `attempts`-th attempt runs again: the base delay doubled
+    /// for each earlier attempt, capped; `None` once the attempts are used up.
+    pub fn retry_at(&self, attempts: i32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let settings = self.settings();
+        let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+        if attempts >= settings.max_attempts {
+            return None;
+        }
+        let factor = 1u64.checked_shl(attempts.saturating_sub(1)).unwrap_or(u64::MAX);
+        let secs = settings.retry_base_secs.saturating_mul(factor).min(settings.retry_max_secs);
+        Some(now + TimeDelta::seconds(i64::try_from(secs).unwrap_or(i64::MAX)))
+    }
+
+    /// Runs passes until `stop` turns true: after a pass that found work, the next starts at
+    /// once (catching up after downtime); otherwise it waits the poll interval. A pass in
+    /// progress finishes its current job before the loop stops.
+    pub async fn run_until(self, mut stop: watch::Receiver<bool>) {
+        let idle = Duration::from_millis(self.settings().poll_interval_ms);
+        tracing::info!(owner = %self.owner, "scheduler started");
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let now = self.app.clock.now();
+            let wait = match self.run_batch(now).await {
+                Ok(report) if report.claimed > 0 => {
+                    tracing::debug!(?report, "scheduler pass");
+                    Duration::ZERO
+                }
+                Ok(_) => idle,
+                Err(err) => {
+                    tracing::error!(error = %err, "scheduler pass failed");
+                    idle
+                }
+            };
+            if wait > Duration::ZERO {
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = stop.wait_for(|s| *s) => break,
+                }
+            }
+        }
+        tracing::info!(owner = %self.owner, "scheduler stopped");
+    }
+}

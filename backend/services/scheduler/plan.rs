@@ -1,0 +1,130 @@
+//! Which jobs an appeal needs, decided from its state before and after a change. Filing,
+//! every lifecycle action and every job effect call [`plan`] in the transaction that makes
+//! the change, so the jobs table always agrees with the appeals it watches.
+
+use chrono::{DateTime, Utc};
+use sea_orm::ConnectionTrait;
+
+use super::kind::{self, JobKind};
+use crate::app::App;
+use crate::domain::deadline;
+use crate::domain::lifecycle::Status;
+use crate::store::StoreError;
+use crate::store::appeals::Appeal;
+use crate::store::jobs::{self, NewJob};
+
+/// Brings the appeal's jobs in line with `after` (the appeal as it is now stored), given
+/// `before` (`None` when it was just filed):
+/// - while the agency owes work and the clock runs, a reminder per policy offset still in
+///   the future and a deadline job, keyed by the due instant, so a moved deadline
+///   supersedes the old ones;
+/// - a forwarding-window job when the appeal arrives at an agency;
+/// - a citizen-reply job when a request for information opens, superseded when it closes;
+/// - a contest-window job when the appeal is answered, superseded when it leaves
+///   `answered`.
+pub async fn plan(
+    app: &App,
+    db: &impl ConnectionTrait,
+    before: Option<&Appeal>,
+    after: &Appeal,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let jurisdiction = &app.jurisdiction;
+    let policy = jurisdiction.policy(&after.deadline_policy, &app.settings.appeals.default_policy);
+    let current = jurisdiction.calendar.current();
+    let calendar = &*current;
+    let Ok(status) = after.status.parse::<Status>() else { return Ok(()) };
+    let was = before.and_then(|b| b.status.parse::<Status>().ok());
+    let id = after.id;
+    let job = |kind: JobKind, run_at: DateTime<Utc>, key: String, payload: serde_json::Value| NewJob {
+        kind: kind.as_str().to_owned(),
+        appeal_id: Some(id),
+        run_at,
+        dedupe_key: key,
+        payload,
+    };
+    let mut wanted: Vec<NewJob> = Vec::new();
+
+    // The consideration deadline: reminders and the deadline itself.
+    let mut keep = Vec::new();
+    if status.is_open() && after.paused_at.is_none() {
+        let due = after.due_at;
+        for offset in &policy.reminders {
+            let key = kind::reminder_key(id, due, *offset);
+            keep.push(key.clone());
+            let at = due.checked_sub_signed(offset.duration()).unwrap_or(due);
+            // A reminder whose time has already passed when it is planned would arrive
+            // late and misleading; a pending one from before (catch-up) still runs.
+            if at > now {
+                let payload = serde_json::json!({ "due_at": due, "offset": offset.to_string() });
+                wanted.push(job(JobKind::Reminder, at, key, payload));
+            }
+        }
+        let key = kind::deadline_key(id, due);
+        keep.push(key.clone());
+        wanted.push(job(
+            JobKind::Deadline,
+            deadline::overdue_at(due),
+            key,
+            serde_json::json!({ "due_at": due }),
+        ));
+    }
+    if before.is_some() {
+        jobs::supersede(db, id, &[JobKind::Reminder.as_str(), JobKind::Deadline.as_str()], &keep, now)
+            .await?;
+    }
+
+    // The forwarding window runs from the moment the appeal arrives at an agency.
+    let arrived = before.is_none_or(|b| b.agency_id != after.agency_id);
+    if !status.is_open() || arrived {
+        let mut keep = Vec::new();
+        if status.is_open() {
+            let key = kind::forwarding_key(id, after.agency_id);
+            keep.push(key.clone());
+            let closes = deadline::forwarding_due_at(policy, calendar, now);
+            let payload = serde_json::json!({ "agency_id": after.agency_id, "closes_at": closes });
+            wanted.push(job(JobKind::ForwardingWindow, deadline::overdue_at(closes), key, payload));
+        }
+        if before.is_some() {
+            jobs::supersede(db, id, &[JobKind::ForwardingWindow.as_str()], &keep, now).await?;
+        }
+    }
+
+    // A request for information: the citizen has until the reply window closes.
+    if status == Status::AwaitingCitizen {
+        if was != Some(Status::AwaitingCitizen) {
+            let due = deadline::citizen_reply_due_at(policy, calendar, now);
+            let payload = serde_json::json!({ "requested_at": now, "reply_due_at": due });
+            wanted.push(job(
+                JobKind::CitizenReply,
+                deadline::overdue_at(due),
+                kind::citizen_reply_key(id, now),
+                payload,
+            ));
+        }
+    } else if was == Some(Status::AwaitingCitizen) {
+        jobs::supersede(db, id, &[JobKind::CitizenReply.as_str()], &[], now).await?;
+    }
+
+    // An answer: the appeal closes when the contest window does.
+    if status == Status::Answered {
+        if was != Some(Status::Answered) {
+            let answered_at = after.answered_at.unwrap_or(now);
+            let closes = deadline::contest_window_closes_at(policy, calendar, answered_at);
+            let payload = serde_json::json!({ "answered_at": answered_at, "closes_at": closes });
+            wanted.push(job(
+                JobKind::ContestWindow,
+                deadline::overdue_at(closes),
+                kind::contest_key(id, answered_at),
+                payload,
+            ));
+        }
+    } else if was == Some(Status::Answered) {
+        jobs::supersede(db, id, &[JobKind::ContestWindow.as_str()], &[], now).await?;
+    }
+
+    for new in wanted {
+        jobs::schedule(db, new, now).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Times one scheduler pass against a PostgreSQL database filled with open appeals, for
+//! docs/benchmarks.md: `cargo run --release --example scheduler_pass -- URL [OPEN] [DUE...]`.
+//!
+//! URL names an empty database (it is migrated and filled). OPEN appeals (default 1,000,000)
+//! are open with a deadline far in the future, each with a pending deadline job that is not
+//! due. Then, for each DUE count (default 10 100 1000 5000), that many appeals are made
+//! overdue with a due deadline job, and one `Scheduler::run_due` pass is timed: claiming,
+//! marking overdue, escalating and appending the event, each job in its own transaction.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use figment::providers::Serialized;
+use murojiat::app::App;
+use murojiat::auth::keys::KeyRing;
+use murojiat::clock::ManualClock;
+use murojiat::config::{ExtractSettings, Settings};
+use murojiat::services::scheduler::Scheduler;
+use murojiat::store::Db;
+use murojiat::store::jobs;
+use sea_orm::ConnectionTrait;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let url = args.next().expect("usage: scheduler_pass URL [OPEN] [DUE...]");
+    let open: u64 = args.next().map(|a| a.parse()).transpose()?.unwrap_or(1_000_000);
+    let mut due_counts: Vec<u64> = args.map(|a| a.parse()).collect::<Result<_, _>>()?;
+    if due_counts.is_empty() {
+        due_counts = vec![10, 100, 1000, 5000];
+    }
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut settings = Settings::figment(&config, "development")?
+        .merge(Serialized::default("database.url", &url))
+        .merge(Serialized::default("scheduler.batch_size", 1000))
+        .merge(Serialized::default("logging.filter", "warn"))
+        .extract_checked()?;
+    settings.config_dir = config;
+    let db = Db::connect(&settings.database).await?;
+    db.migrate_up().await?;
+    let now = Utc.with_ymd_and_hms(2026, 6, 1, 5, 0, 0).single().expect("an instant");
+    let clock = ManualClock::at(now);
+    let app = App::assemble(settings, db.clone(), Arc::new(clock), KeyRing::generate())?;
+    let conn = db.conn();
+
+    let started = Instant::now();
+    fill(conn, open).await?;
+    println!(
+        "filled {open} open appeals and {open} pending jobs in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let scheduler = Scheduler::new(app);
+    let mut offset = 0u64;
+    println!("| due jobs | claimed | applied | pass ms | per job ms |");
+    println!("|---:|---:|---:|---:|---:|");
+    for due in due_counts {
+        make_due(conn, offset, due).await?;
+        offset += due;
+        let started = Instant::now();
+        let report = scheduler.run_due(now).await?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        println!(
+            "| {due} | {} | {} | {ms:.1} | {:.2} |",
+            report.claimed,
+            report.applied,
+            ms / report.claimed.max(1) as f64
+        );
+        assert_eq!(report.applied, due, "every due job applied once");
+    }
+    let empty = Instant::now();
+    let report = scheduler.run_due(now).await?;
+    println!(
+        "empty pass (nothing due, {open} pending): {:.2} ms, claimed {}",
+        empty.elapsed().as_secs_f64() * 1000.0,
+        report.claimed
+    );
+    let done = jobs::count_with_status(db.conn(), jobs::DONE).await?;
+    println!("jobs done in all: {done}");
+    Ok(())
+}
+
+/// `open` open appeals due in 2027 and a pending deadline job for each, by set-based SQL.
+async fn fill(conn: &impl ConnectionTrait, open: u64) -> anyhow::Result<()> {
+    conn.execute_unprepared(
+        "INSERT INTO agencies (id, code, kind, parent_id, name_tg, name_ru, name_en, email, time_zone, active, created_at, updated_at) \
+         VALUES ('00000000-0000-7000-8000-000000000001', 'bench', 'ministry', NULL, 'b', 'b', 'b', NULL, 'Asia/Dushanbe', true, now(), now()) \
+         ON CONFLICT DO NOTHING",
+    )
+    .await?;
+    conn.execute_unprepared(&format!(
+        "INSERT INTO appeals (id, tracking_number, kind, status, channel, subject, body, category_code, region_code, \
+           co_signers_count, applicant_type, language, agency_id, priority, deadline_policy, registered_at, due_at, \
+           extensions_granted, version, created_at, updated_at) \
+         SELECT ('00000000-0000-7000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, 'B' || lpad(i::text, 10, '0'), \
+           'complaint', 'in_progress', 'web', 's', 'b', 'water', 'dushanbe', 1, 'person', 'tg', \
+           '00000000-0000-7000-8000-000000000001', 'normal', 'standard', \
+           '2026-05-20T05:00:00Z', '2027-01-01T18:59:59Z', 0, 1, now(), now() \
+         FROM generate_series(1, {open}) AS i"
+    ))
+    .await?;
+    conn.execute_unprepared(
+        "INSERT INTO jobs (id, kind, appeal_id, run_at, dedupe_key, payload, status, attempts, created_at, updated_at) \
+         SELECT gen_random_uuid(), 'deadline', id, due_at + interval '1 second', 'deadline:' || id || ':future', \
+           '{\"due_at\":\"2027-01-01T18:59:59Z\"}', 'pending', 0, now(), now() FROM appeals",
+    )
+    .await?;
+    conn.execute_unprepared("ANALYZE appeals; ANALYZE jobs").await?;
+    Ok(())
+}
+
+/// Makes appeals `offset+1 ..= offset+due` overdue on 31 May 2026 with a due deadline job.
+async fn make_due(conn: &impl ConnectionTrait, offset: u64, due: u64) -> anyhow::Result<()> {
+    conn.execute_unprepared(&format!(
+        "UPDATE appeals SET due_at = '2026-05-31T18:59:59Z' \
+         WHERE id IN (SELECT ('00000000-0000-7000-9000-' || lpad(to_hex(i), 12, '0'))::uuid \
+                      FROM generate_series({}, {}) AS i)",
+        offset + 1,
+        offset + due
+    ))
+    .await?;
+    conn.execute_unprepared(&format!(
+        "INSERT INTO jobs (id, kind, appeal_id, run_at, dedupe_key, payload, status, attempts, created_at, updated_at) \
+         SELECT gen_random_uuid(), 'deadline', ('00000000-0000-7000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, \
+           '2026-05-31T19:00:00Z', 'deadline:due:' || i, '{{\"due_at\":\"2026-05-31T18:59:59Z\"}}', 'pending', 0, now(), now() \
+         FROM generate_series({}, {}) AS i",
+        offset + 1,
+        offset + due
+    ))
+    .await?;
+    Ok(())
+}

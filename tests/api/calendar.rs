@@ -1,0 +1,105 @@
+//! The business calendar as data: administrators list and edit a year, and deadlines follow
+//! the edit at once.
+
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+
+use crate::scheduler::{Desk, instant};
+use crate::support::{assert_problem, spawn_app};
+
+fn entry<'a>(year: &'a Value, date: &str) -> Option<&'a Value> {
+    year["entries"].as_array().unwrap().iter().find(|e| e["date"] == date)
+}
+
+#[tokio::test]
+async fn an_administrator_lists_2026_with_navruz_and_its_derived_transfers() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let response = app.get("/api/v1/admin/calendar/2026", admin.token()).await;
+    assert_eq!(response.status(), 200);
+    let year: Value = response.json().await.unwrap();
+    assert_eq!(year["time_zone"], "Asia/Dushanbe");
+    assert_eq!(year["weekend"], json!(["saturday", "sunday"]));
+    let navruz = entry(&year, "2026-03-21").expect("Navruz is listed");
+    assert_eq!((navruz["kind"].as_str(), navruz["derived"].as_bool()), (Some("holiday"), Some(false)));
+    assert!(navruz["name_tg"].as_str().unwrap().contains("Наврӯз"));
+    let transfer = entry(&year, "2026-03-25").expect("Saturday's Navruz moves to Wednesday");
+    assert_eq!((transfer["kind"].as_str(), transfer["derived"].as_bool()), (Some("day_off"), Some(true)));
+    assert_eq!(transfer["moved_from"], "2026-03-21");
+    assert_eq!(entry(&year, "2026-03-20").unwrap()["provisional"], true, "Idi Ramazon is provisional");
+
+    let official = app.official_of("health").await;
+    assert_eq!(app.get("/api/v1/admin/calendar/2026", official.token()).await.status(), 403);
+    assert_eq!(app.get("/api/v1/admin/calendar/next", admin.token()).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_day_off_by_decree_moves_the_deadlines_of_appeals_filed_after_it() {
+    let desk = Desk::open().await;
+    let before = desk.file().await;
+    assert_eq!(instant(&before["due_at"]), Utc.with_ymd_and_hms(2026, 3, 17, 18, 59, 59).unwrap());
+
+    let admin = desk.app.admin().await;
+    let year: Value = desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    let mut entries = year["entries"].as_array().unwrap().clone();
+    entries.push(json!({
+        "date": "2026-03-17", "kind": "day_off",
+        "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
+    }));
+    let response = desk
+        .app
+        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
+        .json(&json!({ "entries": entries }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let listed: Value =
+        desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    assert_eq!(entry(&listed, "2026-03-17").unwrap()["kind"], "day_off", "the edit is stored");
+    assert_eq!(
+        listed["entries"].as_array().unwrap().len(),
+        year["entries"].as_array().unwrap().len() + 1,
+        "derived transfers sent back were not stored twice"
+    );
+
+    let after = desk.file().await;
+    assert_eq!(
+        instant(&after["due_at"]),
+        Utc.with_ymd_and_hms(2026, 3, 18, 18, 59, 59).unwrap(),
+        "the last day is now a day off: the period ends on the next working day"
+    );
+}
+
+#[tokio::test]
+async fn an_inconsistent_year_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let put = |body: Value| {
+        app.request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token()).json(&body).send()
+    };
+    // A working day moved by decree must fall on a weekend day; Wednesday is worked anyway.
+    let response = put(json!({ "entries": [{
+        "date": "2026-03-04", "kind": "working_day", "name_tg": "x", "name_ru": "x", "name_en": "x"
+    }]}))
+    .await
+    .unwrap();
+    assert_problem(response, 422, "validation").await;
+    let response = put(json!({ "entries": [{
+        "date": "2026-03-04", "kind": "party", "name_tg": "x", "name_ru": "x", "name_en": ""
+    }]}))
+    .await
+    .unwrap();
+    let problem = assert_problem(response, 422, "validation").await;
+    assert_eq!(problem.error_fields(), ["entries[0].name_en", "entries[0].kind"]);
+    let response = put(json!({ "entries": [{
+        "date": "2027-01-01", "kind": "holiday", "name_tg": "x", "name_ru": "x", "name_en": "x"
+    }]}))
+    .await
+    .unwrap();
+    assert_problem(response, 422, "validation").await;
+
+    let year: Value = app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    assert!(entry(&year, "2026-03-21").is_some(), "the year is as it was");
+    assert!(entry(&year, "2026-03-04").is_none());
+}

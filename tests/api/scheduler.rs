@@ -1,0 +1,343 @@
+//! The deadline scheduler, driven by moving the clock and running due jobs: reminders at
+//! each offset once, overdue and escalation once, extensions superseding old reminders,
+//! abandoned requests for information and closing contest windows.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use murojiat::services::scheduler::{RunReport, Scheduler};
+use murojiat::store::entity::{category, territory};
+use murojiat::store::events::Event;
+use murojiat::store::jobs::Job;
+use murojiat::store::{escalations, events, jobs, reference};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use figment::providers::Serialized;
+
+use crate::support::{PASSWORD, Session, TestApp, spawn_app_with};
+
+/// An agency that receives appeals, with an official and a supervisor, and a citizen.
+pub struct Desk {
+    pub app: TestApp,
+    pub citizen: Session,
+    pub official: Session,
+    pub supervisor: Session,
+}
+
+impl Desk {
+    pub async fn open() -> Self {
+        // Tokens expire as the clock jumps, so tests sign in again often.
+        let app = spawn_app_with(|f| {
+            f.merge(Serialized::default("rate_limit.login_per_account.burst", 10_000))
+                .merge(Serialized::default("rate_limit.login_per_ip.burst", 10_000))
+        })
+        .await;
+        let reception = app.app.settings.appeals.reception_agency.clone();
+        app.ensure_agency(&reception).await;
+        let conn = app.db.conn();
+        reference::insert_territory(
+            conn,
+            territory::Model {
+                code: "dushanbe".into(),
+                parent_code: None,
+                name_tg: "Душанбе".into(),
+                name_ru: "Душанбе".into(),
+                name_en: "Dushanbe".into(),
+                active: true,
+                kind: "city".into(),
+            },
+        )
+        .await
+        .unwrap();
+        reference::insert_category(
+            conn,
+            category::Model {
+                code: "water".into(),
+                parent_code: None,
+                name_tg: "Об".into(),
+                name_ru: "Вода".into(),
+                name_en: "Water".into(),
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+        let citizen = app.citizen().await;
+        let official = app.official_of(&reception).await;
+        let supervisor = app.supervisor_of(&reception).await;
+        Self { app, citizen, official, supervisor }
+    }
+
+    /// A citizen's complaint, filed now; its JSON.
+    pub async fn file(&self) -> Value {
+        let body = json!({
+            "kind": "complaint",
+            "subject": "Оби нӯшокӣ нест",
+            "text": "Дар маҳаллаи мо се рӯз боз оби нӯшокӣ нест.",
+            "category": "water",
+            "region": "dushanbe",
+            "language": "tg",
+        });
+        let citizen = self.signed_in(&self.citizen).await;
+        let response = self.app.post_json("/api/v1/appeals", &body, citizen.token()).await;
+        assert_eq!(response.status(), 201, "filing failed: {}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    /// Takes `action` on the appeal as `who`, at the version it has now; the appeal's JSON.
+    pub async fn act(&self, who: &Session, appeal: &Value, action: &str, mut body: Value) -> Value {
+        let current = self.get(appeal).await;
+        body["version"] = current["version"].clone();
+        let path = format!("/api/v1/appeals/{}/actions/{action}", appeal["id"].as_str().unwrap());
+        let who = self.signed_in(who).await;
+        let response = self.app.post_json(&path, &body, who.token()).await;
+        assert_eq!(response.status(), 200, "{action} failed: {}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    pub async fn get(&self, appeal: &Value) -> Value {
+        let path = format!("/api/v1/appeals/{}", appeal["id"].as_str().unwrap());
+        let official = self.signed_in(&self.official).await;
+        let response = self.app.get(&path, official.token()).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// A fresh session for `who`: access tokens expire as the clock moves on.
+    pub async fn signed_in(&self, who: &Session) -> Session {
+        self.app.login(&who.email, PASSWORD).await
+    }
+
+    /// Moves the clock to `at` and runs every job due then, as the background loop would.
+    pub async fn run_at(&self, at: DateTime<Utc>) -> RunReport {
+        self.app.clock.set(at);
+        Scheduler::new(self.app.app.clone()).run_due(at).await.expect("the scheduler runs")
+    }
+
+    /// The appeal's events with this action.
+    pub async fn events(&self, appeal: &Value, action: &str) -> Vec<Event> {
+        let all = events::of_appeal(self.app.db.conn(), id(appeal), true).await.unwrap();
+        all.into_iter().filter(|e| e.action == action).collect()
+    }
+
+    pub async fn jobs(&self, appeal: &Value, kind: &str) -> Vec<Job> {
+        let all = jobs::of_appeal(self.app.db.conn(), id(appeal)).await.unwrap();
+        all.into_iter().filter(|j| j.kind == kind).collect()
+    }
+}
+
+pub fn id(appeal: &Value) -> Uuid {
+    appeal["id"].as_str().unwrap().parse().unwrap()
+}
+
+pub fn instant(value: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(value.as_str().expect("an RFC 3339 time")).unwrap().with_timezone(&Utc)
+}
+
+fn data(event: &Event) -> Value {
+    serde_json::from_str(&event.data).unwrap()
+}
+
+const SECOND: Duration = Duration::seconds(1);
+
+#[tokio::test]
+async fn reminders_fire_once_at_each_offset_and_the_deadline_escalates_once() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    // Filed Monday 2 March 2026, 10:00 in Dushanbe; `standard` is 15 calendar days: due at
+    // the end of Tuesday 17 March, local time.
+    let due = instant(&appeal["due_at"]);
+    assert_eq!(due, Utc.with_ymd_and_hms(2026, 3, 17, 18, 59, 59).unwrap());
+    let three_days_before = due - Duration::days(3);
+    let one_day_before = due - Duration::days(1);
+
+    desk.run_at(three_days_before - SECOND).await;
+    assert!(desk.events(&appeal, "remind").await.is_empty(), "no reminder before its time");
+
+    let report = desk.run_at(three_days_before).await;
+    assert!(report.applied >= 1, "{report:?}");
+    desk.run_at(three_days_before + Duration::hours(1)).await;
+    let reminders = desk.events(&appeal, "remind").await;
+    assert_eq!(reminders.len(), 1, "the 3-day reminder fires once");
+    assert_eq!(data(&reminders[0])["offset"], "3d");
+    assert_eq!(reminders[0].visibility, "internal");
+
+    desk.run_at(one_day_before).await;
+    desk.run_at(one_day_before + SECOND).await;
+    let reminders = desk.events(&appeal, "remind").await;
+    assert_eq!(reminders.len(), 2, "the 1-day reminder fires once");
+    assert_eq!(data(&reminders[1])["offset"], "1d");
+
+    desk.run_at(due).await;
+    assert!(desk.events(&appeal, "overdue").await.is_empty(), "the last second is still in time");
+    assert_eq!(desk.get(&appeal).await["deadline_state"], "due_soon");
+
+    desk.run_at(due + SECOND).await;
+    desk.run_at(due + Duration::days(2)).await;
+    let overdue = desk.events(&appeal, "overdue").await;
+    assert_eq!(overdue.len(), 1, "overdue is recorded once");
+    let supervisor: Uuid = desk.supervisor.user_id.parse().unwrap();
+    assert_eq!(data(&overdue[0])["escalated_to"], json!([supervisor]), "the supervisor is escalated to");
+    let escalated = escalations::of_appeal(desk.app.db.conn(), id(&appeal)).await.unwrap();
+    assert_eq!(escalated.len(), 1, "one escalation");
+    assert_eq!(escalated[0].due_at, due);
+    assert_eq!(desk.get(&appeal).await["deadline_state"], "overdue");
+    assert_eq!(desk.events(&appeal, "remind").await.len(), 2, "no reminder ran twice");
+    assert!(desk.jobs(&appeal, "deadline").await.iter().all(|j| j.status == "done"));
+}
+
+#[tokio::test]
+async fn a_granted_extension_cancels_the_old_reminders_and_schedules_new_ones() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    let old_due = instant(&appeal["due_at"]);
+    let appeal = desk.act(&desk.official, &appeal, "take", json!({})).await;
+    let extended = desk
+        .act(
+            &desk.supervisor,
+            &appeal,
+            "grant-extension",
+            json!({"days": 10, "reason": "Экспертиза лозим аст"}),
+        )
+        .await;
+    let new_due = instant(&extended["due_at"]);
+    assert!(new_due > old_due + Duration::days(9), "{old_due} -> {new_due}");
+
+    let reminders = desk.jobs(&appeal, "reminder").await;
+    let (old, new): (Vec<_>, Vec<_>) = reminders
+        .iter()
+        .partition(|j| instant(&serde_json::from_str::<Value>(&j.payload).unwrap()["due_at"]) == old_due);
+    assert_eq!(old.len(), 2);
+    assert!(old.iter().all(|j| j.status == "superseded"), "{old:?}");
+    assert_eq!(new.len(), 2);
+    assert!(new.iter().all(|j| j.status == "pending"));
+    let mut new_times: Vec<_> = new.iter().map(|j| j.run_at).collect();
+    new_times.sort();
+    assert_eq!(new_times, vec![new_due - Duration::days(3), new_due - Duration::days(1)]);
+
+    desk.run_at(old_due - Duration::days(3)).await;
+    desk.run_at(old_due + SECOND).await;
+    assert!(desk.events(&appeal, "remind").await.is_empty(), "the old reminders are gone");
+    assert!(desk.events(&appeal, "overdue").await.is_empty(), "the old deadline is gone");
+
+    desk.run_at(new_due - Duration::days(3)).await;
+    let reminders = desk.events(&appeal, "remind").await;
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(instant(&data(&reminders[0])["due_at"]), new_due);
+    desk.run_at(new_due + SECOND).await;
+    assert_eq!(desk.events(&appeal, "overdue").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_unanswered_request_for_information_closes_the_appeal_as_abandoned() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    let appeal = desk.act(&desk.official, &appeal, "take", json!({})).await;
+    desk.act(&desk.official, &appeal, "request-info", json!({"message": "Суроғаи дақиқро нависед"})).await;
+    let reply_due = {
+        let events = desk.events(&appeal, "request_info").await;
+        instant(&data(&events[0])["reply_due_at"])
+    };
+
+    desk.run_at(reply_due).await;
+    assert_eq!(desk.get(&appeal).await["status"], "awaiting_citizen");
+    // While the clock is paused, the consideration deadline does not fire.
+    assert!(desk.events(&appeal, "overdue").await.is_empty());
+
+    desk.run_at(reply_due + SECOND).await;
+    let closed = desk.get(&appeal).await;
+    assert_eq!(closed["status"], "closed");
+    let abandoned = desk.events(&appeal, "abandon").await;
+    assert_eq!(abandoned.len(), 1);
+    assert_eq!(abandoned[0].visibility, "public", "the citizen sees why it closed");
+    assert_eq!(abandoned[0].actor_role, "system");
+    desk.run_at(reply_due + Duration::days(60)).await;
+    assert_eq!(desk.events(&appeal, "abandon").await.len(), 1);
+    assert!(desk.events(&appeal, "overdue").await.is_empty(), "a closed appeal is never overdue");
+}
+
+#[tokio::test]
+async fn a_reply_in_time_cancels_the_abandonment_and_restarts_the_deadline() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    let due = instant(&appeal["due_at"]);
+    let appeal = desk.act(&desk.official, &appeal, "take", json!({})).await;
+    desk.act(&desk.official, &appeal, "request-info", json!({"message": "Суроғаи дақиқро нависед"})).await;
+    desk.app.clock.advance(Duration::days(2));
+    let replied = desk.act(&desk.citizen, &appeal, "reply", json!({"message": "Кӯчаи Рӯдакӣ 10"})).await;
+    let resumed_due = instant(&replied["due_at"]);
+    assert_eq!(resumed_due, due + Duration::days(2), "paused for exactly two days");
+
+    desk.run_at(resumed_due + Duration::days(40)).await;
+    assert!(desk.events(&appeal, "abandon").await.is_empty());
+    let overdue = desk.events(&appeal, "overdue").await;
+    assert_eq!(overdue.len(), 1);
+    assert_eq!(instant(&data(&overdue[0])["due_at"]), resumed_due, "escalated on the moved deadline only");
+    assert!(desk.jobs(&appeal, "citizen_reply").await.iter().all(|j| j.status == "superseded"));
+}
+
+#[tokio::test]
+async fn the_contest_window_closing_closes_an_answered_appeal() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    let appeal = desk.act(&desk.official, &appeal, "take", json!({})).await;
+    let answered = desk
+        .act(
+            &desk.official,
+            &appeal,
+            "answer",
+            json!({"outcome": "satisfied", "text": "Об пайваст карда шуд."}),
+        )
+        .await;
+    assert_eq!(answered["status"], "answered");
+    let closes = {
+        let events = desk.events(&appeal, "answer").await;
+        instant(&data(&events[0])["contest_until"])
+    };
+    desk.run_at(closes).await;
+    assert_eq!(desk.get(&appeal).await["status"], "answered", "still open to contest at its last second");
+    desk.run_at(closes + SECOND).await;
+    assert_eq!(desk.get(&appeal).await["status"], "closed");
+    assert_eq!(desk.events(&appeal, "close").await.len(), 1);
+    assert!(desk.events(&appeal, "remind").await.is_empty(), "no reminders for an answered appeal");
+}
+
+#[tokio::test]
+async fn after_downtime_everything_due_runs_in_due_order() {
+    let desk = Desk::open().await;
+    let first = desk.file().await;
+    desk.app.clock.advance(Duration::days(1));
+    let second = desk.file().await;
+    // Nobody ran the scheduler for two months.
+    let report = desk.run_at(instant(&second["due_at"]) + Duration::days(60)).await;
+    assert!(report.applied >= 6, "{report:?}");
+    for appeal in [&first, &second] {
+        assert_eq!(desk.events(appeal, "remind").await.len(), 2);
+        assert_eq!(desk.events(appeal, "overdue").await.len(), 1);
+    }
+    // Within each appeal, reminders precede the overdue event: jobs ran in due order.
+    let timeline = events::of_appeal(desk.app.db.conn(), id(&first), true).await.unwrap();
+    let actions: Vec<&str> = timeline.iter().map(|e| e.action.as_str()).collect();
+    let remind = actions.iter().rposition(|a| *a == "remind").unwrap();
+    let overdue = actions.iter().position(|a| *a == "overdue").unwrap();
+    assert!(remind < overdue, "{actions:?}");
+}
+
+#[tokio::test]
+async fn the_forwarding_window_closing_is_recorded_only_for_appeals_nobody_took_up() {
+    let desk = Desk::open().await;
+    let waiting = desk.file().await;
+    let taken = desk.file().await;
+    desk.act(&desk.official, &taken, "take", json!({})).await;
+    let job = desk.jobs(&waiting, "forwarding_window").await.pop().expect("a forwarding-window job");
+    let closes = instant(&serde_json::from_str::<Value>(&job.payload).unwrap()["closes_at"]);
+    // Five working days from Monday 2 March: 3, 4, 5, 6 and (8 March falling on a Sunday)
+    // not the 9th, which is its transfer, but Tuesday 10 March.
+    assert_eq!(closes, Utc.with_ymd_and_hms(2026, 3, 10, 18, 59, 59).unwrap());
+
+    desk.run_at(closes).await;
+    assert!(desk.events(&waiting, "forwarding_window_closed").await.is_empty());
+    desk.run_at(closes + SECOND).await;
+    desk.run_at(closes + Duration::days(1)).await;
+    assert_eq!(desk.events(&waiting, "forwarding_window_closed").await.len(), 1);
+    assert!(desk.events(&taken, "forwarding_window_closed").await.is_empty(), "taken up: accepted");
+}
