@@ -13,6 +13,7 @@ use crate::domain::role::Role;
 use crate::services::ServiceError;
 use crate::services::accounts::{self, NewAccount};
 use crate::store::agencies::{self, NewAgency};
+use crate::store::reference::{self, Category, Territory};
 use crate::store::users;
 
 /// One agency of `config/demo/agencies.toml`.
@@ -35,6 +36,39 @@ pub struct DemoAgency {
 #[derive(Debug, Deserialize)]
 struct AgencyFile {
     agency: Vec<DemoAgency>,
+}
+
+/// One territory of `config/demo/territories.toml` (a region or a district).
+#[derive(Debug, Deserialize)]
+pub struct DemoTerritory {
+    pub code: String,
+    #[serde(default)]
+    pub parent: String,
+    pub kind: String,
+    pub name_tg: String,
+    pub name_ru: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TerritoryFile {
+    territory: Vec<DemoTerritory>,
+}
+
+/// One category of `config/demo/categories.toml`.
+#[derive(Debug, Deserialize)]
+pub struct DemoCategory {
+    pub code: String,
+    #[serde(default)]
+    pub parent: String,
+    pub name_tg: String,
+    pub name_ru: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryFile {
+    category: Vec<DemoCategory>,
 }
 
 /// A demo account whose credentials are printed at start-up.
@@ -93,12 +127,76 @@ pub enum DemoError {
 
 /// Reads the demo agencies from `config_dir/demo/agencies.toml`.
 pub fn load_agencies(config_dir: &Path) -> Result<Vec<DemoAgency>, DemoError> {
-    let path = config_dir.join("demo/agencies.toml");
+    Ok(read_toml::<AgencyFile>(config_dir, "agencies")?.agency)
+}
+
+/// Reads the demo territories from `config_dir/demo/territories.toml`.
+pub fn load_territories(config_dir: &Path) -> Result<Vec<DemoTerritory>, DemoError> {
+    Ok(read_toml::<TerritoryFile>(config_dir, "territories")?.territory)
+}
+
+/// Reads the demo categories from `config_dir/demo/categories.toml`.
+pub fn load_categories(config_dir: &Path) -> Result<Vec<DemoCategory>, DemoError> {
+    Ok(read_toml::<CategoryFile>(config_dir, "categories")?.category)
+}
+
+fn read_toml<T: serde::de::DeserializeOwned>(config_dir: &Path, name: &str) -> Result<T, DemoError> {
+    let path = config_dir.join(format!("demo/{name}.toml"));
     let text = std::fs::read_to_string(&path)
         .map_err(|e| DemoError::File { path: path.display().to_string(), reason: e.to_string() })?;
-    let file: AgencyFile = toml::from_str(&text)
-        .map_err(|e| DemoError::File { path: path.display().to_string(), reason: e.to_string() })?;
-    Ok(file.agency)
+    toml::from_str(&text)
+        .map_err(|e| DemoError::File { path: path.display().to_string(), reason: e.to_string() })
+}
+
+/// Inserts the demo territories and categories that are not in the database yet (by code),
+/// parents first. Rows already there are left as an administrator may have changed them, so
+/// running it again changes nothing. Returns how many rows it inserted.
+pub async fn seed_reference(app: &App, config_dir: &Path) -> Result<usize, DemoError> {
+    let territories = load_territories(config_dir)?;
+    let categories = load_categories(config_dir)?;
+    let conn = app.db.conn();
+    let known_territories: Vec<String> =
+        reference::territories(conn).await.map_err(ServiceError::from)?.into_iter().map(|t| t.code).collect();
+    let known_categories: Vec<String> =
+        reference::categories(conn).await.map_err(ServiceError::from)?.into_iter().map(|c| c.code).collect();
+    let txn = app.db.write().await.map_err(ServiceError::from)?;
+    let mut inserted = 0;
+    // Top-level rows first: the files list parents before children, but do not rely on it.
+    for top_level in [true, false] {
+        for t in territories.iter().filter(|t| t.parent.is_empty() == top_level) {
+            if known_territories.contains(&t.code) {
+                continue;
+            }
+            let row = Territory {
+                code: t.code.clone(),
+                parent_code: (!t.parent.is_empty()).then(|| t.parent.clone()),
+                name_tg: t.name_tg.clone(),
+                name_ru: t.name_ru.clone(),
+                name_en: t.name_en.clone(),
+                active: true,
+                kind: t.kind.clone(),
+            };
+            reference::insert_territory(&txn, row).await.map_err(ServiceError::from)?;
+            inserted += 1;
+        }
+        for c in categories.iter().filter(|c| c.parent.is_empty() == top_level) {
+            if known_categories.contains(&c.code) {
+                continue;
+            }
+            let row = Category {
+                code: c.code.clone(),
+                parent_code: (!c.parent.is_empty()).then(|| c.parent.clone()),
+                name_tg: c.name_tg.clone(),
+                name_ru: c.name_ru.clone(),
+                name_en: c.name_en.clone(),
+                active: true,
+            };
+            reference::insert_category(&txn, row).await.map_err(ServiceError::from)?;
+            inserted += 1;
+        }
+    }
+    txn.commit().await.map_err(ServiceError::from)?;
+    Ok(inserted)
 }
 
 /// Seeds the demo jurisdiction if the database holds no agency and no account yet. Returns
@@ -186,6 +284,21 @@ fn in_parent_order(list: &[DemoAgency]) -> Result<Vec<&DemoAgency>, DemoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_reference_data_parses_and_is_two_levels_deep() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let territories = load_territories(&dir).unwrap();
+        let regions: Vec<&str> =
+            territories.iter().filter(|t| t.parent.is_empty()).map(|t| t.code.as_str()).collect();
+        assert_eq!(regions.len(), 5, "{regions:?}");
+        assert!(territories.iter().all(|t| t.parent.is_empty() || regions.contains(&t.parent.as_str())));
+        let categories = load_categories(&dir).unwrap();
+        assert!(categories.len() >= 30, "{}", categories.len());
+        let tops: Vec<&str> =
+            categories.iter().filter(|c| c.parent.is_empty()).map(|c| c.code.as_str()).collect();
+        assert!(categories.iter().all(|c| c.parent.is_empty() || tops.contains(&c.parent.as_str())));
+    }
 
     #[test]
     fn the_demo_agencies_parse_and_every_parent_exists() {

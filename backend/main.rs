@@ -123,6 +123,10 @@ async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let app = App::build(settings, Arc::new(SystemClock)).await?;
     if with_demo {
+        let inserted = demo::seed_reference(&app, config_dir).await?;
+        if inserted > 0 {
+            println!("Seeded {inserted} demo territories and categories.");
+        }
         let seeded = demo::seed_if_empty(&app, config_dir).await?;
         print_demo(&public_url, seeded);
     }
