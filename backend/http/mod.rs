@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pagination;
 pub mod problem;
+pub mod reference;
 pub mod views;
 
 use std::time::Duration;
@@ -35,6 +36,7 @@ pub fn router(app: App) -> Router {
         .merge(admin::routes())
         .merge(appeals::routes(app.settings.appeals.max_attachment_bytes))
         .merge(ops::routes())
+        .merge(reference::routes())
         .split_for_parts();
     openapi::add_error_responses(&mut doc);
     let settings = &app.settings.server;

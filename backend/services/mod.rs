@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod agencies;
 pub mod appeals;
 pub mod limits;
+pub mod reference;
 pub mod sessions;
 
 use uuid::Uuid;

@@ -6,5 +6,6 @@ mod admin;
 mod errors;
 mod notify_smtp;
 mod operations;
+mod reference;
 mod support;
 mod tokens;
