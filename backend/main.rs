@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use murojiat::app::{self, App};
+use murojiat::auth::keys::KeyRing;
 use murojiat::clock::SystemClock;
 use murojiat::config::Settings;
 use murojiat::domain::role::Role;
 use murojiat::services::accounts::{self, NewAccount};
+use murojiat::services::audit::{self, AuditReport};
 use murojiat::store::Db;
 use murojiat::{demo, telemetry};
 
@@ -47,6 +49,19 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Check the integrity of stored data.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Walk every appeal's hash-chained timeline. Prints "ok: N appeals, M events" and exits
+    /// 0, or prints the first broken link (appeal id, tracking number, event sequence) and
+    /// exits 1.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,7 +115,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli, settings)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("murojiat: {err:#}");
             ExitCode::FAILURE
@@ -108,14 +123,42 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { demo } => serve(&cli.config, settings, demo).await,
-        Command::Migrate { action } => migrate(settings, action).await,
+        Command::Serve { demo } => serve(&cli.config, settings, demo).await?,
+        Command::Migrate { action } => migrate(settings, action).await?,
         Command::Users { action: UsersAction::Create { role, email, agency, name } } => {
-            create_user(settings, role, email, agency, name).await
+            create_user(settings, role, email, agency, name).await?
         }
+        Command::Audit { action: AuditAction::Verify } => return audit_verify(settings).await,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The application state for a command that serves no HTTP and signs no token: it connects
+/// (migrating when the settings say so) but leaves the signing key file alone.
+async fn offline_app(settings: Settings) -> anyhow::Result<App> {
+    let db = Db::connect(&settings.database).await?;
+    if settings.database.auto_migrate {
+        db.migrate_up().await?;
+    }
+    Ok(App::assemble(settings, db, Arc::new(SystemClock), KeyRing::generate())?)
+}
+
+async fn audit_verify(settings: Settings) -> anyhow::Result<ExitCode> {
+    let app = offline_app(settings).await?;
+    let report = audit::verify(&app).await?;
+    app.db.clone().close().await;
+    Ok(match report {
+        AuditReport::Intact { appeals, events } => {
+            println!("ok: {appeals} appeals, {events} events");
+            ExitCode::SUCCESS
+        }
+        AuditReport::Broken(link) => {
+            println!("broken: {link}");
+            ExitCode::FAILURE
+        }
+    })
 }
 
 async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod agencies;
 pub mod appeals;
+pub mod audit;
 pub mod limits;
 pub mod reference;
 pub mod sessions;

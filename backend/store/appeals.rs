@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entity::appeal;
+use super::entity::{appeal, appeal_event};
 use super::{Backend, StoreError};
 
 pub use appeal::{ActiveModel as AppealChange, Model as Appeal};
@@ -193,4 +193,18 @@ fn text_search(backend: Backend, text: &str) -> Condition {
             ))
         }
     }
+}
+
+/// How many appeals there are.
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(appeal::Entity::find().count(db).await?)
+}
+
+/// An appeal without a single event, if there is one: its timeline was removed.
+pub async fn without_events(db: &impl ConnectionTrait) -> Result<Option<Appeal>, StoreError> {
+    use sea_orm::sea_query::Query;
+    let with_events =
+        Query::select().column(appeal_event::Column::AppealId).from(appeal_event::Entity).to_owned();
+    Ok(appeal::Entity::find().filter(appeal::Column::Id.not_in_subquery(with_events)).one(db).await?)
 }

@@ -110,11 +110,19 @@ pub struct BrokenLink {
     pub reason: &'static str,
 }
 
-/// Walks every appeal's chain in batches; returns the number of events checked, or the first
-/// broken link.
-pub async fn verify_all(db: &impl ConnectionTrait) -> Result<Result<u64, BrokenLink>, StoreError> {
+/// What a walk over every chain checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verified {
+    /// Appeals with at least one event.
+    pub appeals: u64,
+    pub events: u64,
+}
+
+/// Walks every appeal's chain in batches, in (appeal, seq) order; returns what it checked, or
+/// the first broken link.
+pub async fn verify_all(db: &impl ConnectionTrait) -> Result<Result<Verified, BrokenLink>, StoreError> {
     const BATCH: u64 = 5_000;
-    let mut checked = 0u64;
+    let mut checked = Verified::default();
     let mut previous: Option<Event> = None;
     loop {
         // Keyset pagination over (appeal_id, seq), so the walk stays linear on large tables.
@@ -151,7 +159,10 @@ pub async fn verify_all(db: &impl ConnectionTrait) -> Result<Result<u64, BrokenL
             if chain_hash(&event) != event.hash {
                 return Ok(Err(broken("the event's content does not match its hash")));
             }
-            checked += 1;
+            if expected_seq == 1 {
+                checked.appeals += 1;
+            }
+            checked.events += 1;
             previous = Some(event);
         }
     }

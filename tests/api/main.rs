@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod audit;
 mod errors;
 mod notify_smtp;
 mod operations;
