@@ -1,6 +1,8 @@
 //! The demo jurisdiction: Tajikistan's agencies from `config/demo/`, and one account per
 //! role, seeded only into an empty database by `murojiat serve --demo`.
 
+pub mod appeals;
+
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -49,10 +49,29 @@ enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Demo data for trying Murojiat out and for benchmarks. Never on a server with real data.
+    Demo {
+        #[command(subcommand)]
+        action: DemoAction,
+    },
     /// Check the integrity of stored data.
     Audit {
         #[command(subcommand)]
         action: AuditAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoAction {
+    /// Insert realistic demo appeals (Tajik and Russian, spread over agencies, statuses and
+    /// the past year), seeding the demo reference data, agencies and accounts first if missing.
+    Seed {
+        /// How many appeals to insert.
+        #[arg(long)]
+        appeals: u64,
+        /// Seed of the random generator, to repeat a run's texts and spread.
+        #[arg(long, default_value_t = 1339)]
+        seed: u64,
     },
 }
 
@@ -131,6 +150,9 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
             create_user(settings, role, email, agency, name).await?
         }
         Command::Audit { action: AuditAction::Verify } => return audit_verify(settings).await,
+        Command::Demo { action: DemoAction::Seed { appeals, seed } } => {
+            seed_demo_appeals(&cli.config, settings, appeals, seed).await?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -143,6 +165,35 @@ async fn offline_app(settings: Settings) -> anyhow::Result<App> {
         db.migrate_up().await?;
     }
     Ok(App::assemble(settings, db, Arc::new(SystemClock), KeyRing::generate())?)
+}
+
+async fn seed_demo_appeals(
+    config_dir: &std::path::Path,
+    settings: Settings,
+    count: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let app = offline_app(settings).await?;
+    let bar = indicatif::ProgressBar::new(count);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} appeals ({per_sec}, {eta} left)",
+        )?
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let seeded =
+        demo::appeals::seed_appeals(&app, config_dir, count, seed, &|done| bar.set_position(done)).await?;
+    bar.finish();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "Seeded {} appeals and {} events in {secs:.1} s ({:.0} appeals/s).",
+        seeded.appeals,
+        seeded.events,
+        seeded.appeals as f64 / secs.max(0.001)
+    );
+    app.db.clone().close().await;
+    Ok(())
 }
 
 async fn audit_verify(settings: Settings) -> anyhow::Result<ExitCode> {

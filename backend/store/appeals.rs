@@ -208,3 +208,14 @@ pub async fn without_events(db: &impl ConnectionTrait) -> Result<Option<Appeal>,
         Query::select().column(appeal_event::Column::AppealId).from(appeal_event::Entity).to_owned();
     Ok(appeal::Entity::find().filter(appeal::Column::Id.not_in_subquery(with_events)).one(db).await?)
 }
+
+/// Inserts many appeals with multi-row statements (bulk loads; no triggers are skipped).
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<Appeal>) -> Result<(), StoreError> {
+    // Under both backends' limits on bound parameters per statement (45 columns a row).
+    for chunk in rows.chunks(500) {
+        appeal::Entity::insert_many(chunk.iter().cloned().map(AppealChange::from))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}

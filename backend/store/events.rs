@@ -168,3 +168,14 @@ pub async fn verify_all(db: &impl ConnectionTrait) -> Result<Result<Verified, Br
     }
     Ok(Ok(checked))
 }
+
+/// Inserts whole chains at once (bulk loads): the caller has set `seq`, `prev_hash` and
+/// `hash` with [`chain_hash`], so `verify_all` accepts them.
+pub async fn insert_chains(db: &impl ConnectionTrait, rows: Vec<Event>) -> Result<(), StoreError> {
+    for chunk in rows.chunks(1_000) {
+        appeal_event::Entity::insert_many(chunk.iter().cloned().map(appeal_event::ActiveModel::from))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}

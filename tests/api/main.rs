@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod audit;
+mod demo_seed;
 mod errors;
 mod notify_smtp;
 mod operations;
