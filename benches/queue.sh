@@ -15,7 +15,9 @@
 #
 # Usage: benches/queue.sh [APPEALS] [CLIENTS] [SECONDS] [DEEP]   (from the repository root)
 # Env: PG_URL (server URL without database, default postgres://postgres@127.0.0.1:5432),
-#      DB (database name, default murojiat_queue_bench; dropped and re-created).
+#      DB (database name, default murojiat_queue_bench; dropped and re-created),
+#      REUSE=1 keeps an already seeded database DB (skips creating and seeding it),
+#      BIN=path runs that binary instead of building the release one (for trying the script).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APPEALS=${1:-1000000}
@@ -30,9 +32,11 @@ command -v oha >/dev/null || cargo install oha --locked
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
 command -v pgbench >/dev/null || { echo "pgbench is required (postgresql-client)" >&2; exit 1; }
 
-echo "== building the release binary"
-cargo build --release --bin murojiat
-BIN=${CARGO_TARGET_DIR:-target}/release/murojiat
+if [[ -z ${BIN:-} ]]; then
+    echo "== building the release binary"
+    cargo build --release --bin murojiat
+    BIN=${CARGO_TARGET_DIR:-target}/release/murojiat
+fi
 
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -44,13 +48,16 @@ trap cleanup EXIT
 export MUROJIAT_DATABASE__URL=$DB_URL MUROJIAT_LOGGING__FILTER=warn
 export MUROJIAT_AUTH__SIGNING_KEY_FILE=$WORK/keys/jwt-ed25519.pem
 
-echo "== fresh database $DB"
-psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-
-echo "== seeding $APPEALS appeals"
-start=$(date +%s.%N)
-"$BIN" --env production demo seed --appeals "$APPEALS" | tee "$WORK/seed.txt"
-SEED_SECS=$(echo "$(date +%s.%N) - $start" | bc)
+if [[ ${REUSE:-0} == 1 ]]; then
+    echo "(reused database $DB)" >"$WORK/seed.txt"; SEED_SECS=0
+else
+    echo "== fresh database $DB"
+    psql "$PG_URL/postgres" -qc "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+    echo "== seeding $APPEALS appeals"
+    start=$(date +%s.%N)
+    "$BIN" --env production demo seed --appeals "$APPEALS" | tee "$WORK/seed.txt"
+    SEED_SECS=$(echo "$(date +%s.%N) - $start" | bc)
+fi
 start=$(date +%s.%N)
 AUDIT=$("$BIN" --env production audit verify)
 AUDIT_SECS=$(echo "$(date +%s.%N) - $start" | bc)
@@ -93,7 +100,7 @@ STATUSES="('registered','in_progress','awaiting_citizen','contested')"
 echo "SELECT * FROM appeals WHERE agency_id IN ('$AGENCY') AND status IN $STATUSES ORDER BY due_at, id LIMIT 21;" >"$WORK/first.sql"
 echo "SELECT * FROM appeals WHERE agency_id IN ('$AGENCY') AND status IN $STATUSES AND (due_at > '$LAST_DUE' OR (due_at = '$LAST_DUE' AND id > '$LAST_ID')) ORDER BY due_at, id LIMIT 21;" >"$WORK/deep.sql"
 pg_row() { # name sql-file
-    local out; out=$(pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" -f "$2" -P 0 --log --log-prefix="$WORK/pg" "$DB_URL" 2>/dev/null)
+    local out; out=$(pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" -f "$2" --log --log-prefix="$WORK/pg" "$DB_URL" 2>/dev/null)
     local tps; tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
     # Per-transaction latencies (microseconds, 3rd column) from pgbench's logs.
     local p; p=$(cat "$WORK"/pg.* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {printf "%.2f | %.2f", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000}')
@@ -106,7 +113,7 @@ pg_row() { # name sql-file
     echo
     echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "- Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -h | awk '/Mem:/{print $2}') memory, shared with other work"
-    echo "- Server: release build, \`--env production\`, PostgreSQL $(psql "$DB_URL" -tAc 'SHOW server_version') on loopback"
+    echo "- Server: $BIN, \`--env production\`, PostgreSQL $(psql "$DB_URL" -tAc 'SHOW server_version') on loopback"
     echo "- Command: \`benches/queue.sh $APPEALS $CLIENTS $SECONDS_EACH $DEEP\` (oha and pgbench, $CLIENTS clients, ${SECONDS_EACH} s each)"
     echo "- Seed: $(tail -1 "$WORK/seed.txt") Wall time with start-up: ${SEED_SECS%.*} s."
     echo "- Audit: \`murojiat audit verify\` → $AUDIT in ${AUDIT_SECS%.*} s"
