@@ -219,3 +219,23 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<Appeal>) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::lifecycle::Status;
+
+    /// The partial index of the open queue is used only while its status list is exactly the
+    /// open statuses the queue asks for by default.
+    #[test]
+    fn the_open_queue_index_lists_exactly_the_open_statuses() {
+        let migration = include_str!("../../migrations/src/m20261201_000004_open_queue_index.rs");
+        let start = migration.find("WHERE status IN (").expect("the index has a status predicate") + 17;
+        let end = start + migration[start..].find(')').expect("the list closes");
+        let mut listed: Vec<&str> =
+            migration[start..end].split(',').map(|s| s.trim().trim_matches('\'')).collect();
+        let mut open: Vec<&str> = Status::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+        listed.sort_unstable();
+        open.sort_unstable();
+        assert_eq!(listed, open);
+    }
+}

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261130_000001_accounts;
 mod m20261130_000002_appeals;
 mod m20261130_000003_appeal_search;
+mod m20261201_000004_open_queue_index;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_accounts::Migration),
             Box::new(m20261130_000002_appeals::Migration),
             Box::new(m20261130_000003_appeal_search::Migration),
+            Box::new(m20261201_000004_open_queue_index::Migration),
         ]
     }
 }
