@@ -3,9 +3,9 @@
 //! breaks the chain from that point on (`murojiat audit verify`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -131,12 +131,15 @@ pub async fn verify_all(db: &impl ConnectionTrait) -> Result<Result<Verified, Br
             .order_by_asc(appeal_event::Column::Seq)
             .limit(BATCH);
         if let Some(p) = &previous {
+            // A row-value comparison, which both backends answer from the (appeal_id, seq)
+            // index; the equivalent OR of two conditions makes PostgreSQL filter from the
+            // start of the index on every batch, so the walk grew quadratically.
             query = query.filter(
-                Condition::any().add(appeal_event::Column::AppealId.gt(p.appeal_id)).add(
-                    Condition::all()
-                        .add(appeal_event::Column::AppealId.eq(p.appeal_id))
-                        .add(appeal_event::Column::Seq.gt(p.seq)),
-                ),
+                Expr::tuple([
+                    Expr::col(appeal_event::Column::AppealId).into(),
+                    Expr::col(appeal_event::Column::Seq).into(),
+                ])
+                .gt(Expr::tuple([Expr::value(p.appeal_id), Expr::value(p.seq)])),
             );
         }
         let batch = query.all(db).await?;
