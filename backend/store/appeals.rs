@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entity::{appeal, appeal_event};
+use super::entity::appeal;
 use super::{Backend, StoreError};
 
 pub use appeal::{ActiveModel as AppealChange, Model as Appeal};
@@ -203,10 +203,10 @@ pub async fn count(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
 
 /// An appeal without a single event, if there is one: its timeline was removed.
 pub async fn without_events(db: &impl ConnectionTrait) -> Result<Option<Appeal>, StoreError> {
-    use sea_orm::sea_query::Query;
-    let with_events =
-        Query::select().column(appeal_event::Column::AppealId).from(appeal_event::Entity).to_owned();
-    Ok(appeal::Entity::find().filter(appeal::Column::Id.not_in_subquery(with_events)).one(db).await?)
+    // NOT EXISTS is an anti-join on both backends; NOT IN over millions of event rows
+    // makes PostgreSQL probe the subquery row by row once it no longer fits in work_mem.
+    let bare = Expr::cust("NOT EXISTS (SELECT 1 FROM appeal_events e WHERE e.appeal_id = appeals.id)");
+    Ok(appeal::Entity::find().filter(bare).one(db).await?)
 }
 
 /// Inserts many appeals with multi-row statements (bulk loads; no triggers are skipped).

@@ -136,8 +136,8 @@ pub async fn verify_all(db: &impl ConnectionTrait) -> Result<Result<Verified, Br
             // start of the index on every batch, so the walk grew quadratically.
             query = query.filter(
                 Expr::tuple([
-                    Expr::col(appeal_event::Column::AppealId).into(),
-                    Expr::col(appeal_event::Column::Seq).into(),
+                    Expr::col(appeal_event::Column::AppealId),
+                    Expr::col(appeal_event::Column::Seq),
                 ])
                 .gt(Expr::tuple([Expr::value(p.appeal_id), Expr::value(p.seq)])),
             );
