@@ -1,6 +1,8 @@
 //! The demo jurisdiction: Tajikistan's agencies from `config/demo/`, and one account per
 //! role, seeded only into an empty database by `murojiat serve --demo`.
 
+pub mod appeals;
+
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -14,8 +16,9 @@ use crate::services::ServiceError;
 use crate::services::accounts::{self, NewAccount};
 use crate::services::routing;
 use crate::store::agencies::{self, NewAgency};
+use crate::store::reference::{self, Category, Territory};
 use crate::store::rulesets::{self, NewRuleset};
-use crate::store::{coverage, reference, users};
+use crate::store::{coverage, users};
 
 /// One agency of `config/demo/agencies.toml`.
 #[derive(Debug, Deserialize)]
@@ -37,6 +40,39 @@ pub struct DemoAgency {
 #[derive(Debug, Deserialize)]
 struct AgencyFile {
     agency: Vec<DemoAgency>,
+}
+
+/// One territory of `config/demo/territories.toml` (a region or a district).
+#[derive(Debug, Deserialize)]
+pub struct DemoTerritory {
+    pub code: String,
+    #[serde(default)]
+    pub parent: String,
+    pub kind: String,
+    pub name_tg: String,
+    pub name_ru: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TerritoryFile {
+    territory: Vec<DemoTerritory>,
+}
+
+/// One category of `config/demo/categories.toml`.
+#[derive(Debug, Deserialize)]
+pub struct DemoCategory {
+    pub code: String,
+    #[serde(default)]
+    pub parent: String,
+    pub name_tg: String,
+    pub name_ru: String,
+    pub name_en: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct CategoryFile {
+    category: Vec<DemoCategory>,
 }
 
 /// A demo account whose credentials are printed at start-up.
@@ -97,12 +133,76 @@ pub enum DemoError {
 
 /// Reads the demo agencies from `config_dir/demo/agencies.toml`.
 pub fn load_agencies(config_dir: &Path) -> Result<Vec<DemoAgency>, DemoError> {
-    let path = config_dir.join("demo/agencies.toml");
+    Ok(read_toml::<AgencyFile>(config_dir, "agencies")?.agency)
+}
+
+/// Reads the demo territories from `config_dir/demo/territories.toml`.
+pub fn load_territories(config_dir: &Path) -> Result<Vec<DemoTerritory>, DemoError> {
+    Ok(read_toml::<TerritoryFile>(config_dir, "territories")?.territory)
+}
+
+/// Reads the demo categories from `config_dir/demo/categories.toml`.
+pub fn load_categories(config_dir: &Path) -> Result<Vec<DemoCategory>, DemoError> {
+    Ok(read_toml::<CategoryFile>(config_dir, "categories")?.category)
+}
+
+fn read_toml<T: serde::de::DeserializeOwned>(config_dir: &Path, name: &str) -> Result<T, DemoError> {
+    let path = config_dir.join(format!("demo/{name}.toml"));
     let text = std::fs::read_to_string(&path)
         .map_err(|e| DemoError::File { path: path.display().to_string(), reason: e.to_string() })?;
-    let file: AgencyFile = toml::from_str(&text)
-        .map_err(|e| DemoError::File { path: path.display().to_string(), reason: e.to_string() })?;
-    Ok(file.agency)
+    toml::from_str(&text)
+        .map_err(|e| DemoError::File { path: path.display().to_string(), reason: e.to_string() })
+}
+
+/// Inserts the demo territories and categories that are not in the database yet (by code),
+/// parents first. Rows already there are left as an administrator may have changed them, so
+/// running it again changes nothing. Returns how many rows it inserted.
+pub async fn seed_reference(app: &App, config_dir: &Path) -> Result<usize, DemoError> {
+    let territories = load_territories(config_dir)?;
+    let categories = load_categories(config_dir)?;
+    let conn = app.db.conn();
+    let known_territories: Vec<String> =
+        reference::territories(conn).await.map_err(ServiceError::from)?.into_iter().map(|t| t.code).collect();
+    let known_categories: Vec<String> =
+        reference::categories(conn).await.map_err(ServiceError::from)?.into_iter().map(|c| c.code).collect();
+    let txn = app.db.write().await.map_err(ServiceError::from)?;
+    let mut inserted = 0;
+    // Top-level rows first: the files list parents before children, but do not rely on it.
+    for top_level in [true, false] {
+        for t in territories.iter().filter(|t| t.parent.is_empty() == top_level) {
+            if known_territories.contains(&t.code) {
+                continue;
+            }
+            let row = Territory {
+                code: t.code.clone(),
+                parent_code: (!t.parent.is_empty()).then(|| t.parent.clone()),
+                name_tg: t.name_tg.clone(),
+                name_ru: t.name_ru.clone(),
+                name_en: t.name_en.clone(),
+                active: true,
+                kind: t.kind.clone(),
+            };
+            reference::insert_territory(&txn, row).await.map_err(ServiceError::from)?;
+            inserted += 1;
+        }
+        for c in categories.iter().filter(|c| c.parent.is_empty() == top_level) {
+            if known_categories.contains(&c.code) {
+                continue;
+            }
+            let row = Category {
+                code: c.code.clone(),
+                parent_code: (!c.parent.is_empty()).then(|| c.parent.clone()),
+                name_tg: c.name_tg.clone(),
+                name_ru: c.name_ru.clone(),
+                name_en: c.name_en.clone(),
+                active: true,
+            };
+            reference::insert_category(&txn, row).await.map_err(ServiceError::from)?;
+            inserted += 1;
+        }
+    }
+    txn.commit().await.map_err(ServiceError::from)?;
+    Ok(inserted)
 }
 
 /// Seeds the demo jurisdiction if the database holds no agency and no account yet. Returns
@@ -161,81 +261,6 @@ pub async fn seed_if_empty(app: &App, config_dir: &Path) -> Result<bool, DemoErr
         .await?;
     }
     Ok(true)
-}
-
-/// A territory or category of `config/demo/{territories,categories}.toml`.
-#[derive(Debug, Deserialize)]
-struct ReferenceEntry {
-    code: String,
-    #[serde(default)]
-    parent: String,
-    #[serde(default)]
-    kind: String,
-    name_tg: String,
-    name_ru: String,
-    name_en: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct TerritoryFile {
-    territory: Vec<ReferenceEntry>,
-}
-
-#[derive(Debug, Deserialize)]
-struct CategoryFile {
-    category: Vec<ReferenceEntry>,
-}
-
-fn read_demo<T: serde::de::DeserializeOwned>(config_dir: &Path, name: &str) -> Result<T, DemoError> {
-    let path = config_dir.join("demo").join(name);
-    let file_error = |reason: String| DemoError::File { path: path.display().to_string(), reason };
-    let text = std::fs::read_to_string(&path).map_err(|e| file_error(e.to_string()))?;
-    toml::from_str(&text).map_err(|e| file_error(e.to_string()))
-}
-
-/// Seeds the demo territories and categories into empty tables, parents first. Returns
-/// whether it seeded.
-pub async fn seed_reference_if_empty(app: &App, config_dir: &Path) -> Result<bool, DemoError> {
-    let conn = app.db.conn();
-    if !reference::territories(conn).await.map_err(ServiceError::from)?.is_empty() {
-        return Ok(false);
-    }
-    let territories: TerritoryFile = read_demo(config_dir, "territories.toml")?;
-    let categories: CategoryFile = read_demo(config_dir, "categories.toml")?;
-    let txn = app.db.write().await.map_err(ServiceError::from)?;
-    for entry in roots_first(territories.territory) {
-        let row = reference::Territory {
-            parent_code: (!entry.parent.is_empty()).then_some(entry.parent),
-            code: entry.code,
-            name_tg: entry.name_tg,
-            name_ru: entry.name_ru,
-            name_en: entry.name_en,
-            active: true,
-            kind: entry.kind,
-        };
-        reference::insert_territory(&txn, row).await.map_err(ServiceError::from)?;
-    }
-    if reference::categories(&txn).await.map_err(ServiceError::from)?.is_empty() {
-        for entry in roots_first(categories.category) {
-            let row = reference::Category {
-                parent_code: (!entry.parent.is_empty()).then_some(entry.parent),
-                code: entry.code,
-                name_tg: entry.name_tg,
-                name_ru: entry.name_ru,
-                name_en: entry.name_en,
-                active: true,
-            };
-            reference::insert_category(&txn, row).await.map_err(ServiceError::from)?;
-        }
-    }
-    txn.commit().await.map_err(ServiceError::from)?;
-    Ok(true)
-}
-
-/// The two-level trees of the demo files: top-level entries before their children.
-fn roots_first(mut entries: Vec<ReferenceEntry>) -> Vec<ReferenceEntry> {
-    entries.sort_by_key(|e| !e.parent.is_empty());
-    entries
 }
 
 /// Stores `config/demo/rules.toml` as ruleset version 1 and activates it, unless some
@@ -299,6 +324,21 @@ fn in_parent_order(list: &[DemoAgency]) -> Result<Vec<&DemoAgency>, DemoError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_reference_data_parses_and_is_two_levels_deep() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let territories = load_territories(&dir).unwrap();
+        let regions: Vec<&str> =
+            territories.iter().filter(|t| t.parent.is_empty()).map(|t| t.code.as_str()).collect();
+        assert_eq!(regions.len(), 5, "{regions:?}");
+        assert!(territories.iter().all(|t| t.parent.is_empty() || regions.contains(&t.parent.as_str())));
+        let categories = load_categories(&dir).unwrap();
+        assert!(categories.len() >= 30, "{}", categories.len());
+        let tops: Vec<&str> =
+            categories.iter().filter(|c| c.parent.is_empty()).map(|c| c.code.as_str()).collect();
+        assert!(categories.iter().all(|c| c.parent.is_empty() || tops.contains(&c.parent.as_str())));
+    }
 
     #[test]
     fn the_demo_agencies_parse_and_every_parent_exists() {

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use murojiat::app::{self, App};
+use murojiat::auth::keys::KeyRing;
 use murojiat::clock::SystemClock;
 use murojiat::config::Settings;
 use murojiat::domain::role::Role;
 use murojiat::domain::routing;
 use murojiat::services::accounts::{self, NewAccount};
+use murojiat::services::audit::{self, AuditReport};
 use murojiat::store::Db;
 use murojiat::{demo, telemetry};
 
@@ -61,6 +63,16 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Demo data for trying Murojiat out and for benchmarks. Never on a server with real data.
+    Demo {
+        #[command(subcommand)]
+        action: DemoAction,
+    },
+    /// Check the integrity of stored data.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +97,28 @@ enum RulesAction {
         #[arg(long)]
         database: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoAction {
+    /// Insert realistic demo appeals (Tajik and Russian, spread over agencies, statuses and
+    /// the past year), seeding the demo reference data, agencies and accounts first if missing.
+    Seed {
+        /// How many appeals to insert.
+        #[arg(long)]
+        appeals: u64,
+        /// Seed of the random generator, to repeat a run's texts and spread.
+        #[arg(long, default_value_t = 1339)]
+        seed: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditAction {
+    /// Walk every appeal's hash-chained timeline. Prints "ok: N appeals, M events" and exits
+    /// 0, or prints the first broken link (appeal id, tracking number, event sequence) and
+    /// exits 1.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,7 +182,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli, settings)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(err) => {
             eprintln!("murojiat: {err:#}");
             ExitCode::FAILURE
@@ -156,17 +190,77 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
+async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { demo } => serve(&cli.config, settings, demo).await,
-        Command::Worker => worker(settings).await,
-        Command::Calendar { action: CalendarAction::Show { year } } => show_calendar(&settings, year).await,
-        Command::Migrate { action } => migrate(settings, action).await,
+        Command::Serve { demo } => serve(&cli.config, settings, demo).await?,
+        Command::Migrate { action } => migrate(settings, action).await?,
+        Command::Worker => worker(settings).await?,
+        Command::Calendar { action: CalendarAction::Show { year } } => show_calendar(&settings, year).await?,
         Command::Users { action: UsersAction::Create { role, email, agency, name } } => {
-            create_user(settings, role, email, agency, name).await
+            create_user(settings, role, email, agency, name).await?
         }
-        Command::Rules { action } => rules(&cli.config, settings, action).await,
+        Command::Audit { action: AuditAction::Verify } => return audit_verify(settings).await,
+        Command::Demo { action: DemoAction::Seed { appeals, seed } } => {
+            seed_demo_appeals(&cli.config, settings, appeals, seed).await?
+        }
+        Command::Rules { action } => rules(&cli.config, settings, action).await?,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The application state for a command that serves no HTTP and signs no token: it connects
+/// (migrating when the settings say so) but leaves the signing key file alone.
+async fn offline_app(settings: Settings) -> anyhow::Result<App> {
+    let db = Db::connect(&settings.database).await?;
+    if settings.database.auto_migrate {
+        db.migrate_up().await?;
+    }
+    Ok(App::assemble(settings, db, Arc::new(SystemClock), KeyRing::generate())?)
+}
+
+async fn seed_demo_appeals(
+    config_dir: &std::path::Path,
+    settings: Settings,
+    count: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let app = offline_app(settings).await?;
+    let bar = indicatif::ProgressBar::new(count);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {pos}/{len} appeals ({per_sec}, {eta} left)",
+        )?
+        .progress_chars("=> "),
+    );
+    let started = std::time::Instant::now();
+    let seeded =
+        demo::appeals::seed_appeals(&app, config_dir, count, seed, &|done| bar.set_position(done)).await?;
+    bar.finish();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "Seeded {} appeals and {} events in {secs:.1} s ({:.0} appeals/s).",
+        seeded.appeals,
+        seeded.events,
+        seeded.appeals as f64 / secs.max(0.001)
+    );
+    app.db.clone().close().await;
+    Ok(())
+}
+
+async fn audit_verify(settings: Settings) -> anyhow::Result<ExitCode> {
+    let app = offline_app(settings).await?;
+    let report = audit::verify(&app).await?;
+    app.db.clone().close().await;
+    Ok(match report {
+        AuditReport::Intact { appeals, events } => {
+            println!("ok: {appeals} appeals, {events} events");
+            ExitCode::SUCCESS
+        }
+        AuditReport::Broken(link) => {
+            println!("broken: {link}");
+            ExitCode::FAILURE
+        }
+    })
 }
 
 async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool) -> anyhow::Result<()> {
@@ -174,7 +268,10 @@ async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
     let app = App::build(settings, Arc::new(SystemClock)).await?;
     if with_demo {
-        demo::seed_reference_if_empty(&app, config_dir).await?;
+        let inserted = demo::seed_reference(&app, config_dir).await?;
+        if inserted > 0 {
+            println!("Seeded {inserted} demo territories and categories.");
+        }
         let seeded = demo::seed_if_empty(&app, config_dir).await?;
         if demo::seed_rules_if_none(&app, config_dir).await? {
             println!("Demo routing rules (config/demo/rules.toml) are active as ruleset version 1.");

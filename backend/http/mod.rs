@@ -14,6 +14,7 @@ pub mod ops;
 pub mod outbox;
 pub mod pagination;
 pub mod problem;
+pub mod reference;
 pub mod rulesets;
 pub mod views;
 
@@ -41,6 +42,7 @@ pub fn router(app: App) -> Router {
         .merge(appeals::routes(app.settings.appeals.max_attachment_bytes))
         .merge(ops::routes())
         .merge(rulesets::routes())
+        .merge(reference::routes())
         .split_for_parts();
     openapi::add_error_responses(&mut doc);
     let settings = &app.settings.server;

@@ -21,8 +21,9 @@ Errors are RFC 9457 problem+json with a title in the language of Accept-Language
     tags(
         (name = "auth", description = "Registration and sessions"),
         (name = "me", description = "The caller's own account"),
-        (name = "admin", description = "Agencies and user accounts"),
         (name = "rulesets", description = "Routing rulesets: drafts, simulation, replay, activation"),
+        (name = "admin", description = "Agencies, user accounts, territories and categories"),
+        (name = "reference", description = "Active territories and categories, for filing forms"),
         (name = "operations", description = "Health, readiness, metrics, keys"),
     )
 )]

@@ -250,3 +250,48 @@ pub async fn lock(
     };
     Ok(query.one(db).await?)
 }
+
+/// How many appeals there are.
+pub async fn count(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    use sea_orm::PaginatorTrait;
+    Ok(appeal::Entity::find().count(db).await?)
+}
+
+/// An appeal without a single event, if there is one: its timeline was removed.
+pub async fn without_events(db: &impl ConnectionTrait) -> Result<Option<Appeal>, StoreError> {
+    // NOT EXISTS is an anti-join on both backends; NOT IN over millions of event rows
+    // makes PostgreSQL probe the subquery row by row once it no longer fits in work_mem.
+    let bare = Expr::cust("NOT EXISTS (SELECT 1 FROM appeal_events e WHERE e.appeal_id = appeals.id)");
+    Ok(appeal::Entity::find().filter(bare).one(db).await?)
+}
+
+/// Inserts many appeals with multi-row statements (bulk loads; no triggers are skipped).
+pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<Appeal>) -> Result<(), StoreError> {
+    // Under both backends' limits on bound parameters per statement (45 columns a row).
+    for chunk in rows.chunks(500) {
+        appeal::Entity::insert_many(chunk.iter().cloned().map(AppealChange::from))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::lifecycle::Status;
+
+    /// The partial index of the open queue is used only while its status list is exactly the
+    /// open statuses the queue asks for by default.
+    #[test]
+    fn the_open_queue_index_lists_exactly_the_open_statuses() {
+        let migration = include_str!("../../migrations/src/m20261201_000007_open_queue_index.rs");
+        let start = migration.find("WHERE status IN (").expect("the index has a status predicate") + 17;
+        let end = start + migration[start..].find(')').expect("the list closes");
+        let mut listed: Vec<&str> =
+            migration[start..end].split(',').map(|s| s.trim().trim_matches('\'')).collect();
+        let mut open: Vec<&str> = Status::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+        listed.sort_unstable();
+        open.sort_unstable();
+        assert_eq!(listed, open);
+    }
+}

@@ -33,3 +33,31 @@ pub async fn next_registration(
         .ok_or(StoreError::NotFound)?;
     Ok(row.last)
 }
+
+/// Reserves `count` consecutive registration numbers of an agency for a year at once (for
+/// bulk loads) and returns the first; the caller numbers its appeals from there.
+pub async fn reserve_registrations(
+    db: &impl ConnectionTrait,
+    agency: Uuid,
+    year: i32,
+    count: i64,
+) -> Result<i64, StoreError> {
+    let upsert = Query::insert()
+        .into_table(counter::Entity)
+        .columns([counter::Column::AgencyId, counter::Column::Year, counter::Column::Last])
+        .values_panic([agency.into(), year.into(), count.into()])
+        .on_conflict(
+            OnConflict::columns([counter::Column::AgencyId, counter::Column::Year])
+                .value(counter::Column::Last, Expr::col((counter::Entity, counter::Column::Last)).add(count))
+                .to_owned(),
+        )
+        .to_owned();
+    db.execute(&upsert).await?;
+    let row = counter::Entity::find()
+        .filter(counter::Column::AgencyId.eq(agency))
+        .filter(counter::Column::Year.eq(year))
+        .one(db)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(row.last - count + 1)
+}

@@ -9,6 +9,7 @@ mod m20261130_000003_appeal_search;
 mod m20261201_000004_rulesets;
 mod m20261201_000005_jobs;
 mod m20261201_000006_outbox;
+mod m20261201_000007_open_queue_index;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_rulesets::Migration),
             Box::new(m20261201_000005_jobs::Migration),
             Box::new(m20261201_000006_outbox::Migration),
+            Box::new(m20261201_000007_open_queue_index::Migration),
         ]
     }
 }

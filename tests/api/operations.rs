@@ -29,6 +29,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/rulesets/{version}/simulate"),
     ("get", "/api/v1/admin/calendar/{year}"),
     ("put", "/api/v1/admin/calendar/{year}"),
+    ("get", "/api/v1/admin/categories"),
+    ("post", "/api/v1/admin/categories"),
+    ("get", "/api/v1/admin/categories/{code}"),
+    ("patch", "/api/v1/admin/categories/{code}"),
+    ("delete", "/api/v1/admin/categories/{code}"),
+    ("get", "/api/v1/admin/territories"),
+    ("post", "/api/v1/admin/territories"),
+    ("get", "/api/v1/admin/territories/{code}"),
+    ("patch", "/api/v1/admin/territories/{code}"),
+    ("delete", "/api/v1/admin/territories/{code}"),
     ("get", "/api/v1/admin/users"),
     ("post", "/api/v1/admin/users"),
     ("get", "/api/v1/admin/users/{id}"),
@@ -49,6 +59,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/verify-email"),
     ("post", "/api/v1/auth/refresh"),
     ("post", "/api/v1/auth/register"),
+    ("get", "/api/v1/categories"),
     ("post", "/api/v1/entries"),
     ("get", "/api/v1/me"),
     ("patch", "/api/v1/me"),
@@ -59,6 +70,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/public/appeals/{tracking_number}/actions/{action}"),
     ("get", "/api/v1/public/appeals/{tracking_number}/timeline"),
     ("get", "/api/v1/queue"),
+    ("get", "/api/v1/territories"),
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/readyz"),
@@ -200,4 +212,7 @@ fn concrete_path(path: &str) -> String {
         .replace("{attachment_id}", "0197a000-0000-7000-8000-000000000002")
         .replace("{tracking_number}", "TJ-0000-0000-0")
         .replace("{action}", "answer")
+        .replace("{version}", "1")
+        .replace("{year}", "2026")
+        .replace("{code}", "water")
 }
