@@ -240,3 +240,49 @@ fn status_url(app: &App, appeal: &Appeal) -> String {
 fn appeal_url(app: &App, appeal: &Appeal) -> String {
     format!("{}/appeals/{}", app.settings.server.public_url.trim_end_matches('/'), appeal.id)
 }
+
+/// Writes a staff alert about `appeal` (a deadline reminder, or the overdue alert) to each of
+/// `recipients`, deduplicated by `cause` (the job that raised it). With no one named, the
+/// alert goes to the agency's own address, as a letter to its records office would.
+pub async fn staff_alert(
+    app: &App,
+    db: &impl ConnectionTrait,
+    kind: MessageKind,
+    appeal: &Appeal,
+    recipients: &[Uuid],
+    cause: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let Some(agency) = crate::store::agencies::by_id(db, appeal.agency_id).await? else {
+        return Ok(());
+    };
+    let assignee = match appeal.assignee_id {
+        Some(id) => users::by_id(db, id).await?.map(|u| u.full_name),
+        None => None,
+    };
+    let mut people = Vec::new();
+    for id in recipients {
+        if let Some(user) = users::by_id(db, *id).await?.filter(|u| !u.disabled) {
+            let locale = user.locale.parse().unwrap_or(Locale::Tg);
+            people.push(Recipient { email: user.email, name: user.full_name, locale });
+        }
+    }
+    if people.is_empty()
+        && let Some(email) = agency.email.clone()
+    {
+        let locale = app.settings.server.default_locale;
+        people.push(Recipient { email, name: agency_name(&agency, locale), locale });
+    }
+    for recipient in people {
+        let data = json!({
+            "name": recipient.name,
+            "registration_number": appeal.registration_number,
+            "appeal_subject": appeal.subject,
+            "assignee": assignee.clone().unwrap_or_else(|| "—".to_owned()),
+            "due_at": appeal.due_at,
+            "appeal_url": appeal_url(app, appeal),
+        });
+        enqueue(app, db, &recipient, kind, data, &agency.time_zone, Some(appeal.id), cause, now).await?;
+    }
+    Ok(())
+}

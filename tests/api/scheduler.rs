@@ -4,10 +4,12 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use murojiat::services::scheduler::{RunReport, Scheduler};
+use murojiat::store::entity::outbox_message;
 use murojiat::store::entity::{category, territory};
 use murojiat::store::events::Event;
 use murojiat::store::jobs::Job;
 use murojiat::store::{escalations, events, jobs, reference};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -180,6 +182,14 @@ async fn reminders_fire_once_at_each_offset_and_the_deadline_escalates_once() {
     let escalated = escalations::of_appeal(desk.app.db.conn(), id(&appeal)).await.unwrap();
     assert_eq!(escalated.len(), 1, "one escalation");
     assert_eq!(escalated[0].due_at, due);
+    // The supervisor is told by email, once: the alert waits in the outbox with the escalation.
+    let alerts: Vec<_> = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Template.eq("overdue_alert"))
+        .all(desk.app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].recipient_email, desk.supervisor.email);
     assert_eq!(desk.get(&appeal).await["deadline_state"], "overdue");
     assert_eq!(desk.events(&appeal, "remind").await.len(), 2, "no reminder ran twice");
     assert!(desk.jobs(&appeal, "deadline").await.iter().all(|j| j.status == "done"));

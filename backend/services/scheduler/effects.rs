@@ -12,6 +12,8 @@ use super::kind::JobKind;
 use crate::app::App;
 use crate::domain::deadline;
 use crate::domain::lifecycle::{self, Action, ActorKind, Status};
+use crate::notify::MessageKind;
+use crate::services::notices;
 use crate::store::appeals::{self, Appeal, AppealChange};
 use crate::store::events::{self, NewEvent};
 use crate::store::jobs::Job;
@@ -80,6 +82,10 @@ pub async fn run(
                 "agency_id": appeal.agency_id,
             });
             note(txn, &appeal, status, "remind", data, now).await?;
+            let assignee: Vec<uuid::Uuid> = appeal.assignee_id.into_iter().collect();
+            let cause = format!("job:{}", job.id);
+            notices::staff_alert(app, txn, MessageKind::DeadlineReminder, &appeal, &assignee, &cause, now)
+                .await?;
             Ok(Outcome::Applied)
         }
         JobKind::Deadline => {
@@ -98,6 +104,10 @@ pub async fn run(
                 "escalated_to": supervisors,
             });
             note(txn, &appeal, status, "overdue", data, now).await?;
+            let mut alerted: Vec<uuid::Uuid> = appeal.assignee_id.into_iter().collect();
+            alerted.extend(supervisors.iter().copied().filter(|s| Some(*s) != appeal.assignee_id));
+            let cause = format!("job:{}", job.id);
+            notices::staff_alert(app, txn, MessageKind::OverdueAlert, &appeal, &alerted, &cause, now).await?;
             Ok(Outcome::Applied)
         }
         JobKind::ForwardingWindow => {

@@ -34,6 +34,18 @@ pub enum SchedulerError {
     /// The job's row does not make sense (unknown kind, unreadable payload).
     #[error("bad job: {0}")]
     Payload(String),
+    /// A notice the job writes could not be prepared.
+    #[error("notice: {0}")]
+    Notice(String),
+}
+
+impl From<crate::services::ServiceError> for SchedulerError {
+    fn from(err: crate::services::ServiceError) -> Self {
+        match err {
+            crate::services::ServiceError::Store(store) => SchedulerError::Store(store),
+            other => SchedulerError::Notice(other.to_string()),
+        }
+    }
 }
 
 impl From<sea_orm::DbErr> for SchedulerError {
