@@ -52,6 +52,8 @@ pub struct OutboxSettings {
     pub batch_size: u64,
     /// How long a claimed message is reserved for its sender before another may take it.
     pub lease_secs: u64,
+    /// How many messages of a batch are sent at once (at most the SMTP pool's size helps).
+    pub concurrency: usize,
     /// At most this many messages to one address per hour (OWASP API4). Non-essential
     /// messages over the cap are dropped; legal notices wait until the hour allows them.
     pub hourly_cap_per_recipient: u32,
@@ -64,6 +66,7 @@ impl Default for OutboxSettings {
             poll_interval_ms: 1000,
             batch_size: 50,
             lease_secs: 120,
+            concurrency: 8,
             hourly_cap_per_recipient: 20,
         }
     }

@@ -4,11 +4,13 @@
 //! it; a process that dies in between leaves the row claimed until its lease runs out, and
 //! the next pass sends it again with the same Message-ID, so receivers can drop the copy.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
+use futures::StreamExt;
 use rand::Rng;
 
 use uuid::Uuid;
@@ -107,8 +109,26 @@ pub async fn deliver_batch(app: &App) -> Result<DeliveryReport, ServiceError> {
     let lease_until = now + TimeDelta::seconds(i64::try_from(settings.lease_secs).unwrap_or(i64::MAX / 2));
     let batch = outbox::claim_due(&app.db, now, lease_until, settings.batch_size.max(1)).await?;
     let mut report = DeliveryReport { claimed: batch.len(), ..Default::default() };
+    // Each send waits on the mail server's replies, so several recipients are served at
+    // once; one recipient's messages go one after the other, so their hourly cap holds.
+    let mut by_recipient: BTreeMap<String, Vec<OutboxMessage>> = BTreeMap::new();
     for message in batch {
-        match deliver(app, &message, now).await? {
+        by_recipient.entry(message.recipient_email.to_lowercase()).or_default().push(message);
+    }
+    let groups: Vec<Vec<Result<Outcome, ServiceError>>> = futures::stream::iter(by_recipient.into_values())
+        .map(|messages| async move {
+            let mut outcomes = Vec::with_capacity(messages.len());
+            for message in &messages {
+                outcomes.push(deliver(app, message, now).await);
+            }
+            outcomes
+        })
+        .buffer_unordered(settings.concurrency.max(1))
+        .collect()
+        .await;
+    let outcomes = groups.into_iter().flatten();
+    for outcome in outcomes {
+        match outcome? {
             Outcome::Sent => report.sent += 1,
             Outcome::Failed => report.failed += 1,
             Outcome::Dead => report.dead += 1,

@@ -220,6 +220,9 @@ impl SmtpSink {
                     _ = &mut stopped => break,
                     accepted = listener.accept() => {
                         if let Ok((stream, _)) = accepted {
+                            // Answer at once: with Nagle's algorithm each reply would wait
+                            // for the client's delayed ACK (about 40 ms per command).
+                            let _ = stream.set_nodelay(true);
                             connections.spawn(serve(stream, state.clone()));
                         }
                     }
