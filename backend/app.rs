@@ -39,6 +39,9 @@ pub struct AppState {
     /// The compiled router of the active routing ruleset, recompiled when it changes.
     pub routing: RouterCache,
     pub postman: Postman,
+    /// Counts the passes of this process's background scheduler loop, so that whoever needs
+    /// to know it ran (a test, a health check) can wait for a pass instead of polling.
+    pub scheduler_passes: watch::Sender<u64>,
 }
 
 impl Deref for App {
@@ -109,6 +112,7 @@ impl App {
             jurisdiction,
             routing: RouterCache::default(),
             postman,
+            scheduler_passes: watch::channel(0).0,
         })))
     }
 }

@@ -310,11 +310,14 @@ async fn serve_runs_the_scheduler_in_process_when_enabled() {
     let due = start_instant() - Duration::days(1);
     let ids = insert_appeals(&app, 3, due).await;
     schedule_deadlines(&app, &ids, due).await;
-    // The background loop runs on its own task: wait for it (bounded), time does not move.
-    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while jobs::count_with_status(app.db.conn(), jobs::DONE).await.unwrap() < 3 {
-        assert!(std::time::Instant::now() < give_up, "the in-process scheduler did not run the due jobs");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    // The background loop runs on its own task and counts its passes: wait (bounded) for two
+    // more, so at least one began after the jobs were written. Time does not move.
+    let mut passes = app.app.scheduler_passes.subscribe();
+    let seen = *passes.borrow_and_update();
+    tokio::time::timeout(std::time::Duration::from_secs(20), passes.wait_for(|n| *n >= seen + 2))
+        .await
+        .expect("the in-process scheduler makes passes")
+        .expect("the scheduler is running");
+    assert_eq!(jobs::count_with_status(app.db.conn(), jobs::DONE).await.unwrap(), 3);
     assert_eq!(escalation::Entity::find().count(app.db.conn()).await.unwrap(), 3);
 }

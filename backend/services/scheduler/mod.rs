@@ -221,6 +221,7 @@ impl Scheduler {
                     idle
                 }
             };
+            self.app.scheduler_passes.send_modify(|passes| *passes += 1);
             if wait > Duration::ZERO {
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
