@@ -25,6 +25,7 @@ pub struct Settings {
     #[serde(default)]
     pub mail: crate::notify::MailSettings,
     pub scheduler: SchedulerSettings,
+    pub reports: ReportSettings,
     /// The folder the settings were read from; jurisdiction files are found relative to it.
     #[serde(skip)]
     pub config_dir: PathBuf,
@@ -63,6 +64,16 @@ pub struct SchedulerSettings {
     pub retry_base_secs: u64,
     /// ...but never longer than this.
     pub retry_max_secs: u64,
+}
+
+/// The supervisors' deadline reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// "Due soon" in the deadline report: due within this many working days from today.
+    pub due_soon_working_days: u32,
+    /// The longest period one report may cover, in days.
+    pub max_period_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

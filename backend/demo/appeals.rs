@@ -19,12 +19,13 @@ use crate::app::App;
 use crate::domain::deadline;
 use crate::domain::role::Role;
 use crate::domain::tracking::{TrackingNumber, format_registration_number};
-use crate::services::ServiceError;
 use crate::services::appeals::stored_instant;
+use crate::services::{ServiceError, reports};
 use crate::store::agencies::{self, Agency};
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, Event, GENESIS};
 use crate::store::reference::{self, Category, Territory};
+use crate::store::stints;
 use crate::store::{counters, users};
 
 /// Appeals written per transaction.
@@ -72,13 +73,23 @@ pub async fn seed_appeals(
         number(app, &txn, &world, &mut drafts).await?;
         let mut rows = Vec::with_capacity(drafts.len());
         let mut chain = Vec::with_capacity(drafts.len() * 2);
+        let mut stays = Vec::with_capacity(drafts.len());
         for draft in drafts {
+            let owner = reports::stint_appeal(&draft.appeal);
+            stays.extend(
+                reports::from_timeline(&world.agencies, &draft.appeal, &draft.events)
+                    .into_iter()
+                    .map(|stint| (owner.clone(), stint)),
+            );
             chain.extend(draft.events);
             rows.push(draft.appeal);
         }
         seeded.events += chain.len() as u64;
         appeals::insert_many(&txn, rows).await.map_err(ServiceError::from)?;
         events::insert_chains(&txn, chain).await.map_err(ServiceError::from)?;
+        stints::insert_many(&txn, &stays, |id| reports::time_zone(&world.agencies, id))
+            .await
+            .map_err(ServiceError::from)?;
         txn.commit().await.map_err(ServiceError::from)?;
         written += batch;
         seeded.appeals = written;

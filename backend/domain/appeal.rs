@@ -60,6 +60,18 @@ vocabulary! {
     }
 }
 
+impl AppealKind {
+    /// The kind's name as a person reads it, in `locale`.
+    pub fn title(self, locale: super::locale::Locale) -> &'static str {
+        match self {
+            AppealKind::Application => locale.pick("Ариза", "Заявление", "Application"),
+            AppealKind::Request => locale.pick("Дархост", "Запрос", "Request"),
+            AppealKind::Proposal => locale.pick("Таклиф", "Предложение", "Proposal"),
+            AppealKind::Complaint => locale.pick("Шикоят", "Жалоба", "Complaint"),
+        }
+    }
+}
+
 vocabulary! {
     /// How an appeal reached the system. Set by the server, never by the client.
     Channel {

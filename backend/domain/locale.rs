@@ -13,6 +13,15 @@ vocabulary! {
 }
 
 impl Locale {
+    /// The one of three texts written in this language.
+    pub fn pick<'a>(self, tg: &'a str, ru: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Locale::Tg => tg,
+            Locale::Ru => ru,
+            Locale::En => en,
+        }
+    }
+
     /// Picks the best supported language from an `Accept-Language` header value, honouring
     /// q-values; `None` when the header names none of ours.
     pub fn negotiate(accept_language: &str) -> Option<Locale> {

@@ -8,6 +8,7 @@ pub mod deadline;
 pub mod field;
 pub mod lifecycle;
 pub mod locale;
+pub mod report;
 pub mod role;
 pub mod routing;
 pub mod submission;

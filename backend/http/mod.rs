@@ -15,6 +15,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod problem;
 pub mod reference;
+pub mod reports;
 pub mod rulesets;
 pub mod views;
 
@@ -43,6 +44,7 @@ pub fn router(app: App) -> Router {
         .merge(ops::routes())
         .merge(rulesets::routes())
         .merge(reference::routes())
+        .merge(reports::routes())
         .split_for_parts();
     openapi::add_error_responses(&mut doc);
     let settings = &app.settings.server;

@@ -24,6 +24,7 @@ Errors are RFC 9457 problem+json with a title in the language of Accept-Language
         (name = "rulesets", description = "Routing rulesets: drafts, simulation, replay, activation"),
         (name = "admin", description = "Agencies, user accounts, territories and categories"),
         (name = "reference", description = "Active territories and categories, for filing forms"),
+        (name = "reports", description = "Deadline reports for supervisors: who is late, where and why; JSON or CSV"),
         (name = "operations", description = "Health, readiness, metrics, keys"),
     )
 )]

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod limits;
 pub mod notices;
 pub mod reference;
+pub mod reports;
 pub mod routing;
 pub mod rulesets;
 pub mod scheduler;

@@ -234,6 +234,53 @@ pub async fn registered_between(
         .await?)
 }
 
+/// Appeals in id order after `after`, at most `limit`: a walk over every appeal.
+pub async fn after_id(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Appeal>, StoreError> {
+    let mut query = appeal::Entity::find().order_by_asc(appeal::Column::Id).limit(limit);
+    if let Some(after) = after {
+        query = query.filter(appeal::Column::Id.gt(after));
+    }
+    Ok(query.all(db).await?)
+}
+
+/// The open appeals of `agencies` whose deadline has passed (by `cutoff`, or before their
+/// clock was paused), most overdue first, after the keyset `after`, at most `limit`.
+pub async fn overdue(
+    db: &impl ConnectionTrait,
+    agencies: &[Uuid],
+    open_statuses: &[&str],
+    cutoff: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Appeal>, StoreError> {
+    let running =
+        Condition::all().add(appeal::Column::PausedAt.is_null()).add(appeal::Column::DueAt.lte(cutoff));
+    let paused_late = Condition::all()
+        .add(appeal::Column::PausedAt.is_not_null())
+        .add(Expr::col(appeal::Column::DueAt).lt(Expr::col(appeal::Column::PausedAt)));
+    let mut query = appeal::Entity::find()
+        .filter(appeal::Column::AgencyId.is_in(agencies.iter().copied()))
+        .filter(appeal::Column::Status.is_in(open_statuses.iter().copied()))
+        .filter(Condition::any().add(running).add(paused_late));
+    if let Some((due, id)) = after {
+        query = query.filter(
+            Condition::any()
+                .add(appeal::Column::DueAt.gt(due))
+                .add(Condition::all().add(appeal::Column::DueAt.eq(due)).add(appeal::Column::Id.gt(id))),
+        );
+    }
+    Ok(query
+        .order_by_asc(appeal::Column::DueAt)
+        .order_by_asc(appeal::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// Reads the appeal and holds it until the transaction ends, so a job's effect and a
 /// concurrent action on the same appeal take turns. PostgreSQL locks the row
 /// (`FOR UPDATE`); on SQLite the caller's IMMEDIATE transaction already holds the only

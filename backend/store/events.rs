@@ -102,6 +102,16 @@ pub async fn of_appeal(
     Ok(query.all(db).await?)
 }
 
+/// Every event of the given appeals, by appeal and in order.
+pub async fn of_appeals(db: &impl ConnectionTrait, appeal_ids: &[Uuid]) -> Result<Vec<Event>, StoreError> {
+    Ok(appeal_event::Entity::find()
+        .filter(appeal_event::Column::AppealId.is_in(appeal_ids.iter().copied()))
+        .order_by_asc(appeal_event::Column::AppealId)
+        .order_by_asc(appeal_event::Column::Seq)
+        .all(db)
+        .await?)
+}
+
 /// Where a chain first breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokenLink {

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod reference;
 pub mod refresh_tokens;
 pub mod rulesets;
+pub mod stints;
 pub mod users;
 
 use std::path::Path;

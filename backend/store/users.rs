@@ -49,6 +49,11 @@ pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<User>, 
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
+/// The accounts with the given ids (those that exist).
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<User>, StoreError> {
+    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(db).await?)
+}
+
 /// Looks an account up by its normalised (lower-cased) email.
 pub async fn by_email(db: &impl ConnectionTrait, email: &str) -> Result<Option<User>, StoreError> {
     Ok(user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?)

@@ -10,6 +10,7 @@ mod m20261201_000004_rulesets;
 mod m20261201_000005_jobs;
 mod m20261201_000006_outbox;
 mod m20261201_000007_open_queue_index;
+mod m20261201_000008_appeal_stints;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_jobs::Migration),
             Box::new(m20261201_000006_outbox::Migration),
             Box::new(m20261201_000007_open_queue_index::Migration),
+            Box::new(m20261201_000008_appeal_stints::Migration),
         ]
     }
 }

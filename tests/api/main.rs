@@ -14,6 +14,7 @@ mod notify_smtp;
 mod operations;
 mod outbox;
 mod reference;
+mod reports;
 mod rulesets;
 mod scheduler;
 mod support;

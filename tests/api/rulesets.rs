@@ -470,9 +470,15 @@ async fn a_supervisors_reroute_is_an_event_and_keeps_the_filing_decision_on_reco
             supervisor.token(),
         )
         .await;
-    // The supervisor no longer sees the appeal once it belongs to the hukumat: the action is
-    // done and answered with a 409 that says so (see services::appeals::actions::act).
-    assert_problem(response, 409, "conflict").await;
+    // The supervisor sees what they did, with nothing more they may do, and then no longer
+    // sees the appeal: it belongs to the hukumat (see services::appeals::actions::act).
+    assert_eq!(response.status(), 200);
+    let rerouted: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&rerouted["agency"]["code"], &rerouted["allowed_actions"]),
+        (&json!("hukumat-khujand"), &json!([]))
+    );
+    assert_eq!(app.get(&format!("/api/v1/appeals/{id}"), supervisor.token()).await.status(), 404);
     let appeal = stored(&app, id).await;
     assert_eq!(agency_code(&app, &appeal).await, "hukumat-khujand");
     assert_eq!(appeal.rule_id.as_deref(), Some("water-v1"), "the filing decision stays on record");

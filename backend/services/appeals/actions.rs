@@ -111,21 +111,35 @@ pub async fn act(
         },
     )
     .await?;
+    crate::services::reports::track(&txn, directory.all(), &updated, &event).await?;
     if let Some(agency) = directory.get(updated.agency_id) {
         let previous = directory.get(appeal.agency_id).filter(|a| a.id != agency.id);
         notices::for_appeal_event(app, &txn, &updated, &event, agency, previous).await?;
     }
     txn.commit().await?;
-    // A viewer who forwarded the appeal away may no longer see it: answer with what they saw.
     let directory = Directory::load(app).await?;
     match see(app, &directory, viewer, updated.clone(), now) {
-        Ok(seen) => Ok(seen),
-        Err(ServiceError::NotFound) => Err(ServiceError::Conflict(format!(
-            "done; the appeal now belongs to another agency ({})",
-            directory.get(updated.agency_id).map_or("?", |a| a.code.as_str())
-        ))),
-        Err(other) => Err(other),
+        Err(ServiceError::NotFound) => handed_over(app, &directory, viewer, &appeal, updated, now),
+        seen => seen,
     }
+}
+
+/// What an official who forwarded (or rerouted) the appeal out of their reach sees: the
+/// result of their own action, at the level they had before it, with nothing more they may
+/// do. Their next read of the appeal is a 404 like any other agency's.
+fn handed_over(
+    app: &App,
+    directory: &Directory,
+    viewer: &Viewer,
+    before: &Appeal,
+    after: Appeal,
+    now: DateTime<Utc>,
+) -> Result<Seen, ServiceError> {
+    let ancestors = directory.ancestors(before.agency_id);
+    let level = access::view_level(viewer, &facts(before, &ancestors)).ok_or(ServiceError::NotFound)?;
+    let agency = directory.get(after.agency_id).cloned().ok_or(ServiceError::NotFound)?;
+    let deadline_state = super::deadline_state(app, &after, now);
+    Ok(Seen { appeal: after, agency, level, allowed: Vec::new(), deadline_state })
 }
 
 /// The change to the appeal's row and the event's details.

@@ -299,13 +299,14 @@ async fn register(
         },
     )
     .await?;
+    let directory = Directory::load_in(txn).await?;
+    crate::services::reports::track(txn, directory.all(), &appeal, &event).await?;
     let revealed = access_code.as_ref().map(AccessCode::reveal);
     notices::for_appeal_event(app, txn, &appeal, &event, &routed.agency, None).await?;
     if let Some(code) = &revealed {
         notices::guest_access_code(app, txn, &appeal, &routed.agency, code, now).await?;
     }
     let viewer = filer_viewer(filer, &appeal, revealed.as_deref());
-    let directory = Directory::load_in(txn).await?;
     let seen = see(app, &directory, &viewer, appeal, now)?;
     Ok(Filed { seen, access_code: revealed, replayed: false })
 }

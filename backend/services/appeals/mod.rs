@@ -55,6 +55,11 @@ impl Directory {
         self.agencies.iter().find(|a| a.code == code)
     }
 
+    /// Every agency.
+    pub(crate) fn all(&self) -> &[Agency] {
+        &self.agencies
+    }
+
     /// Every ancestor of `id`, nearest first.
     pub(crate) fn ancestors(&self, id: Uuid) -> Vec<Uuid> {
         let mut found = Vec::new();

@@ -201,7 +201,7 @@ async fn close(
         ..Default::default()
     };
     let updated = appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
-    events::append(
+    let event = events::append(
         txn,
         NewEvent {
             appeal_id: appeal.id,
@@ -216,6 +216,8 @@ async fn close(
         },
     )
     .await?;
+    let agencies = crate::store::agencies::all(txn).await?;
+    crate::services::reports::track(txn, &agencies, &updated, &event).await?;
     super::plan(app, txn, Some(appeal), &updated, now).await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod agency;
 pub mod agency_territory;
 pub mod appeal;
 pub mod appeal_event;
+pub mod appeal_stint;
 pub mod attachment;
 pub mod calendar_entry;
 pub mod category;
