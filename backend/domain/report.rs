@@ -199,6 +199,16 @@ pub fn local_day(at: DateTime<Utc>, tz: Tz) -> NaiveDate {
     at.with_timezone(&tz).date_naive()
 }
 
+/// A local date as a day number (days since 1970-01-01), as stored and compared.
+pub fn day_number(date: NaiveDate) -> i32 {
+    i32::try_from((date - NaiveDate::default()).num_days()).unwrap_or(i32::MAX)
+}
+
+/// The local date of a day number.
+pub fn date_of_day(day: i32) -> NaiveDate {
+    NaiveDate::default() + chrono::TimeDelta::days(i64::from(day))
+}
+
 /// The first day of the trend point holding `day`: its ISO week's Monday, or the first of
 /// its month.
 pub fn bucket_of(day: NaiveDate, interval: Interval) -> NaiveDate {

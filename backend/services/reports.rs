@@ -135,8 +135,8 @@ pub async fn deadlines(
     let query = DeadlineQuery {
         agencies: agencies.clone(),
         grouping,
-        from: period.from.to_string(),
-        to: period.to.to_string(),
+        from: report::day_number(period.from),
+        to: report::day_number(period.to),
         overdue_cutoff: overdue_cutoff(now),
         due_soon_until: due_soon_until(app, now),
     };
@@ -230,10 +230,10 @@ pub async fn trend(
         .into_iter()
         .map(|start| (start, TrendPoint { period_start: start, received: 0, answered: 0, overdue: 0 }))
         .collect();
-    let (from, to) = (period.from.to_string(), period.to.to_string());
+    let (from, to) = (report::day_number(period.from), report::day_number(period.to));
     for series in [Series::Received, Series::Answered, Series::Overdue { cutoff: overdue_cutoff(now) }] {
-        for daily in stints::daily(app.db.conn(), &agencies, series, &from, &to).await? {
-            let Ok(day) = daily.day.parse::<NaiveDate>() else { continue };
+        for daily in stints::daily(app.db.conn(), &agencies, series, from, to).await? {
+            let day = report::date_of_day(daily.day);
             let Some(point) = points.get_mut(&bucket_of(day, interval)) else { continue };
             let count = u64::try_from(daily.count).unwrap_or(0);
             match series {

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::StoreError;
 use super::entity::appeal_stint::{self as row, Column};
-use crate::domain::report::{Counts, Grouping, Stint, StintOutcome, local_day};
+use crate::domain::report::{Counts, Grouping, Stint, StintOutcome, day_number, local_day};
 
 /// What a stint row repeats of its appeal, for grouping.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,12 +61,12 @@ pub async fn save(
             Column::AgencyId,
             Column::OfficialId,
             Column::ReceivedAt,
-            Column::ReceivedOn,
+            Column::ReceivedDay,
             Column::DueAt,
-            Column::DueOn,
+            Column::DueDay,
             Column::PausedAt,
             Column::EndedAt,
-            Column::EndedOn,
+            Column::EndedDay,
             Column::Outcome,
             Column::OnTime,
             Column::AnswerDays,
@@ -98,10 +98,8 @@ pub async fn delete_all(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
 
 fn to_row(appeal: &StintAppeal, s: &Stint, tz: Tz) -> row::ActiveModel {
     use sea_orm::ActiveValue::Set;
-    let day = |at: DateTime<Utc>| local_day(at, tz).to_string();
+    let day = |at: DateTime<Utc>| day_number(local_day(at, tz));
     row::ActiveModel {
-        // A fresh id for a new row; an update by (appeal, seq) keeps the stored one.
-        id: Set(Uuid::now_v7()),
         appeal_id: Set(appeal.id),
         seq: Set(s.seq),
         agency_id: Set(s.agency_id),
@@ -110,12 +108,12 @@ fn to_row(appeal: &StintAppeal, s: &Stint, tz: Tz) -> row::ActiveModel {
         territory_code: Set(appeal.territory_code.clone()),
         kind: Set(appeal.kind.clone()),
         received_at: Set(s.received_at),
-        received_on: Set(day(s.received_at)),
+        received_day: Set(day(s.received_at)),
         due_at: Set(s.due_at),
-        due_on: Set(day(s.due_at)),
+        due_day: Set(day(s.due_at)),
         paused_at: Set(s.paused_at),
         ended_at: Set(s.ended_at),
-        ended_on: Set(s.ended_at.map(day)),
+        ended_day: Set(s.ended_at.map(day)),
         outcome: Set(s.outcome.map(|o| o.as_str().to_owned())),
         on_time: Set(s.answered_on_time()),
         answer_days: Set(s.days_to_answer(tz)),
@@ -142,8 +140,9 @@ fn from_row(r: row::Model) -> Stint {
 pub struct DeadlineQuery {
     pub agencies: Vec<Uuid>,
     pub grouping: Grouping,
-    pub from: String,
-    pub to: String,
+    /// Day numbers (`domain::report::day_number`), both included.
+    pub from: i32,
+    pub to: i32,
     /// An open stint due at or before this is overdue (one second before now).
     pub overdue_cutoff: DateTime<Utc>,
     /// An open stint due after `overdue_cutoff` and at or before this is due soon.
@@ -172,8 +171,8 @@ pub async fn deadline_rows(
         Grouping::Territory => Column::TerritoryCode,
         Grouping::Kind => Column::Kind,
     };
-    let received = Expr::col(Column::ReceivedOn).between(q.from.clone(), q.to.clone());
-    let ended = Expr::col(Column::EndedOn).between(q.from.clone(), q.to.clone());
+    let received = Expr::col(Column::ReceivedDay).between(q.from, q.to);
+    let ended = Expr::col(Column::EndedDay).between(q.from, q.to);
     let ended_as = |outcome: StintOutcome| ended.clone().and(Expr::col(Column::Outcome).eq(outcome.as_str()));
     let open = received.clone().and(Expr::col(Column::EndedAt).is_null());
     let overdue = open.clone().and(overdue_now(q.overdue_cutoff));
@@ -263,7 +262,8 @@ pub enum Series {
 /// One daily count of a series.
 #[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
 pub struct DailyCount {
-    pub day: String,
+    /// A day number (`domain::report::day_number`).
+    pub day: i32,
     pub count: i64,
 }
 
@@ -272,18 +272,18 @@ pub async fn daily(
     db: &impl ConnectionTrait,
     agencies: &[Uuid],
     series: Series,
-    from: &str,
-    to: &str,
+    from: i32,
+    to: i32,
 ) -> Result<Vec<DailyCount>, StoreError> {
     let day = match series {
-        Series::Received => Column::ReceivedOn,
-        Series::Answered => Column::EndedOn,
-        Series::Overdue { .. } => Column::DueOn,
+        Series::Received => Column::ReceivedDay,
+        Series::Answered => Column::EndedDay,
+        Series::Overdue { .. } => Column::DueDay,
     };
     let mut query = row::Entity::find()
         .select_only()
         .column_as(day, "day")
-        .column_as(Expr::col(Column::Id).count(), "count")
+        .column_as(Expr::col(Column::Seq).count(), "count")
         .filter(Column::AgencyId.is_in(agencies.iter().copied()))
         .filter(Expr::col(day).between(from, to))
         .group_by(day);
@@ -299,24 +299,4 @@ pub async fn daily(
         }
     }
     Ok(query.into_model::<DailyCount>().all(db).await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use sea_orm::{DbBackend, QueryTrait};
-
-    use super::*;
-
-    /// The received-on filter is a plain string range, which is right only while local dates
-    /// are stored as zero-padded ISO dates.
-    #[test]
-    fn local_dates_are_stored_as_sortable_iso_dates() {
-        let at = DateTime::parse_from_rfc3339("2026-03-01T20:00:00Z").unwrap().to_utc();
-        assert_eq!(local_day(at, chrono_tz::Asia::Dushanbe).to_string(), "2026-03-02");
-        let sql = row::Entity::find()
-            .filter(Column::ReceivedOn.between("2026-01-01", "2026-12-31"))
-            .build(DbBackend::Postgres)
-            .to_string();
-        assert!(sql.contains("BETWEEN '2026-01-01' AND '2026-12-31'"), "{sql}");
-    }
 }

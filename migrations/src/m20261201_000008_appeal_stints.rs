@@ -4,8 +4,10 @@
 //! what it received and did. The row is written in the same transaction as the appeal's
 //! change and can be rebuilt from the timeline (`murojiat reports rebuild`).
 //!
-//! Local dates (`received_on`, `ended_on`, `due_on`) are ISO `YYYY-MM-DD` strings in the
-//! agency's time zone, so a period filter is a plain string range on both backends.
+//! Local dates (`received_day`, `ended_day`, `due_day`) are day numbers (days since
+//! 1970-01-01) in the agency's time zone: a period filter is an integer range, the cheapest
+//! comparison on both backends, and the rows stay narrow. A stint is identified by its appeal
+//! and its place in the appeal's sequence.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -28,21 +30,21 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(AppealStints::Table)
-                    .col(pk_uuid(AppealStints::Id))
                     .col(uuid(AppealStints::AppealId))
                     .col(integer(AppealStints::Seq))
+                    .primary_key(Index::create().col(AppealStints::AppealId).col(AppealStints::Seq))
                     .col(uuid(AppealStints::AgencyId))
                     .col(uuid_null(AppealStints::OfficialId))
                     .col(string_len(AppealStints::CategoryCode, 64))
                     .col(string_len(AppealStints::TerritoryCode, 64))
                     .col(string_len(AppealStints::Kind, 16))
                     .col(timestamp_with_time_zone(AppealStints::ReceivedAt))
-                    .col(string_len(AppealStints::ReceivedOn, 10))
+                    .col(integer(AppealStints::ReceivedDay))
                     .col(timestamp_with_time_zone(AppealStints::DueAt))
-                    .col(string_len(AppealStints::DueOn, 10))
+                    .col(integer(AppealStints::DueDay))
                     .col(timestamp_with_time_zone_null(AppealStints::PausedAt))
                     .col(timestamp_with_time_zone_null(AppealStints::EndedAt))
-                    .col(string_len_null(AppealStints::EndedOn, 10))
+                    .col(integer_null(AppealStints::EndedDay))
                     .col(string_len_null(AppealStints::Outcome, 16))
                     .col(boolean_null(AppealStints::OnTime))
                     .col(integer_null(AppealStints::AnswerDays))
@@ -60,18 +62,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        for (name, unique, cols) in [
-            ("idx_appeal_stints_seq", true, vec![AppealStints::AppealId, AppealStints::Seq]),
-            // The report's period filters: what was received, and what ended, in the period.
-            ("idx_appeal_stints_received", false, vec![AppealStints::ReceivedOn, AppealStints::AgencyId]),
-            ("idx_appeal_stints_ended", false, vec![AppealStints::EndedOn, AppealStints::AgencyId]),
-            ("idx_appeal_stints_due", false, vec![AppealStints::DueOn, AppealStints::AgencyId]),
+        // The report's period filters: what was received, ended, or fell due in the period.
+        for (name, cols) in [
+            ("idx_appeal_stints_received", [AppealStints::ReceivedDay, AppealStints::AgencyId]),
+            ("idx_appeal_stints_ended", [AppealStints::EndedDay, AppealStints::AgencyId]),
+            ("idx_appeal_stints_due", [AppealStints::DueDay, AppealStints::AgencyId]),
         ] {
             let mut index = Index::create();
             index.name(name).table(AppealStints::Table);
-            if unique {
-                index.unique();
-            }
             for col in cols {
                 index.col(col);
             }
@@ -88,7 +86,6 @@ impl MigrationTrait for Migration {
 #[derive(DeriveIden)]
 pub(crate) enum AppealStints {
     Table,
-    Id,
     AppealId,
     Seq,
     AgencyId,
@@ -97,12 +94,12 @@ pub(crate) enum AppealStints {
     TerritoryCode,
     Kind,
     ReceivedAt,
-    ReceivedOn,
+    ReceivedDay,
     DueAt,
-    DueOn,
+    DueDay,
     PausedAt,
     EndedAt,
-    EndedOn,
+    EndedDay,
     Outcome,
     OnTime,
     AnswerDays,

@@ -168,3 +168,11 @@ fn csv_quotes_only_what_needs_quoting_and_starts_with_a_byte_order_mark() {
     let document = csv_document(&["Код", "Name"], &[vec!["1".into(), "x\ny".into()]]);
     assert_eq!(document, "\u{feff}Код,Name\r\n1,\"x\ny\"\r\n");
 }
+
+#[test]
+fn day_numbers_count_from_1970_and_convert_back() {
+    let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+    assert_eq!(day_number(NaiveDate::from_ymd_opt(1970, 1, 2).unwrap()), 1);
+    assert_eq!(date_of_day(day_number(day)), day);
+    assert!(day_number(day) < day_number(day.succ_opt().unwrap()));
+}

@@ -4,8 +4,8 @@ use sea_orm::entity::prelude::*;
 #[sea_orm(table_name = "appeal_stints")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
     pub appeal_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
     pub seq: i32,
     pub agency_id: Uuid,
     pub official_id: Option<Uuid>,
@@ -13,12 +13,12 @@ pub struct Model {
     pub territory_code: String,
     pub kind: String,
     pub received_at: DateTimeUtc,
-    pub received_on: String,
+    pub received_day: i32,
     pub due_at: DateTimeUtc,
-    pub due_on: String,
+    pub due_day: i32,
     pub paused_at: Option<DateTimeUtc>,
     pub ended_at: Option<DateTimeUtc>,
-    pub ended_on: Option<String>,
+    pub ended_day: Option<i32>,
     pub outcome: Option<String>,
     pub on_time: Option<bool>,
     pub answer_days: Option<i32>,

@@ -145,6 +145,16 @@ fn template_name() -> String {
         hash.update(migration.name().as_bytes());
         hash.update(b"\n");
     }
+    // The sources too, so a migration edited before it was ever released makes a new template.
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/src");
+    let mut sources: Vec<_> = std::fs::read_dir(&folder)
+        .expect("the migrations folder")
+        .map(|entry| entry.expect("a readable folder entry").path())
+        .collect();
+    sources.sort();
+    for source in sources {
+        hash.update(std::fs::read(&source).expect("a readable migration"));
+    }
     format!("{TEMPLATE_PREFIX}{}", &hex::encode(hash.finalize())[..12])
 }
 
