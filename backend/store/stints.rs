@@ -158,8 +158,10 @@ pub struct DeadlineRow {
     pub counts: Counts,
 }
 
-/// The deadline report's figures per (group, days to answer), in one pass over the stints
-/// received or ended in the period at the agencies.
+/// The deadline report's figures per group: one pass over the stints received or ended in
+/// the period at the agencies, grouped by what decides each figure (so each row costs a hash
+/// lookup, not a dozen conditional sums), then one over those still open, for their deadline
+/// state. Rows with the same key are to be added up by the caller.
 pub async fn deadline_rows(
     db: &impl ConnectionTrait,
     q: &DeadlineQuery,
@@ -173,51 +175,99 @@ pub async fn deadline_rows(
     };
     let received = Expr::col(Column::ReceivedDay).between(q.from, q.to);
     let ended = Expr::col(Column::EndedDay).between(q.from, q.to);
-    let ended_as = |outcome: StintOutcome| ended.clone().and(Expr::col(Column::Outcome).eq(outcome.as_str()));
-    let open = received.clone().and(Expr::col(Column::EndedAt).is_null());
-    let overdue = open.clone().and(overdue_now(q.overdue_cutoff));
-    let due_soon = open
-        .clone()
-        .and(Expr::col(Column::PausedAt).is_null())
-        .and(Expr::col(Column::DueAt).gt(q.overdue_cutoff))
-        .and(Expr::col(Column::DueAt).lte(q.due_soon_until));
-    let count_if = |condition: SimpleExpr| Func::sum(Expr::case(condition, 1).finally(0));
-    let mut select = Query::select();
-    select
+    let open = Expr::col(Column::EndedAt).is_null();
+    let in_reach = Expr::col(Column::AgencyId).is_in(q.agencies.iter().copied());
+
+    let mut flows = Query::select();
+    flows
         .from(row::Entity)
         .expr_as(Expr::col(key), "key")
         .expr_as(Expr::col(Column::AnswerDays), "answer_days")
-        .expr_as(count_if(received.clone()), "received")
-        .expr_as(count_if(ended_as(StintOutcome::Answered)), "answered")
-        .expr_as(
-            count_if(ended_as(StintOutcome::Answered).and(Expr::col(Column::OnTime).eq(true))),
-            "answered_on_time",
-        )
-        .expr_as(count_if(ended_as(StintOutcome::Forwarded)), "forwarded_out")
-        .expr_as(count_if(ended_as(StintOutcome::Dismissed)), "dismissed")
-        .expr_as(count_if(open), "open")
-        .expr_as(count_if(overdue), "open_overdue")
-        .expr_as(count_if(due_soon), "due_soon")
-        .expr_as(
-            Func::sum(Expr::case(received.clone(), Expr::col(Column::Extensions)).finally(0)),
-            "extensions",
-        )
-        .and_where(Expr::col(Column::AgencyId).is_in(q.agencies.iter().copied()))
-        .cond_where(Condition::any().add(received).add(ended))
-        .group_by_col(key)
-        .group_by_col(Column::AnswerDays);
-    let rows = db.query_all(&select).await?;
-    rows.iter()
-        .map(|r| {
-            let key = match q.grouping {
-                Grouping::Agency | Grouping::Official => {
-                    r.try_get::<Option<Uuid>>("", "key")?.map(|id| id.to_string())
-                }
-                _ => r.try_get::<Option<String>>("", "key")?,
-            };
-            Ok(DeadlineRow { key, answer_days: r.try_get("", "answer_days")?, counts: counts(r)? })
-        })
-        .collect()
+        .expr_as(Expr::col(Column::Outcome), "outcome")
+        .expr_as(Expr::col(Column::OnTime), "on_time")
+        .expr_as(received.clone(), "in_received")
+        .expr_as(ended.clone(), "in_ended")
+        .expr_as(open.clone(), "open")
+        .expr_as(Expr::col(Column::Seq).count(), "n")
+        .expr_as(Func::sum(Expr::col(Column::Extensions)), "extensions")
+        .and_where(in_reach.clone())
+        .cond_where(Condition::any().add(received.clone()).add(ended.clone()))
+        .add_group_by(by_position(7));
+    let mut found = Vec::new();
+    for r in db.query_all(&flows).await? {
+        let n = count(&r, "n")?;
+        // A comparison with a NULL day is NULL: not in the period.
+        let flag = |name: &str| r.try_get::<Option<bool>>("", name).map(|b| b == Some(true));
+        let (in_received, in_ended) = (flag("in_received")?, flag("in_ended")?);
+        let outcome: Option<String> = r.try_get("", "outcome")?;
+        let ended_as = |wanted: StintOutcome| in_ended && outcome.as_deref() == Some(wanted.as_str());
+        let answered = ended_as(StintOutcome::Answered);
+        let on_time = answered && r.try_get::<Option<bool>>("", "on_time")? == Some(true);
+        let counts = Counts {
+            received: if in_received { n } else { 0 },
+            answered: if answered { n } else { 0 },
+            answered_on_time: if on_time { n } else { 0 },
+            forwarded_out: if ended_as(StintOutcome::Forwarded) { n } else { 0 },
+            dismissed: if ended_as(StintOutcome::Dismissed) { n } else { 0 },
+            open: if in_received && flag("open")? { n } else { 0 },
+            extensions_granted: if in_received { count(&r, "extensions")? } else { 0 },
+            ..Counts::default()
+        };
+        found.push(DeadlineRow {
+            key: group_key(&r, q.grouping)?,
+            answer_days: r.try_get("", "answer_days")?,
+            counts,
+        });
+    }
+
+    let overdue = overdue_now(q.overdue_cutoff);
+    let due_soon = Expr::col(Column::PausedAt)
+        .is_null()
+        .and(Expr::col(Column::DueAt).gt(q.overdue_cutoff))
+        .and(Expr::col(Column::DueAt).lte(q.due_soon_until));
+    let mut still_open = Query::select();
+    still_open
+        .from(row::Entity)
+        .expr_as(Expr::col(key), "key")
+        .expr_as(overdue, "overdue")
+        .expr_as(due_soon, "due_soon")
+        .expr_as(Expr::col(Column::Seq).count(), "n")
+        .and_where(in_reach)
+        .and_where(received)
+        .and_where(open)
+        .add_group_by(by_position(3));
+    for r in db.query_all(&still_open).await? {
+        let n = count(&r, "n")?;
+        let counts = Counts {
+            open_overdue: if r.try_get::<Option<bool>>("", "overdue")? == Some(true) { n } else { 0 },
+            due_soon: if r.try_get::<Option<bool>>("", "due_soon")? == Some(true) { n } else { 0 },
+            ..Counts::default()
+        };
+        found.push(DeadlineRow { key: group_key(&r, q.grouping)?, answer_days: None, counts });
+    }
+    Ok(found)
+}
+
+/// `GROUP BY 1, 2, …, n`: the first `n` selected expressions. By position, because a
+/// comparison with bound values is a new expression to PostgreSQL each time it is written.
+fn by_position(n: usize) -> Vec<SimpleExpr> {
+    (1..=n).map(|i| Expr::cust(i.to_string())).collect()
+}
+
+/// The group's key as text: ids for agencies and officials, codes otherwise.
+fn group_key(r: &QueryResult, grouping: Grouping) -> Result<Option<String>, sea_orm::DbErr> {
+    match grouping {
+        Grouping::Agency | Grouping::Official => {
+            Ok(r.try_get::<Option<Uuid>>("", "key")?.map(|id| id.to_string()))
+        }
+        _ => r.try_get::<Option<String>>("", "key"),
+    }
+}
+
+/// A COUNT or SUM: a BIGINT on PostgreSQL and an INTEGER on SQLite, both read as i64.
+fn count(r: &QueryResult, name: &str) -> Result<u64, sea_orm::DbErr> {
+    let value: Option<i64> = r.try_get("", name)?;
+    Ok(u64::try_from(value.unwrap_or(0)).unwrap_or(0))
 }
 
 /// An open stint's deadline has passed: by the cutoff, or before its clock was paused.
@@ -227,25 +277,6 @@ fn overdue_now(cutoff: DateTime<Utc>) -> SimpleExpr {
         .is_not_null()
         .and(Expr::col(Column::DueAt).lt(Expr::col(Column::PausedAt)));
     running.or(paused_late)
-}
-
-fn counts(r: &QueryResult) -> Result<Counts, sea_orm::DbErr> {
-    // SUM is a BIGINT on PostgreSQL and an INTEGER on SQLite; both read as i64.
-    let get = |name: &str| -> Result<u64, sea_orm::DbErr> {
-        let value: Option<i64> = r.try_get("", name)?;
-        Ok(u64::try_from(value.unwrap_or(0)).unwrap_or(0))
-    };
-    Ok(Counts {
-        received: get("received")?,
-        answered: get("answered")?,
-        answered_on_time: get("answered_on_time")?,
-        forwarded_out: get("forwarded_out")?,
-        dismissed: get("dismissed")?,
-        open: get("open")?,
-        open_overdue: get("open_overdue")?,
-        due_soon: get("due_soon")?,
-        extensions_granted: get("extensions")?,
-    })
 }
 
 /// Which daily series of the trend report to count.

@@ -11,6 +11,7 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+use sea_orm_migration::sea_orm::ConnectionTrait;
 
 use super::m20261130_000001_accounts::Agencies;
 use super::m20261130_000002_appeals::Appeals;
@@ -75,6 +76,15 @@ impl MigrationTrait for Migration {
             }
             manager.create_index(index.to_owned()).await?;
         }
+        // The stays still open, for the report's deadline state: few beside the answered.
+        // Partial indexes are the same SQL on SQLite and PostgreSQL.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX idx_appeal_stints_open ON appeal_stints (agency_id, received_day) \
+                 WHERE ended_at IS NULL",
+            )
+            .await?;
         Ok(())
     }
 
