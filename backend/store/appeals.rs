@@ -327,11 +327,19 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<Appeal>) -> Result
 mod tests {
     use crate::domain::lifecycle::Status;
 
-    /// The partial index of the open queue is used only while its status list is exactly the
-    /// open statuses the queue asks for by default.
+    /// The partial indexes of open appeals are used only while their status lists are exactly
+    /// the open statuses the queue and the overdue report ask for.
     #[test]
     fn the_open_queue_index_lists_exactly_the_open_statuses() {
-        let migration = include_str!("../../migrations/src/m20261201_000007_open_queue_index.rs");
+        for migration in [
+            include_str!("../../migrations/src/m20261201_000007_open_queue_index.rs"),
+            include_str!("../../migrations/src/m20261201_000008_appeal_stints.rs"),
+        ] {
+            assert_lists_the_open_statuses(migration);
+        }
+    }
+
+    fn assert_lists_the_open_statuses(migration: &str) {
         let start = migration.find("WHERE status IN (").expect("the index has a status predicate") + 17;
         let end = start + migration[start..].find(')').expect("the list closes");
         let mut listed: Vec<&str> =

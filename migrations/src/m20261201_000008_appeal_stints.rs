@@ -85,10 +85,21 @@ impl MigrationTrait for Migration {
                  WHERE ended_at IS NULL",
             )
             .await?;
+        // The overdue report over many agencies: open appeals in due order, whatever the
+        // agency (`idx_appeals_open_queue` serves one agency's queue). The status list must
+        // stay equal to `Status::is_open`.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX idx_appeals_open_due ON appeals (due_at, id) \
+                 WHERE status IN ('registered', 'in_progress', 'awaiting_citizen', 'contested')",
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.get_connection().execute_unprepared("DROP INDEX IF EXISTS idx_appeals_open_due").await?;
         manager.drop_table(Table::drop().table(AppealStints::Table).to_owned()).await
     }
 }
