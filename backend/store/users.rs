@@ -1,5 +1,7 @@
 //! Queries on user accounts.
 
+use std::collections::{HashMap, HashSet};
+
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -47,6 +49,56 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<User, Sto
 
 pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<User>, StoreError> {
     Ok(user::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The accounts with these ids, in one query; missing ids are left out.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, User>, StoreError> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        let rows = user::Entity::find().filter(user::Column::Id.is_in(chunk.iter().copied())).all(db).await?;
+        found.extend(rows.into_iter().map(|u| (u.id, u)));
+    }
+    Ok(found)
+}
+
+/// The accounts with `role` at any of these agencies, in email order, in one query.
+pub async fn with_role_at(
+    db: &impl ConnectionTrait,
+    role: &str,
+    agencies: &[Uuid],
+) -> Result<Vec<User>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in agencies.chunks(1_000) {
+        let rows = user::Entity::find()
+            .filter(user::Column::Role.eq(role))
+            .filter(user::Column::AgencyId.is_in(chunk.iter().copied()))
+            .order_by_asc(user::Column::Email)
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Which of these normalised (lower-cased) addresses belong to accounts that turned off the
+/// mail the law does not require.
+pub async fn without_optional_mail(
+    db: &impl ConnectionTrait,
+    emails: &[String],
+) -> Result<HashSet<String>, StoreError> {
+    let mut found = HashSet::new();
+    for chunk in emails.chunks(1_000) {
+        let rows: Vec<String> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Email)
+            .filter(user::Column::Email.is_in(chunk.iter().cloned()))
+            .filter(user::Column::OptionalMail.eq(false))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Looks an account up by its normalised (lower-cased) email.
