@@ -1,6 +1,6 @@
 //! Queries on user accounts.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
 use sea_orm::{
@@ -51,16 +51,6 @@ pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<User>, 
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
-/// The accounts with these ids, in one query; missing ids are left out.
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, User>, StoreError> {
-    let mut found = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(1_000) {
-        let rows = user::Entity::find().filter(user::Column::Id.is_in(chunk.iter().copied())).all(db).await?;
-        found.extend(rows.into_iter().map(|u| (u.id, u)));
-    }
-    Ok(found)
-}
-
 /// The accounts with `role` at any of these agencies, in email order, in one query.
 pub async fn with_role_at(
     db: &impl ConnectionTrait,
@@ -99,6 +89,11 @@ pub async fn without_optional_mail(
         found.extend(rows);
     }
     Ok(found)
+}
+
+/// The accounts with the given ids (those that exist).
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<User>, StoreError> {
+    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }
 
 /// Looks an account up by its normalised (lower-cased) email.

@@ -181,8 +181,11 @@ pub(super) async fn run<'a>(
         }
     }
     let assignees = distinct(alerting.iter().filter_map(|n| n.appeal.assignee_id));
-    let mut people =
-        if assignees.is_empty() { HashMap::new() } else { users::by_ids(txn, &assignees).await? };
+    let mut people: HashMap<Uuid, users::User> = if assignees.is_empty() {
+        HashMap::new()
+    } else {
+        users::by_ids(txn, &assignees).await?.into_iter().map(|u| (u.id, u)).collect()
+    };
     for user in supervisors.values().flatten() {
         people.entry(user.id).or_insert_with(|| user.clone());
     }
