@@ -51,46 +51,6 @@ pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<User>, 
     Ok(user::Entity::find_by_id(id).one(db).await?)
 }
 
-/// The accounts with `role` at any of these agencies, in email order, in one query.
-pub async fn with_role_at(
-    db: &impl ConnectionTrait,
-    role: &str,
-    agencies: &[Uuid],
-) -> Result<Vec<User>, StoreError> {
-    let mut found = Vec::new();
-    for chunk in agencies.chunks(1_000) {
-        let rows = user::Entity::find()
-            .filter(user::Column::Role.eq(role))
-            .filter(user::Column::AgencyId.is_in(chunk.iter().copied()))
-            .order_by_asc(user::Column::Email)
-            .all(db)
-            .await?;
-        found.extend(rows);
-    }
-    Ok(found)
-}
-
-/// Which of these normalised (lower-cased) addresses belong to accounts that turned off the
-/// mail the law does not require.
-pub async fn without_optional_mail(
-    db: &impl ConnectionTrait,
-    emails: &[String],
-) -> Result<HashSet<String>, StoreError> {
-    let mut found = HashSet::new();
-    for chunk in emails.chunks(1_000) {
-        let rows: Vec<String> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Email)
-            .filter(user::Column::Email.is_in(chunk.iter().cloned()))
-            .filter(user::Column::OptionalMail.eq(false))
-            .into_tuple()
-            .all(db)
-            .await?;
-        found.extend(rows);
-    }
-    Ok(found)
-}
-
 /// The accounts with the given ids (those that exist).
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<User>, StoreError> {
     Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(db).await?)
@@ -138,6 +98,46 @@ pub async fn search(db: &impl ConnectionTrait, q: &UserSearch) -> Result<Vec<Use
         query = query.filter(user::Column::Email.gt(after.as_str()));
     }
     Ok(query.limit(q.limit).all(db).await?)
+}
+
+/// The accounts with `role` at any of these agencies, in email order, in one query.
+pub async fn with_role_at(
+    db: &impl ConnectionTrait,
+    role: &str,
+    agencies: &[Uuid],
+) -> Result<Vec<User>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in agencies.chunks(1_000) {
+        let rows = user::Entity::find()
+            .filter(user::Column::Role.eq(role))
+            .filter(user::Column::AgencyId.is_in(chunk.iter().copied()))
+            .order_by_asc(user::Column::Email)
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Which of these normalised (lower-cased) addresses belong to accounts that turned off the
+/// mail the law does not require.
+pub async fn without_optional_mail(
+    db: &impl ConnectionTrait,
+    emails: &[String],
+) -> Result<HashSet<String>, StoreError> {
+    let mut found = HashSet::new();
+    for chunk in emails.chunks(1_000) {
+        let rows: Vec<String> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Email)
+            .filter(user::Column::Email.is_in(chunk.iter().cloned()))
+            .filter(user::Column::OptionalMail.eq(false))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Saves a changed account.
