@@ -98,7 +98,8 @@ OHA_JSON -H "authorization: Bearer $TOKEN" "$B/api/v1/queue?cursor=$CURSOR" >"$W
 
 STATUSES="('registered','in_progress','awaiting_citizen','contested')"
 echo "SELECT * FROM appeals WHERE agency_id IN ('$AGENCY') AND status IN $STATUSES ORDER BY due_at, id LIMIT 21;" >"$WORK/first.sql"
-echo "SELECT * FROM appeals WHERE agency_id IN ('$AGENCY') AND status IN $STATUSES AND (due_at > '$LAST_DUE' OR (due_at = '$LAST_DUE' AND id > '$LAST_ID')) ORDER BY due_at, id LIMIT 21;" >"$WORK/deep.sql"
+# The keyset condition as the server writes it: a row-value comparison (an index range).
+echo "SELECT * FROM appeals WHERE agency_id IN ('$AGENCY') AND status IN $STATUSES AND (due_at, id) > ('$LAST_DUE', '$LAST_ID') ORDER BY due_at, id LIMIT 21;" >"$WORK/deep.sql"
 pg_row() { # name sql-file
     local out; out=$(pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" -f "$2" --log --log-prefix="$WORK/pg" "$DB_URL" 2>/dev/null)
     local tps; tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')

@@ -5,7 +5,11 @@
 //! are open with a deadline far in the future, each with a pending deadline job that is not
 //! due. Then, for each DUE count (default 10 100 1000 5000), that many appeals are made
 //! overdue with a due deadline job, and one `Scheduler::run_due` pass is timed: claiming,
-//! marking overdue, escalating and appending the event, each job in its own transaction.
+//! marking overdue, escalating and appending the event.
+//!
+//! SUPERVISORS=n (default 0) gives the appeals' agency n supervisors, so every missed
+//! deadline also writes n alert emails to the outbox. With
+//! `RUST_LOG=murojiat::services::scheduler=debug` each batch logs where its time went.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,6 +41,8 @@ async fn main() -> anyhow::Result<()> {
         .merge(Serialized::default("logging.filter", "warn"))
         .extract_checked()?;
     settings.config_dir = config;
+    murojiat::telemetry::init(&settings.logging);
+    let supervisors: u64 = std::env::var("SUPERVISORS").ok().map(|s| s.parse()).transpose()?.unwrap_or(0);
     let db = Db::connect(&settings.database).await?;
     db.migrate_up().await?;
     let now = Utc.with_ymd_and_hms(2026, 6, 1, 5, 0, 0).single().expect("an instant");
@@ -45,9 +51,9 @@ async fn main() -> anyhow::Result<()> {
     let conn = db.conn();
 
     let started = Instant::now();
-    fill(conn, open).await?;
+    fill(conn, open, supervisors).await?;
     println!(
-        "filled {open} open appeals and {open} pending jobs in {:.1} s",
+        "filled {open} open appeals and {open} pending jobs ({supervisors} supervisors) in {:.1} s",
         started.elapsed().as_secs_f64()
     );
 
@@ -81,13 +87,22 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `open` open appeals due in 2027 and a pending deadline job for each, by set-based SQL.
-async fn fill(conn: &impl ConnectionTrait, open: u64) -> anyhow::Result<()> {
+/// `open` open appeals due in 2027 and a pending deadline job for each, by set-based SQL;
+/// `supervisors` supervisors at their agency.
+async fn fill(conn: &impl ConnectionTrait, open: u64, supervisors: u64) -> anyhow::Result<()> {
     conn.execute_unprepared(
         "INSERT INTO agencies (id, code, kind, parent_id, name_tg, name_ru, name_en, email, time_zone, active, created_at, updated_at) \
          VALUES ('00000000-0000-7000-8000-000000000001', 'bench', 'ministry', NULL, 'b', 'b', 'b', NULL, 'Asia/Dushanbe', true, now(), now()) \
          ON CONFLICT DO NOTHING",
     )
+    .await?;
+    conn.execute_unprepared(&format!(
+        "INSERT INTO users (id, email, password_hash, full_name, role, agency_id, locale, disabled, \
+           optional_mail, created_at, updated_at) \
+         SELECT gen_random_uuid(), 'supervisor' || i || '@bench.example', 'x', 'Supervisor ' || i, \
+           'supervisor', '00000000-0000-7000-8000-000000000001', 'tg', false, true, now(), now() \
+         FROM generate_series(1, {supervisors}) AS i"
+    ))
     .await?;
     conn.execute_unprepared(&format!(
         "INSERT INTO appeals (id, tracking_number, kind, status, channel, subject, body, category_code, region_code, \

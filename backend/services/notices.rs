@@ -1,6 +1,8 @@
 //! What email an appeal event causes, and to whom. Called inside the transaction that
 //! writes the event, so the outbox row commits (or rolls back) with the change itself.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
@@ -15,7 +17,7 @@ use crate::store::agencies::Agency;
 use crate::store::appeals::Appeal;
 use crate::store::events::Event;
 use crate::store::outbox::{self, NewMessage};
-use crate::store::users;
+use crate::store::users::{self, User};
 
 /// Someone an email goes to.
 #[derive(Debug, Clone)]
@@ -120,27 +122,56 @@ pub async fn enqueue(
     if !is_essential(kind) && !wants_optional_mail(db, &recipient.email).await? {
         return Ok(());
     }
+    outbox::enqueue(db, message(app, recipient, kind, data, time_zone, appeal_id, cause, now)?).await?;
+    Ok(())
+}
+
+/// The message [`enqueue`] writes, built without writing it.
+#[allow(clippy::too_many_arguments)]
+pub fn message(
+    app: &App,
+    recipient: &Recipient,
+    kind: MessageKind,
+    data: Value,
+    time_zone: &str,
+    appeal_id: Option<Uuid>,
+    cause: &str,
+    now: DateTime<Utc>,
+) -> Result<NewMessage, ServiceError> {
     let id = Uuid::now_v7();
     let message_id = message_id(id, &app.settings.mail.message_id_domain)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    outbox::enqueue(
-        db,
-        NewMessage {
-            id,
-            dedupe_key: format!("{cause}:{}", recipient.email.to_lowercase()),
-            recipient_email: recipient.email.clone(),
-            recipient_name: recipient.name.clone(),
-            locale: recipient.locale.as_str().to_owned(),
-            time_zone: time_zone.to_owned(),
-            template: kind.as_str().to_owned(),
-            data,
-            essential: is_essential(kind),
-            appeal_id,
-            message_id,
-            now,
-        },
-    )
-    .await?;
+    Ok(NewMessage {
+        id,
+        dedupe_key: format!("{cause}:{}", recipient.email.to_lowercase()),
+        recipient_email: recipient.email.clone(),
+        recipient_name: recipient.name.clone(),
+        locale: recipient.locale.as_str().to_owned(),
+        time_zone: time_zone.to_owned(),
+        template: kind.as_str().to_owned(),
+        data,
+        essential: is_essential(kind),
+        appeal_id,
+        message_id,
+        now,
+    })
+}
+
+/// Writes many messages built with [`message`] at once, as [`enqueue`] would one by one:
+/// mail the law does not require is left out for accounts that turned it off.
+pub async fn enqueue_all(db: &impl ConnectionTrait, messages: Vec<NewMessage>) -> Result<(), ServiceError> {
+    let optional: Vec<String> =
+        messages.iter().filter(|m| !m.essential).map(|m| m.recipient_email.to_lowercase()).collect();
+    let declined = if optional.is_empty() {
+        HashSet::new()
+    } else {
+        users::without_optional_mail(db, &optional).await?
+    };
+    let wanted: Vec<NewMessage> = messages
+        .into_iter()
+        .filter(|m| m.essential || !declined.contains(&m.recipient_email.to_lowercase()))
+        .collect();
+    outbox::enqueue_many(db, wanted).await?;
     Ok(())
 }
 
@@ -262,27 +293,62 @@ pub async fn staff_alert(
     };
     let mut people = Vec::new();
     for id in recipients {
-        if let Some(user) = users::by_id(db, *id).await?.filter(|u| !u.disabled) {
-            let locale = user.locale.parse().unwrap_or(Locale::Tg);
-            people.push(Recipient { email: user.email, name: user.full_name, locale });
+        if let Some(user) = users::by_id(db, *id).await? {
+            people.push(user);
         }
     }
-    if people.is_empty()
+    let messages =
+        staff_alert_messages(app, kind, appeal, &agency, assignee.as_deref(), &people, cause, now)?;
+    for message in messages {
+        if !message.essential && !wants_optional_mail(db, &message.recipient_email).await? {
+            continue;
+        }
+        outbox::enqueue(db, message).await?;
+    }
+    Ok(())
+}
+
+/// The messages of [`staff_alert`], from rows the caller has read: `people` are the accounts
+/// named (disabled ones are skipped), `assignee` the assignee's name. For writing the alerts
+/// of many jobs at once with [`enqueue_all`].
+#[allow(clippy::too_many_arguments)]
+pub fn staff_alert_messages(
+    app: &App,
+    kind: MessageKind,
+    appeal: &Appeal,
+    agency: &Agency,
+    assignee: Option<&str>,
+    people: &[User],
+    cause: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<NewMessage>, ServiceError> {
+    let mut recipients: Vec<Recipient> = people
+        .iter()
+        .filter(|u| !u.disabled)
+        .map(|user| Recipient {
+            email: user.email.clone(),
+            name: user.full_name.clone(),
+            locale: user.locale.parse().unwrap_or(Locale::Tg),
+        })
+        .collect();
+    if recipients.is_empty()
         && let Some(email) = agency.email.clone()
     {
         let locale = app.settings.server.default_locale;
-        people.push(Recipient { email, name: agency_name(&agency, locale), locale });
+        recipients.push(Recipient { email, name: agency_name(agency, locale), locale });
     }
-    for recipient in people {
-        let data = json!({
-            "name": recipient.name,
-            "registration_number": appeal.registration_number,
-            "appeal_subject": appeal.subject,
-            "assignee": assignee.clone().unwrap_or_else(|| "—".to_owned()),
-            "due_at": appeal.due_at,
-            "appeal_url": appeal_url(app, appeal),
-        });
-        enqueue(app, db, &recipient, kind, data, &agency.time_zone, Some(appeal.id), cause, now).await?;
-    }
-    Ok(())
+    recipients
+        .into_iter()
+        .map(|recipient| {
+            let data = json!({
+                "name": recipient.name,
+                "registration_number": appeal.registration_number,
+                "appeal_subject": appeal.subject,
+                "assignee": assignee.unwrap_or("—"),
+                "due_at": appeal.due_at,
+                "appeal_url": appeal_url(app, appeal),
+            });
+            message(app, &recipient, kind, data, &agency.time_zone, Some(appeal.id), cause, now)
+        })
+        .collect()
 }

@@ -1,5 +1,7 @@
 //! Queries on agencies.
 
+use std::collections::HashMap;
+
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -47,6 +49,17 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewAgency) -> Result<Agency,
 
 pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Agency>, StoreError> {
     Ok(agency::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The agencies with these ids, in one query; missing ids are left out.
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, Agency>, StoreError> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(1_000) {
+        let rows =
+            agency::Entity::find().filter(agency::Column::Id.is_in(chunk.iter().copied())).all(db).await?;
+        found.extend(rows.into_iter().map(|a| (a.id, a)));
+    }
+    Ok(found)
 }
 
 pub async fn by_code(db: &impl ConnectionTrait, code: &str) -> Result<Option<Agency>, StoreError> {

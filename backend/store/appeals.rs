@@ -1,5 +1,7 @@
 //! Queries on appeals: the row itself, a citizen's list and the staff queue.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -178,13 +180,14 @@ pub async fn queue(
         QueueOrder::CreatedAt => (appeal::Column::CreatedAt, false),
     };
     if let Some((key, id)) = q.after {
-        let (beyond, id_beyond) = if ascending {
-            (column.gt(key), appeal::Column::Id.gt(id))
-        } else {
-            (column.lt(key), appeal::Column::Id.lt(id))
-        };
-        query = query
-            .filter(Condition::any().add(beyond).add(Condition::all().add(column.eq(key)).add(id_beyond)));
+        // A row-value comparison, which both backends answer as a range of the queue index
+        // (agency, key, id). The equivalent OR of two conditions is only a filter there: the
+        // scan starts at the agency's first row and reads and discards every row of the
+        // pages before, so a deep page cost a heap fetch per row skipped (33 ms at item
+        // 2,000 of a 1,000,000-appeal database, against 0.1 ms).
+        let row = Expr::tuple([Expr::col(column), Expr::col(appeal::Column::Id)]);
+        let cursor = Expr::tuple([Expr::value(key), Expr::value(id)]);
+        query = query.filter(if ascending { row.gt(cursor) } else { row.lt(cursor) });
     }
     query = if ascending {
         query.order_by_asc(column).order_by_asc(appeal::Column::Id)
@@ -296,6 +299,31 @@ pub async fn lock(
         Backend::Sqlite => query,
     };
     Ok(query.one(db).await?)
+}
+
+/// [`lock`] for many appeals in one statement; the ones that exist, by id. The rows are
+/// locked in id order, so two callers locking overlapping sets never wait on each other
+/// in a cycle.
+pub async fn lock_many(
+    db: &impl ConnectionTrait,
+    backend: Backend,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Appeal>, StoreError> {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut locked = HashMap::with_capacity(sorted.len());
+    for chunk in sorted.chunks(1_000) {
+        let query = appeal::Entity::find()
+            .filter(appeal::Column::Id.is_in(chunk.iter().copied()))
+            .order_by_asc(appeal::Column::Id);
+        let query = match backend {
+            Backend::Postgres => query.lock_exclusive(),
+            Backend::Sqlite => query,
+        };
+        locked.extend(query.all(db).await?.into_iter().map(|a| (a.id, a)));
+    }
+    Ok(locked)
 }
 
 /// How many appeals there are.

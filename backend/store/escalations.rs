@@ -2,9 +2,13 @@
 //! were alerted. One row per (appeal, missed due instant); `notified_at` stays empty until
 //! email delivery (the outbox) picks it up.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TryInsertResult};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
+};
 use uuid::Uuid;
 
 use super::StoreError;
@@ -38,6 +42,67 @@ pub async fn record(
         .exec_without_returning(db)
         .await?;
     Ok(matches!(written, TryInsertResult::Inserted(n) if n > 0))
+}
+
+/// A missed deadline to record with [`record_many`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewEscalation {
+    pub appeal_id: Uuid,
+    pub agency_id: Uuid,
+    pub due_at: DateTime<Utc>,
+}
+
+/// The missed deadlines already recorded for these appeals, as (appeal, due instant), in
+/// one query.
+pub async fn recorded(
+    db: &impl ConnectionTrait,
+    appeal_ids: &[Uuid],
+) -> Result<HashSet<(Uuid, DateTime<Utc>)>, StoreError> {
+    let mut seen = HashSet::new();
+    for chunk in appeal_ids.chunks(1_000) {
+        let rows: Vec<(Uuid, DateTime<Utc>)> = escalation::Entity::find()
+            .select_only()
+            .column(escalation::Column::AppealId)
+            .column(escalation::Column::DueAt)
+            .filter(escalation::Column::AppealId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        seen.extend(rows);
+    }
+    Ok(seen)
+}
+
+/// Records many missed deadlines at once; returns how many rows were written, which is
+/// fewer than given when some were recorded before (those are left as they are).
+pub async fn record_many(
+    db: &impl ConnectionTrait,
+    new: &[NewEscalation],
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut written = 0;
+    for chunk in new.chunks(1_000) {
+        let rows = chunk.iter().map(|e| escalation::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            appeal_id: Set(e.appeal_id),
+            agency_id: Set(e.agency_id),
+            due_at: Set(e.due_at),
+            escalated_at: Set(now),
+            notified_at: Set(None),
+        });
+        let on_conflict = OnConflict::columns([escalation::Column::AppealId, escalation::Column::DueAt])
+            .do_nothing()
+            .to_owned();
+        let result = escalation::Entity::insert_many(rows)
+            .on_conflict(on_conflict)
+            .try_insert()
+            .exec_without_returning(db)
+            .await?;
+        if let TryInsertResult::Inserted(n) = result {
+            written += n;
+        }
+    }
+    Ok(written)
 }
 
 /// An appeal's escalations, oldest first.

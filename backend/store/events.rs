@@ -2,6 +2,8 @@
 //! previous event's hash and every stored field, so changing, removing or reordering a row
 //! breaks the chain from that point on (`murojiat audit verify`).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -42,8 +44,22 @@ pub async fn append(db: &impl ConnectionTrait, new: NewEvent) -> Result<Event, S
         .order_by_desc(appeal_event::Column::Seq)
         .one(db)
         .await?;
+    let event = link(last.map(|last| Link { seq: last.seq, hash: last.hash }).as_ref(), new);
+    Ok(appeal_event::ActiveModel::from(event).insert(db).await?)
+}
+
+/// The end of an appeal's chain: its last event's sequence number and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub seq: i32,
+    pub hash: String,
+}
+
+/// The event `new` as it follows `last` (`None` for an appeal's first event), with its
+/// sequence number, previous hash and hash set. Pure: for writing many events at once.
+pub fn link(last: Option<&Link>, new: NewEvent) -> Event {
     let (seq, prev_hash) = match last {
-        Some(last) => (last.seq + 1, last.hash),
+        Some(last) => (last.seq + 1, last.hash.clone()),
         None => (1, GENESIS.to_owned()),
     };
     let mut event = Event {
@@ -62,7 +78,36 @@ pub async fn append(db: &impl ConnectionTrait, new: NewEvent) -> Result<Event, S
         hash: String::new(),
     };
     event.hash = chain_hash(&event);
-    Ok(appeal_event::ActiveModel::from(event).insert(db).await?)
+    event
+}
+
+/// The end of each of these appeals' chains, in one query; appeals without events are
+/// missing from the map. The caller holds the appeals' rows, so the ends cannot move.
+pub async fn last_links(
+    db: &impl ConnectionTrait,
+    appeal_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Link>, StoreError> {
+    let mut links = HashMap::with_capacity(appeal_ids.len());
+    for chunk in appeal_ids.chunks(1_000) {
+        // The greatest seq per appeal, each found by a descent of the (appeal_id, seq) index,
+        // on both backends (SQLite has no DISTINCT ON).
+        let last = Expr::cust(
+            "appeal_events.seq = (SELECT max(m.seq) FROM appeal_events m \
+             WHERE m.appeal_id = appeal_events.appeal_id)",
+        );
+        let rows: Vec<(Uuid, i32, String)> = appeal_event::Entity::find()
+            .select_only()
+            .column(appeal_event::Column::AppealId)
+            .column(appeal_event::Column::Seq)
+            .column(appeal_event::Column::Hash)
+            .filter(appeal_event::Column::AppealId.is_in(chunk.iter().copied()))
+            .filter(last)
+            .into_tuple()
+            .all(db)
+            .await?;
+        links.extend(rows.into_iter().map(|(appeal, seq, hash)| (appeal, Link { seq, hash })));
+    }
+    Ok(links)
 }
 
 /// The hash an event must carry, computed from its previous hash and its fields.

@@ -10,6 +10,8 @@
 //! `FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint batches; SQLite has one
 //! writer at a time, and the claim runs in an IMMEDIATE transaction.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict};
 use sea_orm::{
@@ -223,6 +225,50 @@ pub async fn complete(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// [`complete`] for many jobs in one statement; returns the ids of those completed, the
+/// others having been taken over or superseded. Same transaction rule as [`complete`].
+pub async fn complete_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<HashSet<Uuid>, StoreError> {
+    let mut completed = 0;
+    for chunk in ids.chunks(1_000) {
+        let result = job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(DONE))
+            .col_expr(job::Column::DoneAt, Expr::value(now))
+            .col_expr(job::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .filter(job::Column::Id.is_in(chunk.iter().copied()))
+            .filter(job::Column::Status.eq(PENDING))
+            .filter(job::Column::LeaseOwner.eq(owner))
+            .exec(db)
+            .await?;
+        completed += result.rows_affected;
+    }
+    if completed == ids.len() as u64 {
+        return Ok(ids.iter().copied().collect());
+    }
+    // Some were lost (rare). The ones now done under this owner's name are the ones this
+    // statement completed: they were pending under its lease when claimed, and only the
+    // lease holder completes a job.
+    let mut done = HashSet::new();
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<Uuid> = job::Entity::find()
+            .select_only()
+            .column(job::Column::Id)
+            .filter(job::Column::Id.is_in(chunk.iter().copied()))
+            .filter(job::Column::Status.eq(DONE))
+            .filter(job::Column::LeaseOwner.eq(owner))
+            .into_tuple()
+            .all(db)
+            .await?;
+        done.extend(rows);
+    }
+    Ok(done)
 }
 
 /// Records a failed attempt by `owner`: with `retry_at` the job waits until then and runs

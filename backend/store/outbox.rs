@@ -63,7 +63,29 @@ pub struct NewMessage {
 
 /// Writes `message` unless one with its dedupe key exists; true when it was written.
 pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<bool, StoreError> {
-    let active = row::ActiveModel {
+    let inserted = row::Entity::insert(new_row(message))
+        .on_conflict(OnConflict::column(Column::DedupeKey).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// [`enqueue`] for many messages, a statement per thousand; returns how many were written.
+pub async fn enqueue_many(db: &impl ConnectionTrait, messages: Vec<NewMessage>) -> Result<u64, StoreError> {
+    let mut written = 0;
+    let mut messages = messages.into_iter().peekable();
+    while messages.peek().is_some() {
+        let chunk: Vec<_> = messages.by_ref().take(1_000).map(new_row).collect();
+        written += row::Entity::insert_many(chunk)
+            .on_conflict(OnConflict::column(Column::DedupeKey).do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(written)
+}
+
+fn new_row(message: NewMessage) -> row::ActiveModel {
+    row::ActiveModel {
         id: Set(message.id),
         dedupe_key: Set(message.dedupe_key),
         recipient_email: Set(message.recipient_email),
@@ -81,12 +103,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<b
         message_id: Set(message.message_id),
         created_at: Set(message.now),
         sent_at: Set(None),
-    };
-    let inserted = row::Entity::insert(active)
-        .on_conflict(OnConflict::column(Column::DedupeKey).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted > 0)
+    }
 }
 
 /// Claims up to `limit` due messages, oldest due first, for a sender whose lease ends at

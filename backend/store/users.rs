@@ -1,5 +1,7 @@
 //! Queries on user accounts.
 
+use std::collections::HashSet;
+
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -96,6 +98,46 @@ pub async fn search(db: &impl ConnectionTrait, q: &UserSearch) -> Result<Vec<Use
         query = query.filter(user::Column::Email.gt(after.as_str()));
     }
     Ok(query.limit(q.limit).all(db).await?)
+}
+
+/// The accounts with `role` at any of these agencies, in email order, in one query.
+pub async fn with_role_at(
+    db: &impl ConnectionTrait,
+    role: &str,
+    agencies: &[Uuid],
+) -> Result<Vec<User>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in agencies.chunks(1_000) {
+        let rows = user::Entity::find()
+            .filter(user::Column::Role.eq(role))
+            .filter(user::Column::AgencyId.is_in(chunk.iter().copied()))
+            .order_by_asc(user::Column::Email)
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Which of these normalised (lower-cased) addresses belong to accounts that turned off the
+/// mail the law does not require.
+pub async fn without_optional_mail(
+    db: &impl ConnectionTrait,
+    emails: &[String],
+) -> Result<HashSet<String>, StoreError> {
+    let mut found = HashSet::new();
+    for chunk in emails.chunks(1_000) {
+        let rows: Vec<String> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Email)
+            .filter(user::Column::Email.is_in(chunk.iter().cloned()))
+            .filter(user::Column::OptionalMail.eq(false))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
 }
 
 /// Saves a changed account.

@@ -9,15 +9,20 @@ use murojiat::app::App;
 use murojiat::auth::keys::KeyRing;
 use murojiat::clock::ManualClock;
 use murojiat::domain::deadline::overdue_at;
+use murojiat::notify::MessageKind;
 use murojiat::services::scheduler::{JobKind, RunReport, Scheduler, kind};
+use murojiat::store::agencies::Agency;
+use murojiat::store::entity::outbox_message;
 use murojiat::store::entity::{appeal, appeal_event, escalation, job};
+use murojiat::store::events::{self, NewEvent, Verified};
 use murojiat::store::jobs::{self, NewJob};
+use murojiat::store::users::{self, NewUser};
 use murojiat::store::{Backend, Db, agencies};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{TestApp, spawn_app, start_instant};
+use crate::support::{TestApp, fixtures, spawn_app, start_instant};
 
 const LEASE: Duration = Duration::seconds(60);
 
@@ -137,6 +142,11 @@ async fn insert_appeals(app: &TestApp, n: usize, due: DateTime<Utc>) -> Vec<Uuid
     let reception = app.app.settings.appeals.reception_agency.clone();
     app.ensure_agency(&reception).await;
     let agency = agencies::by_code(app.db.conn(), &reception).await.unwrap().unwrap();
+    insert_appeals_at(app, &agency, n, due).await
+}
+
+/// Inserts `n` open appeals at `agency`, all due at `due`; their ids.
+async fn insert_appeals_at(app: &TestApp, agency: &Agency, n: usize, due: DateTime<Utc>) -> Vec<Uuid> {
     let now = start_instant();
     let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
     for chunk in ids.chunks(500) {
@@ -320,4 +330,169 @@ async fn serve_runs_the_scheduler_in_process_when_enabled() {
         .expect("the scheduler is running");
     assert_eq!(jobs::count_with_status(app.db.conn(), jobs::DONE).await.unwrap(), 3);
     assert_eq!(escalation::Entity::find().count(app.db.conn()).await.unwrap(), 3);
+}
+
+/// An active supervisor at `agency` with this address; the account's id.
+async fn supervisor(app: &TestApp, agency: &Agency, email: &str) -> Uuid {
+    let user = users::insert(
+        app.db.conn(),
+        NewUser {
+            id: Uuid::now_v7(),
+            email: email.to_owned(),
+            password_hash: "unused".into(),
+            full_name: format!("Supervisor {email}"),
+            role: "supervisor".into(),
+            agency_id: Some(agency.id),
+            locale: "ru".into(),
+            email_verified: true,
+            now: start_instant(),
+        },
+    )
+    .await
+    .unwrap();
+    user.id
+}
+
+/// Starts each appeal's timeline with a filing event, so the jobs' events continue a chain.
+async fn start_timelines(app: &TestApp, ids: &[Uuid]) {
+    for id in ids {
+        let filed = NewEvent {
+            appeal_id: *id,
+            at: start_instant() - Duration::days(20),
+            actor_id: None,
+            actor_role: "citizen".into(),
+            action: "file".into(),
+            visibility: "public".into(),
+            status_before: "registered".into(),
+            status_after: "registered".into(),
+            data: json!({ "channel": "web" }),
+        };
+        events::append(app.db.conn(), filed).await.unwrap();
+    }
+}
+
+/// A reminder a day before `due` per appeal, due before the deadline jobs.
+async fn schedule_reminders(app: &TestApp, ids: &[Uuid], due: DateTime<Utc>) {
+    for id in ids {
+        let reminder = NewJob {
+            kind: JobKind::Reminder.as_str().into(),
+            appeal_id: Some(*id),
+            run_at: due - Duration::days(1),
+            dedupe_key: format!("reminder:{id}:test"),
+            payload: json!({ "due_at": due, "offset": "1d" }),
+        };
+        jobs::schedule(app.db.conn(), reminder, start_instant()).await.unwrap();
+    }
+}
+
+async fn actions_of(app: &TestApp, appeal: Uuid) -> Vec<String> {
+    let timeline = events::of_appeal(app.db.conn(), appeal, true).await.unwrap();
+    timeline.into_iter().map(|e| e.action).collect()
+}
+
+async fn mail_to(app: &TestApp, email: &str, kind: MessageKind) -> u64 {
+    outbox_message::Entity::find()
+        .filter(outbox_message::Column::RecipientEmail.eq(email))
+        .filter(outbox_message::Column::Template.eq(kind.as_str()))
+        .count(app.db.conn())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_batch_over_several_agencies_continues_each_appeals_own_chain_and_alerts_its_own_supervisors() {
+    let app = spawn_app().await;
+    let now = start_instant();
+    let due = now - Duration::days(1);
+    let mut agencies_seen = Vec::new();
+    for code in ["batch-water", "batch-roads", "batch-health"] {
+        let agency = fixtures::agency(code).insert(&app).await;
+        // Created out of email order: the overdue event lists them in email order.
+        let second = supervisor(&app, &agency, &format!("b.{code}@example.org")).await;
+        let first = supervisor(&app, &agency, &format!("a.{code}@example.org")).await;
+        let ids = insert_appeals_at(&app, &agency, 4, due).await;
+        agencies_seen.push((code, ids, vec![first, second]));
+    }
+    let all: Vec<Uuid> = agencies_seen.iter().flat_map(|(_, ids, _)| ids.clone()).collect();
+    start_timelines(&app, &all).await;
+    schedule_reminders(&app, &all, due).await;
+    schedule_deadlines(&app, &all, due).await;
+
+    let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
+    assert_eq!((report.claimed, report.applied, report.one_by_one), (24, 24, 0), "{report:?}");
+
+    let verified = events::verify_all(app.db.conn()).await.unwrap().expect("every chain verifies");
+    assert_eq!(verified, Verified { appeals: 12, events: 36 });
+    for (code, ids, supervisors) in &agencies_seen {
+        for id in ids {
+            assert_eq!(actions_of(&app, *id).await, ["file", "remind", "overdue"]);
+            let overdue = events::of_appeal(app.db.conn(), *id, true).await.unwrap().pop().unwrap();
+            let data: serde_json::Value = serde_json::from_str(&overdue.data).unwrap();
+            assert_eq!(data["escalated_to"], json!(supervisors), "{code}");
+        }
+        for who in ["a", "b"] {
+            let email = format!("{who}.{code}@example.org");
+            assert_eq!(mail_to(&app, &email, MessageKind::OverdueAlert).await, 4, "{email}");
+        }
+    }
+    assert_eq!(escalation::Entity::find().count(app.db.conn()).await.unwrap(), 12);
+    // Run again: nothing is due, nothing is written twice.
+    let again = Scheduler::new(app.app.clone()).run_due(now + Duration::hours(1)).await.unwrap();
+    assert_eq!(again, RunReport::default());
+}
+
+/// Makes the database refuse outbox rows for addresses starting with `refused`, as a
+/// stand-in for any effect that fails at write time.
+async fn refuse_mail_to_refused(app: &TestApp) {
+    let conn = app.db.conn();
+    let statements: &[&str] = match app.db.backend() {
+        Backend::Postgres => &[
+            "CREATE FUNCTION refuse_mail() RETURNS trigger AS $$ BEGIN \
+               IF NEW.recipient_email LIKE 'refused%' THEN RAISE EXCEPTION 'refused by test'; END IF; \
+               RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER refuse_mail BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION refuse_mail()",
+        ],
+        Backend::Sqlite => &["CREATE TRIGGER refuse_mail BEFORE INSERT ON outbox \
+             WHEN NEW.recipient_email LIKE 'refused%' BEGIN SELECT RAISE(ABORT, 'refused by test'); END"],
+    };
+    for statement in statements {
+        sea_orm::ConnectionTrait::execute_unprepared(conn, statement).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_job_whose_effect_fails_is_retried_and_the_rest_of_its_batch_still_runs() {
+    let app = spawn_app_with_attempts(3).await;
+    let now = start_instant();
+    let due = now - Duration::days(1);
+    let good = fixtures::agency("batch-good").insert(&app).await;
+    supervisor(&app, &good, "boss@good.example.org").await;
+    let poisoned = fixtures::agency("batch-poisoned").insert(&app).await;
+    supervisor(&app, &poisoned, "refused@poisoned.example.org").await;
+    let fine = insert_appeals_at(&app, &good, 5, due).await;
+    let bad = insert_appeals_at(&app, &poisoned, 1, due).await[0];
+    refuse_mail_to_refused(&app).await;
+    let mut all = fine.clone();
+    all.insert(2, bad);
+    start_timelines(&app, &all).await;
+    schedule_deadlines(&app, &all, due).await;
+
+    let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
+    assert_eq!((report.claimed, report.applied, report.retried, report.failed), (6, 5, 1, 0), "{report:?}");
+    assert_eq!(report.one_by_one, 6, "the failed set-based run fell back to job by job");
+    for id in &fine {
+        assert_eq!(actions_of(&app, *id).await, ["file", "overdue"]);
+    }
+    assert_eq!(mail_to(&app, "boss@good.example.org", MessageKind::OverdueAlert).await, 5);
+    // The failed job's effect rolled back with it, and it waits for its retry.
+    assert_eq!(actions_of(&app, bad).await, ["file"]);
+    let waiting = job(&app, &kind::deadline_key(bad, due)).await;
+    assert_eq!(waiting.status, jobs::PENDING);
+    assert_eq!(waiting.run_at, now + Duration::seconds(30));
+    assert!(waiting.last_error.as_deref().unwrap_or_default().contains("refused by test"), "{waiting:?}");
+    let escalated = escalation::Entity::find().filter(escalation::Column::AppealId.eq(bad));
+    assert_eq!(escalated.count(app.db.conn()).await.unwrap(), 0);
+    assert_eq!(escalation::Entity::find().count(app.db.conn()).await.unwrap(), 5);
+    let verified = events::verify_all(app.db.conn()).await.unwrap().expect("every chain verifies");
+    assert_eq!(verified, Verified { appeals: 6, events: 11 });
 }

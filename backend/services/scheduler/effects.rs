@@ -17,7 +17,7 @@ use crate::services::notices;
 use crate::store::appeals::{self, Appeal, AppealChange};
 use crate::store::events::{self, NewEvent};
 use crate::store::jobs::Job;
-use crate::store::users::{self, UserSearch};
+use crate::store::users;
 use crate::store::{StoreError, escalations};
 
 /// What running a job did.
@@ -30,16 +30,16 @@ pub enum Outcome {
 }
 
 #[derive(Deserialize)]
-struct DuePayload {
-    due_at: DateTime<Utc>,
+pub(super) struct DuePayload {
+    pub due_at: DateTime<Utc>,
     #[serde(default)]
-    offset: Option<String>,
+    pub offset: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct ForwardingPayload {
-    agency_id: uuid::Uuid,
-    closes_at: DateTime<Utc>,
+pub(super) struct ForwardingPayload {
+    pub agency_id: uuid::Uuid,
+    pub closes_at: DateTime<Utc>,
 }
 
 #[derive(Deserialize)]
@@ -75,13 +75,7 @@ pub async fn run(
             if !watches(&appeal, status, p.due_at) {
                 return Ok(Outcome::Moot);
             }
-            let data = serde_json::json!({
-                "due_at": p.due_at,
-                "offset": p.offset,
-                "assignee": appeal.assignee_id,
-                "agency_id": appeal.agency_id,
-            });
-            note(txn, &appeal, status, "remind", data, now).await?;
+            note(txn, &appeal, status, "remind", remind_data(&appeal, &p), now).await?;
             let assignee: Vec<uuid::Uuid> = appeal.assignee_id.into_iter().collect();
             let cause = format!("job:{}", job.id);
             notices::staff_alert(app, txn, MessageKind::DeadlineReminder, &appeal, &assignee, &cause, now)
@@ -97,15 +91,8 @@ pub async fn run(
                 return Ok(Outcome::Moot);
             }
             let supervisors = supervisors_of(txn, &appeal).await?;
-            let data = serde_json::json!({
-                "due_at": p.due_at,
-                "agency_id": appeal.agency_id,
-                "assignee": appeal.assignee_id,
-                "escalated_to": supervisors,
-            });
-            note(txn, &appeal, status, "overdue", data, now).await?;
-            let mut alerted: Vec<uuid::Uuid> = appeal.assignee_id.into_iter().collect();
-            alerted.extend(supervisors.iter().copied().filter(|s| Some(*s) != appeal.assignee_id));
+            note(txn, &appeal, status, "overdue", overdue_data(&appeal, &p, &supervisors), now).await?;
+            let alerted = overdue_alerted(&appeal, &supervisors);
             let cause = format!("job:{}", job.id);
             notices::staff_alert(app, txn, MessageKind::OverdueAlert, &appeal, &alerted, &cause, now).await?;
             Ok(Outcome::Applied)
@@ -117,8 +104,7 @@ pub async fn run(
             if status != Status::Registered || appeal.agency_id != p.agency_id {
                 return Ok(Outcome::Moot);
             }
-            let data = serde_json::json!({ "agency_id": p.agency_id, "closed_at": p.closes_at });
-            note(txn, &appeal, status, "forwarding_window_closed", data, now).await?;
+            note(txn, &appeal, status, "forwarding_window_closed", forwarding_data(&p), now).await?;
             Ok(Outcome::Applied)
         }
         JobKind::CitizenReply => {
@@ -144,12 +130,44 @@ pub async fn run(
 
 /// Whether the deadline `due` is still the one this appeal runs against: the agency owes
 /// work, the clock is not paused, and no extension, pause or forwarding moved it.
-fn watches(appeal: &Appeal, status: Status, due: DateTime<Utc>) -> bool {
+pub(super) fn watches(appeal: &Appeal, status: Status, due: DateTime<Utc>) -> bool {
     status.is_open() && appeal.paused_at.is_none() && appeal.due_at == due
 }
 
-fn payload<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, SchedulerError> {
+pub(super) fn payload<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, SchedulerError> {
     serde_json::from_str(&job.payload).map_err(|e| SchedulerError::Payload(format!("{}: {e}", job.kind)))
+}
+
+/// The details of a reminder's `remind` event.
+pub(super) fn remind_data(appeal: &Appeal, p: &DuePayload) -> serde_json::Value {
+    serde_json::json!({
+        "due_at": p.due_at,
+        "offset": p.offset,
+        "assignee": appeal.assignee_id,
+        "agency_id": appeal.agency_id,
+    })
+}
+
+/// The details of a missed deadline's `overdue` event.
+pub(super) fn overdue_data(appeal: &Appeal, p: &DuePayload, supervisors: &[uuid::Uuid]) -> serde_json::Value {
+    serde_json::json!({
+        "due_at": p.due_at,
+        "agency_id": appeal.agency_id,
+        "assignee": appeal.assignee_id,
+        "escalated_to": supervisors,
+    })
+}
+
+/// Who the overdue alert names: the assignee, then the supervisors.
+pub(super) fn overdue_alerted(appeal: &Appeal, supervisors: &[uuid::Uuid]) -> Vec<uuid::Uuid> {
+    let mut alerted: Vec<uuid::Uuid> = appeal.assignee_id.into_iter().collect();
+    alerted.extend(supervisors.iter().copied().filter(|s| Some(*s) != appeal.assignee_id));
+    alerted
+}
+
+/// The details of the `forwarding_window_closed` event.
+pub(super) fn forwarding_data(p: &ForwardingPayload) -> serde_json::Value {
+    serde_json::json!({ "agency_id": p.agency_id, "closed_at": p.closes_at })
 }
 
 /// An internal event by the system that leaves the status as it is. The appeal's row is
@@ -162,22 +180,29 @@ async fn note(
     data: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    events::append(
-        txn,
-        NewEvent {
-            appeal_id: appeal.id,
-            at: now,
-            actor_id: None,
-            actor_role: "system".to_owned(),
-            action: action.to_owned(),
-            visibility: "internal".to_owned(),
-            status_before: status.as_str().to_owned(),
-            status_after: status.as_str().to_owned(),
-            data,
-        },
-    )
-    .await?;
+    events::append(txn, system_note(appeal, status, action, data, now)).await?;
     Ok(())
+}
+
+/// The event [`note`] appends, before it is linked into the chain.
+pub(super) fn system_note(
+    appeal: &Appeal,
+    status: Status,
+    action: &str,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> NewEvent {
+    NewEvent {
+        appeal_id: appeal.id,
+        at: now,
+        actor_id: None,
+        actor_role: "system".to_owned(),
+        action: action.to_owned(),
+        visibility: "internal".to_owned(),
+        status_before: status.as_str().to_owned(),
+        status_after: status.as_str().to_owned(),
+        data,
+    }
 }
 
 /// A lifecycle step the system takes (abandon, close): through the lifecycle table, a
@@ -224,11 +249,15 @@ async fn close(
 
 /// The active supervisors of the appeal's agency, to whom a missed deadline escalates.
 async fn supervisors_of(txn: &impl ConnectionTrait, appeal: &Appeal) -> Result<Vec<uuid::Uuid>, StoreError> {
-    let search = UserSearch {
-        role: Some("supervisor".to_owned()),
-        agency_id: Some(appeal.agency_id),
-        limit: 100,
-        ..Default::default()
-    };
-    Ok(users::search(txn, &search).await?.into_iter().filter(|u| !u.disabled).map(|u| u.id).collect())
+    let found = users::with_role_at(txn, SUPERVISOR, &[appeal.agency_id]).await?;
+    Ok(active_supervisors(&found))
+}
+
+/// The role a missed deadline escalates to.
+pub(super) const SUPERVISOR: &str = "supervisor";
+
+/// Of one agency's supervisors in email order, the ones alerted: the first hundred, less
+/// the disabled accounts.
+pub(super) fn active_supervisors(of_agency: &[users::User]) -> Vec<uuid::Uuid> {
+    of_agency.iter().take(100).filter(|u| !u.disabled).map(|u| u.id).collect()
 }

@@ -6,11 +6,13 @@
 //! `murojiat serve` and `murojiat worker` calls it with the clock's time; tests call it
 //! directly after moving their clock. Any number of schedulers may run against PostgreSQL.
 
+mod batch;
 mod effects;
 pub mod kind;
 mod plan;
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
@@ -23,7 +25,7 @@ pub use plan::plan;
 use crate::app::App;
 use crate::config::SchedulerSettings;
 use crate::store::StoreError;
-use crate::store::appeals;
+use crate::store::appeals::{self, Appeal};
 use crate::store::jobs::{self, Job};
 
 /// Why a job could not run. The job is retried with backoff, then ends `failed`.
@@ -37,6 +39,10 @@ pub enum SchedulerError {
     /// A notice the job writes could not be prepared.
     #[error("notice: {0}")]
     Notice(String),
+    /// A set-based run found the database other than it had read it; its batch runs job by
+    /// job instead.
+    #[error("batch: {0}")]
+    Batch(String),
 }
 
 impl From<crate::services::ServiceError> for SchedulerError {
@@ -70,6 +76,10 @@ pub struct RunReport {
     /// Jobs this scheduler could not complete because its lease had been taken over (or the
     /// job superseded) meanwhile; their effect was rolled back.
     pub lost: u64,
+    /// Jobs run one by one rather than set-based with their batch: the kinds that change
+    /// the appeal, jobs that could not be read, the other jobs of their appeals, and every
+    /// job of a batch whose set-based run failed.
+    pub one_by_one: u64,
 }
 
 impl RunReport {
@@ -80,6 +90,7 @@ impl RunReport {
         self.retried += other.retried;
         self.failed += other.failed;
         self.lost += other.lost;
+        self.one_by_one += other.one_by_one;
     }
 }
 
@@ -121,22 +132,88 @@ impl Scheduler {
     }
 
     /// Claims one batch of due jobs and runs them.
+    ///
+    /// One transaction per batch: one commit (one WAL flush) for the batch. The appeals of
+    /// the batch are locked first, all at once in id order. The common kinds then run
+    /// set-based in a savepoint (see `batch`); the jobs left over, and every job of a
+    /// batch whose set-based run failed, run one by one with a savepoint each, so a job
+    /// whose effect fails ends retried or failed without taking the others with it.
     pub async fn run_batch(&self, now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {
         let settings = self.settings();
         let lease = TimeDelta::seconds(i64::try_from(settings.lease_secs).unwrap_or(i64::MAX));
+        let started = Instant::now();
         let claimed = jobs::claim(&self.app.db, &self.owner, now, lease, settings.batch_size).await?;
+        let claim_time = started.elapsed();
         let mut report = RunReport { claimed: claimed.len() as u64, ..Default::default() };
         if claimed.is_empty() {
             return Ok(report);
         }
-        // One transaction per batch, a savepoint per job: one commit (one WAL flush) for
-        // the batch, and each job's completion and effect still stand or fall together.
+        let started = Instant::now();
         let batch = self.app.db.write().await?;
-        for job in &claimed {
+        // The appeal first, then the job: the order in which actions take them (they update
+        // the appeal, then supersede its jobs), so the two never wait on each other in a
+        // cycle on PostgreSQL; and all of the batch's appeals in id order, so two
+        // schedulers whose batches share appeals do not either.
+        let ids: Vec<uuid::Uuid> = claimed.iter().filter_map(|j| j.appeal_id).collect();
+        let appeals = appeals::lock_many(&batch, self.app.db.backend(), &ids).await?;
+        let lock_time = started.elapsed();
+
+        let started = Instant::now();
+        let (rest, phases) = match self.run_set_based(&batch, &claimed, &appeals, now).await {
+            Ok(ran) => {
+                report.add(ran.report);
+                (ran.rest, ran.phases)
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, jobs = claimed.len(), "batch failed; running its jobs one by one");
+                (claimed.iter().collect(), batch::Phases::default())
+            }
+        };
+        let set_time = started.elapsed();
+        let started = Instant::now();
+        let one_by_one = rest.len();
+        report.one_by_one += one_by_one as u64;
+        for job in rest {
             self.run_one(&batch, job, now, &mut report).await?;
         }
+        let rest_time = started.elapsed();
+        let started = Instant::now();
         batch.commit().await?;
+        tracing::debug!(
+            claimed = claimed.len(),
+            one_by_one,
+            claim_ms = ms(claim_time),
+            lock_ms = ms(lock_time),
+            set_based_ms = ms(set_time),
+            complete_ms = ms(phases.complete),
+            read_ms = ms(phases.read),
+            write_ms = ms(phases.write),
+            one_by_one_ms = ms(rest_time),
+            commit_ms = ms(started.elapsed()),
+            "scheduler batch phases"
+        );
         Ok(report)
+    }
+
+    /// The set-based run of a batch, in a savepoint that is rolled back when it fails.
+    async fn run_set_based<'a>(
+        &self,
+        batch: &DatabaseTransaction,
+        claimed: &'a [Job],
+        appeals: &'a HashMap<uuid::Uuid, Appeal>,
+        now: DateTime<Utc>,
+    ) -> Result<batch::Ran<'a>, SchedulerError> {
+        let txn = batch.begin().await?;
+        match batch::run(&self.app, &txn, &self.owner, claimed, appeals, now).await {
+            Ok(ran) => {
+                txn.commit().await?;
+                Ok(ran)
+            }
+            Err(err) => {
+                txn.rollback().await?;
+                Err(err)
+            }
+        }
     }
 
     /// Runs one claimed job: its completion and its effect commit together, or neither.
@@ -151,9 +228,7 @@ impl Scheduler {
         report: &mut RunReport,
     ) -> Result<(), SchedulerError> {
         let txn = batch.begin().await?;
-        // The appeal first, then the job: the order in which actions take them (they update
-        // the appeal, then supersede its jobs), so the two never wait on each other in a
-        // cycle on PostgreSQL.
+        // Already held since `run_batch` locked the batch's appeals; read again as it is now.
         let appeal = match job.appeal_id {
             Some(id) => appeals::lock(&txn, self.app.db.backend(), id).await?,
             None => None,
@@ -231,4 +306,8 @@ impl Scheduler {
         }
         tracing::info!(owner = %self.owner, "scheduler stopped");
     }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
