@@ -240,7 +240,8 @@ pub enum ActionName {
 /// request-extension, grant-extension: `days`, `reason`; refuse-extension: `reason`;
 /// answer: `outcome`, `text`; dismiss: `reason` (a dismissal reason code), `comment`;
 /// withdraw: optional `reason`; contest: `reason`; uphold, reopen: `comment`;
-/// note, message: `text`. `version` may stand in for the If-Match header.
+/// note, message: `text`. `version` may stand in for the If-Match header. Any other field is
+/// refused with 400.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {
@@ -256,8 +257,47 @@ pub struct ActionRequest {
 }
 
 impl ActionRequest {
-    /// Builds the command, reporting every missing or invalid field at once.
+    /// The body fields `action` reads (besides `version`).
+    fn fields_of(action: ActionName) -> &'static [&'static str] {
+        match action {
+            ActionName::Take => &[],
+            ActionName::Assign => &["assignee"],
+            ActionName::RequestInfo | ActionName::Reply => &["message"],
+            ActionName::Forward | ActionName::Reroute => &["agency", "reason"],
+            ActionName::RequestExtension | ActionName::GrantExtension => &["days", "reason"],
+            ActionName::RefuseExtension | ActionName::Withdraw | ActionName::Contest => &["reason"],
+            ActionName::Answer => &["outcome", "text"],
+            ActionName::Dismiss => &["reason", "comment"],
+            ActionName::Uphold | ActionName::Reopen => &["comment"],
+            ActionName::Note | ActionName::Message => &["text"],
+        }
+    }
+
+    /// The fields the client sent (besides `version`).
+    fn given(&self) -> impl Iterator<Item = &'static str> {
+        [
+            ("assignee", self.assignee.is_some()),
+            ("message", self.message.is_some()),
+            ("agency", self.agency.is_some()),
+            ("reason", self.reason.is_some()),
+            ("days", self.days.is_some()),
+            ("outcome", self.outcome.is_some()),
+            ("text", self.text.is_some()),
+            ("comment", self.comment.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, given)| given.then_some(field))
+    }
+
+    /// Builds the command, reporting every missing or invalid field at once. A field this
+    /// action does not read is refused like an unknown one (400), so a client can never
+    /// believe it set something (an agency, an assignee) that the action ignores.
     fn command(self, action: ActionName) -> Result<Command, ApiError> {
+        if let Some(field) = self.given().find(|field| !Self::fields_of(action).contains(field)) {
+            return Err(ApiError::bad_request(format!(
+                "Field '{field}' does not apply to this action; this endpoint does not accept it."
+            )));
+        }
         let mut errors = FieldErrors::default();
         let required = |value: Option<String>, field: &str, errors: &mut FieldErrors| {
             if value.is_none() {

@@ -343,3 +343,41 @@ async fn a_wrong_access_code_is_a_404_and_guessing_is_rate_limited() {
     // Once limited, even the right code waits: guessing cannot tell it found the code.
     assert_eq!(app.guest_get(&guest.public_url(), Some(&code)).await.status(), 429);
 }
+
+/// Mass assignment: fields only the server sets (status, agency, assignee, deadline, channel,
+/// registration number) are refused when a client sends them, and nothing is stored.
+#[tokio::test]
+async fn a_client_cannot_set_what_only_the_server_decides() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let server_fields = [
+        ("status", json!("answered")),
+        ("agency", json!(RECEPTION)),
+        ("assignee", json!("0197a000-0000-7000-8000-000000000001")),
+        ("due_at", json!("2030-01-01T00:00:00Z")),
+        ("channel", json!("paper")),
+        ("registration_number", json!("president-office-2026-000001")),
+        ("tracking_number", json!("AAAA-BBBB-CCC")),
+    ];
+    for (field, value) in &server_fields {
+        let mut body = complaint();
+        body[*field] = value.clone();
+        let refused = app.post_json("/api/v1/appeals", &body, citizen.token()).await;
+        let problem = assert_problem(refused, 400, "bad-request").await;
+        assert!(problem.body["detail"].as_str().unwrap().contains(field), "{field}: {}", problem.body);
+    }
+    assert_eq!(app.count_appeals().await, 0, "no refused filing stored anything");
+
+    // The same on an action: a citizen's reply cannot carry a new status or deadline.
+    let official = app.official_of(RECEPTION).await;
+    let filed = app.files(&citizen, &complaint()).await;
+    app.acts(&official, &filed.id, "take", 1, &json!({})).await;
+    app.acts(&official, &filed.id, "request-info", 2, &json!({"message": "Which house?"})).await;
+    for (field, value) in &server_fields {
+        let body = json!({"message": "House 12.", *field: value});
+        let refused = app.act(&citizen, &filed.id, "reply", 3, &body).await;
+        assert_problem(refused, 400, "bad-request").await;
+    }
+    let seen: Value = app.get(&filed.url(), citizen.token()).await.json().await.unwrap();
+    assert_eq!((seen["status"].as_str(), seen["version"].as_i64()), (Some("awaiting_citizen"), Some(3)));
+}
