@@ -93,6 +93,9 @@ pub struct ServerSettings {
     pub public_url: String,
     pub default_locale: Locale,
     pub json_body_limit_bytes: usize,
+    /// The largest routing ruleset source accepted (a ministry's ruleset of a thousand rules
+    /// is about 300 KB, far above the general JSON limit).
+    pub ruleset_body_limit_bytes: usize,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
 }

@@ -42,7 +42,7 @@ pub fn router(app: App) -> Router {
         .merge(calendar::routes())
         .merge(appeals::routes(app.settings.appeals.max_attachment_bytes))
         .merge(ops::routes())
-        .merge(rulesets::routes())
+        .merge(rulesets::routes(app.settings.server.ruleset_body_limit_bytes))
         .merge(reference::routes())
         .merge(reports::routes())
         .split_for_parts();

@@ -4,12 +4,13 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use super::extract::{Authenticated, Params, PathId, Valid};
@@ -21,9 +22,9 @@ use crate::services::appeals::viewer_of;
 use crate::services::rulesets::{self, Described, Explanation, Format};
 use crate::store::rulesets::StoredRuleset;
 
-pub fn routes() -> OpenApiRouter<App> {
+pub fn routes(max_source_bytes: usize) -> OpenApiRouter<App> {
     OpenApiRouter::new()
-        .routes(routes!(list_rulesets, create_ruleset))
+        .routes(routes!(list_rulesets, create_ruleset).layer(DefaultBodyLimit::max(max_source_bytes)))
         .routes(routes!(get_ruleset))
         .routes(routes!(simulate_ruleset))
         .routes(routes!(replay_ruleset))

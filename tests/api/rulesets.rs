@@ -12,7 +12,7 @@ use murojiat::store::{coverage, reference};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{Session, TestApp, agency, assert_problem, spawn_app};
+use crate::support::{Session, TestApp, agency, assert_problem, spawn_app, spawn_app_with};
 
 const RULESETS: &str = "/api/v1/admin/rulesets";
 
@@ -541,4 +541,44 @@ async fn when_the_active_version_no_longer_validates_filing_still_goes_to_the_re
     assert_eq!(agency_code(&app, &appeal).await, "president-office", "never an inactive agency");
     assert_eq!(appeal.ruleset_version, None, "no version routed it");
     assert_problem(activate(&app, &admin, v2).await, 409, "conflict").await;
+}
+
+/// `count` distinct rules after V1's header: each a keyword rule of about 300 bytes.
+fn ruleset_of(count: usize) -> String {
+    let mut toml = String::from("fallback_agency = \"president-office\"\n");
+    for n in 0..count {
+        toml.push_str(&format!(
+            "\n[[rule]]\nid = \"mahalla-{n:05}\"\npriority = 70\n\
+             description = \"Water in mahalla Navbahor-{n}, reported to the district's hukumat\"\n\
+             when = {{ category = \"utilities\", territory = \"khujand\", keywords = {{ any = [\"Навбаҳор-{n}\", \"Navbahor {n}\"] }} }}\n\
+             then = {{ agency_of_kind = \"district-hukumat\" }}\n"
+        ));
+    }
+    toml
+}
+
+#[tokio::test]
+async fn a_ruleset_larger_than_the_json_limit_is_accepted_and_only_one_over_the_ruleset_limit_is_a_413() {
+    let app = spawn_app_with(|figment| {
+        figment.merge(figment::providers::Serialized::default("server.ruleset_body_limit_bytes", 1_000_000))
+    })
+    .await;
+    routing_world(&app).await;
+    let admin = app.admin().await;
+    let large = ruleset_of(300);
+    assert!(large.len() > 65_536, "{} bytes", large.len());
+    let version = draft(&app, &admin, &large).await;
+    assert_eq!(activate(&app, &admin, version).await.status(), 200);
+    let citizen = app.citizen().await;
+    let mut body = appeal_about("water", "khujand");
+    body["text"] = json!("Дар маҳаллаи Навбаҳор-299 се рӯз об нест.");
+    let filed = stored(&app, file(&app, &citizen, &body).await["id"].as_str().unwrap()).await;
+    assert!(filed.rule_id.as_deref().is_some_and(|id| id.starts_with("mahalla-")), "{:?}", filed.rule_id);
+    assert_eq!(agency_code(&app, &filed).await, "hukumat-khujand");
+
+    let too_big = ruleset_of(4000);
+    assert!(too_big.len() > 1_000_000, "{} bytes", too_big.len());
+    assert_problem(create_draft(&app, &admin, &too_big).await, 413, "payload-too-large").await;
+    let listed: Value = app.get(RULESETS, admin.token()).await.json().await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "the refused source saved nothing");
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Prints a pgbench script that does, per transaction, the writes of one filing: the rows that
+# one real filing wrote (SAMPLE, filed with Idempotency-Key KEY) copied under new keys, with
+# the same columns and sizes: the idempotency record, the agency's registration counter
+# (upsert and read back, for an agency drawn from those with a counter this year), the appeal
+# (its full-text column is computed by PostgreSQL as for a real one), its jobs, its first
+# event, its agency stay and its outbox rows. Columns are read from the database's catalog,
+# so the script follows the schema. benches/load/run.sh uses it for the database baseline.
+#
+# Usage: baseline_sql.sh DB_URL SAMPLE_APPEAL_ID IDEMPOTENCY_KEY > filing.sql
+# Creates (or replaces) the helper table load_baseline_agencies in the database.
+set -euo pipefail
+DB_URL=$1 SAMPLE=$2 KEY=$3
+q() { psql "$DB_URL" -v ON_ERROR_STOP=1 -tAq "$@"; }
+
+YEAR=$(q -c "SELECT year FROM registration_counters rc JOIN appeals a ON a.agency_id = rc.agency_id WHERE a.id = '$SAMPLE' ORDER BY year DESC LIMIT 1")
+q -c "DROP TABLE IF EXISTS load_baseline_agencies" \
+  -c "CREATE TABLE load_baseline_agencies AS SELECT (row_number() OVER (ORDER BY agency_id))::int AS n, agency_id FROM registration_counters WHERE year = $YEAR" \
+  -c "ALTER TABLE load_baseline_agencies ADD PRIMARY KEY (n)"
+AGENCIES=$(q -c "SELECT count(*) FROM load_baseline_agencies")
+# Filing writes one event; outbox rows name it in their dedupe keys.
+EVENT=$(q -c "SELECT id FROM appeal_events WHERE appeal_id = '$SAMPLE'")
+[[ $(echo "$EVENT" | wc -l) == 1 ]] || { echo "the sample appeal must have exactly one event" >&2; exit 1; }
+
+# copy TABLE WHERE: INSERT ... SELECT of every row matching WHERE, each column either kept,
+# given a new key, or with the sample's id replaced by the new one inside its text.
+copy() {
+    q -v table="$1" -v sample="$SAMPLE" -v event="$EVENT" <<'SQL'
+SELECT format('INSERT INTO %I (%s) SELECT %s FROM %I WHERE %s;',
+              :'table',
+              string_agg(quote_ident(column_name), ', ' ORDER BY ordinal_position),
+              string_agg(CASE
+                  WHEN :'table' = 'appeals' AND column_name = 'id' THEN 'CAST(:aid AS uuid)'
+                  WHEN :'table' = 'appeal_events' AND column_name = 'id' THEN 'CAST(:eid AS uuid)'
+                  WHEN column_name = 'appeal_id' THEN 'CAST(:aid AS uuid)'
+                  WHEN column_name = 'id' AND data_type = 'uuid' THEN 'gen_random_uuid()'
+                  WHEN :'table' = 'appeals' AND column_name IN ('tracking_number', 'registration_number')
+                      THEN 'CAST(:tn AS text)'
+                  WHEN :'table' = 'idempotency_keys' AND column_name = 'key' THEN 'CAST(:aid AS text)'
+                  WHEN data_type IN ('text', 'character varying')
+                      THEN format('replace(replace(%I, %L, :aid), %L, :eid)', column_name, :'sample', :'event')
+                  ELSE quote_ident(column_name) END, ', ' ORDER BY ordinal_position),
+              :'table',
+              '%WHERE%')
+FROM information_schema.columns
+WHERE table_schema = 'public' AND table_name = :'table'
+  AND is_generated = 'NEVER' AND is_identity = 'NO'
+SQL
+}
+where() { sed "s|%WHERE%|$1|"; }
+
+echo "\\set k random(1, $AGENCIES)"
+echo "BEGIN;"
+echo "SELECT CAST(gen_random_uuid() AS text) AS aid, CAST(gen_random_uuid() AS text) AS eid, upper(substr(md5(random()::text), 1, 14)) AS tn \\gset"
+copy idempotency_keys | where "key = '$KEY'"
+echo "INSERT INTO registration_counters (agency_id, year, last) SELECT agency_id, $YEAR, 1 FROM load_baseline_agencies WHERE n = :k ON CONFLICT (agency_id, year) DO UPDATE SET last = registration_counters.last + 1;"
+echo "SELECT last FROM registration_counters WHERE agency_id = (SELECT agency_id FROM load_baseline_agencies WHERE n = :k) AND year = $YEAR;"
+copy appeals | where "id = '$SAMPLE'"
+for table in jobs appeal_events appeal_stints outbox; do
+    copy "$table" | where "appeal_id = '$SAMPLE'"
+done
+echo "COMMIT;"
