@@ -405,7 +405,11 @@ pub(crate) async fn track(
     if !TRACKED.contains(&event.action.as_str()) {
         return Ok(());
     }
-    let mut found: Vec<Stint> = stints::last(txn, appeal.id).await?.into_iter().collect();
+    // An appeal's first event has no stay before it to read.
+    let mut found: Vec<Stint> = match event.seq {
+        1 => Vec::new(),
+        _ => stints::last(txn, appeal.id).await?.into_iter().collect(),
+    };
     report::apply(&mut found, &stint_event(agencies, event));
     report::settle(&mut found, current(appeal));
     stints::save(txn, &stint_appeal(appeal), &found, |id| time_zone(agencies, id)).await

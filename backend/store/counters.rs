@@ -1,7 +1,7 @@
 //! Sequential registration numbers per agency and year, as a records office keeps them.
 
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::StoreError;
@@ -14,28 +14,12 @@ pub async fn next_registration(
     agency: Uuid,
     year: i32,
 ) -> Result<i64, StoreError> {
-    let upsert = Query::insert()
-        .into_table(counter::Entity)
-        .columns([counter::Column::AgencyId, counter::Column::Year, counter::Column::Last])
-        .values_panic([agency.into(), year.into(), 1i64.into()])
-        .on_conflict(
-            OnConflict::columns([counter::Column::AgencyId, counter::Column::Year])
-                .value(counter::Column::Last, Expr::col((counter::Entity, counter::Column::Last)).add(1))
-                .to_owned(),
-        )
-        .to_owned();
-    db.execute(&upsert).await?;
-    let row = counter::Entity::find()
-        .filter(counter::Column::AgencyId.eq(agency))
-        .filter(counter::Column::Year.eq(year))
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    Ok(row.last)
+    reserve_registrations(db, agency, year, 1).await
 }
 
 /// Reserves `count` consecutive registration numbers of an agency for a year at once (for
-/// bulk loads) and returns the first; the caller numbers its appeals from there.
+/// bulk loads) and returns the first; the caller numbers its appeals from there. One
+/// statement: the upsert returns the counter's new value (SQLite has RETURNING since 3.35).
 pub async fn reserve_registrations(
     db: &impl ConnectionTrait,
     agency: Uuid,
@@ -51,13 +35,9 @@ pub async fn reserve_registrations(
                 .value(counter::Column::Last, Expr::col((counter::Entity, counter::Column::Last)).add(count))
                 .to_owned(),
         )
+        .returning_col(counter::Column::Last)
         .to_owned();
-    db.execute(&upsert).await?;
-    let row = counter::Entity::find()
-        .filter(counter::Column::AgencyId.eq(agency))
-        .filter(counter::Column::Year.eq(year))
-        .one(db)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    Ok(row.last - count + 1)
+    let row = db.query_one(&upsert).await?.ok_or(StoreError::NotFound)?;
+    let last: i64 = row.try_get("", "last")?;
+    Ok(last - count + 1)
 }

@@ -48,6 +48,12 @@ pub async fn append(db: &impl ConnectionTrait, new: NewEvent) -> Result<Event, S
     Ok(appeal_event::ActiveModel::from(event).insert(db).await?)
 }
 
+/// Starts the chain of an appeal written in this same transaction (it has no events yet, so
+/// there is no end of a chain to read).
+pub async fn append_first(db: &impl ConnectionTrait, new: NewEvent) -> Result<Event, StoreError> {
+    Ok(appeal_event::ActiveModel::from(link(None, new)).insert(db).await?)
+}
+
 /// The end of an appeal's chain: its last event's sequence number and hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {

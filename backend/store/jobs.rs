@@ -53,7 +53,19 @@ pub async fn schedule(
     new: NewJob,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let row = job::ActiveModel {
+    Ok(schedule_all(db, vec![new], now).await? > 0)
+}
+
+/// [`schedule`] for several jobs in one statement; returns how many rows were written.
+pub async fn schedule_all(
+    db: &impl ConnectionTrait,
+    new: Vec<NewJob>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if new.is_empty() {
+        return Ok(0);
+    }
+    let rows = new.into_iter().map(|new| job::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set(new.kind),
         appeal_id: Set(new.appeal_id),
@@ -68,7 +80,7 @@ pub async fn schedule(
         done_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    };
+    });
     let mut on_conflict = OnConflict::column(job::Column::DedupeKey);
     on_conflict
         .update_columns([
@@ -83,9 +95,15 @@ pub async fn schedule(
             job::Column::UpdatedAt,
         ])
         .action_and_where(Expr::col((job::Entity, job::Column::Status)).eq(Expr::value(SUPERSEDED)));
-    let written =
-        job::Entity::insert(row).on_conflict(on_conflict).try_insert().exec_without_returning(db).await?;
-    Ok(matches!(written, TryInsertResult::Inserted(n) if n > 0))
+    let written = job::Entity::insert_many(rows)
+        .on_conflict(on_conflict)
+        .try_insert()
+        .exec_without_returning(db)
+        .await?;
+    Ok(match written {
+        TryInsertResult::Inserted(n) => n,
+        _ => 0,
+    })
 }
 
 /// Supersedes the appeal's pending jobs of `kinds` whose keys are not in `keep`; returns how

@@ -276,7 +276,7 @@ async fn register(
         Filer::Citizen(caller) | Filer::Official { caller, .. } => (Some(caller.id), caller.role.as_str()),
         Filer::Guest => (None, "guest"),
     };
-    let event = events::append(
+    let event = events::append_first(
         txn,
         NewEvent {
             appeal_id: appeal.id,

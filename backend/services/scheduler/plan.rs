@@ -123,8 +123,6 @@ pub async fn plan(
         jobs::supersede(db, id, &[JobKind::ContestWindow.as_str()], &[], now).await?;
     }
 
-    for new in wanted {
-        jobs::schedule(db, new, now).await?;
-    }
+    jobs::schedule_all(db, wanted, now).await?;
     Ok(())
 }
