@@ -5,6 +5,7 @@ mod account_mail;
 mod accounts;
 mod admin;
 mod appeals;
+mod attacks;
 mod audit;
 mod calendar;
 mod demo_seed;
