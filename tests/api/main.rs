@@ -8,6 +8,7 @@ mod appeals;
 mod attacks;
 mod audit;
 mod calendar;
+mod contract;
 mod demo_seed;
 mod errors;
 mod jobs;
