@@ -162,6 +162,7 @@ pub struct UserListParams {
     pub role: Option<Role>,
     pub agency_id: Option<Uuid>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -22,6 +22,7 @@ use crate::domain::appeal::{AppealKind, Channel};
 use crate::domain::field::{FieldError, FieldErrors};
 use crate::domain::lifecycle::{DismissalReason, Outcome, Status};
 use crate::domain::submission::{AnswerText, MessageText, RawAppeal, ReasonText};
+use crate::services::ServiceError;
 use crate::services::appeals::actions::{self, Command};
 use crate::services::appeals::attachments::{self, UploadRefused};
 use crate::services::appeals::filing::{self, Filer, IdempotencyKey};
@@ -158,7 +159,19 @@ async fn enter_appeal(
         Medium::Paper => Channel::Paper,
     };
     let filer = Filer::Official { caller: &caller, channel, citizen: req.citizen_id };
-    let filed = filing::file(&app, filer, req.appeal, key).await?;
+    let filed = filing::file(&app, filer, req.appeal, key).await.map_err(|err| match err {
+        // The appeal's fields are under `appeal` in this body; name them where they are.
+        ServiceError::Invalid(errors) => ServiceError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| match e.field.as_str() {
+                    "citizen_id" => e,
+                    field => FieldError { field: format!("appeal.{field}"), ..e },
+                })
+                .collect(),
+        ),
+        other => other,
+    })?;
     Ok(Versioned(StatusCode::CREATED, AppealView::of(filed.seen)))
 }
 
@@ -493,7 +506,9 @@ async fn guest_timeline(
            ("X-Access-Code" = String, Header, description = "The access code given at filing"),
            ("If-Match" = Option<String>, Header, description = "The appeal's ETag")),
     request_body = ActionRequest,
-    responses((status = 200, description = "The updated appeal", body = AppealView)))]
+    responses((status = 200, description = "The updated appeal", body = AppealView),
+              (status = 412, description = "Stale version", body = super::problem::Problem, content_type = "application/problem+json"),
+              (status = 428, description = "No version given", body = super::problem::Problem, content_type = "application/problem+json")))]
 async fn guest_act(
     State(app): State<App>,
     ClientAddr(client): ClientAddr,
@@ -559,7 +574,9 @@ async fn upload_attachment(
 /// Download an attachment (always as a download, never rendered inline).
 #[utoipa::path(get, path = "/api/v1/appeals/{id}/attachments/{attachment_id}", tag = "appeals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Appeal id"), ("attachment_id" = Uuid, Path, description = "Attachment id")),
-    responses((status = 200, description = "The file", content_type = "application/octet-stream")))]
+    responses((status = 200, description = "The file, with the type found in its first bytes",
+        content(("application/pdf"), ("image/jpeg"), ("image/png"),
+                ("application/vnd.openxmlformats-officedocument.wordprocessingml.document")))))]
 async fn download_attachment(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
@@ -614,6 +631,7 @@ pub struct QueueParams {
     /// `due` (soonest deadline first, the default) or `created` (newest first).
     pub sort: Option<String>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

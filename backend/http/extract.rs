@@ -104,6 +104,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
     })?;
     de.end().map_err(|_| ApiError::bad_request("The body has data after the JSON value."))?;
+    if let Some(error) = super::nul::in_json(bytes) {
+        return Err(error);
+    }
     Ok(value)
 }
 

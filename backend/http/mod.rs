@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod context;
 pub mod extract;
 pub mod metrics;
+pub mod nul;
 pub mod openapi;
 pub mod ops;
 pub mod outbox;
@@ -52,6 +53,7 @@ pub fn router(app: App) -> Router {
         .merge(SwaggerUi::new("/docs").url("/api/v1/openapi.json", doc))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(settings.json_body_limit_bytes))
+        .layer(middleware::from_fn(nul::refuse_in_uri))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(settings.request_timeout_secs),

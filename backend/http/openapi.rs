@@ -16,7 +16,9 @@ use super::problem::{FieldProblem, Problem, ProblemKind};
 Errors are RFC 9457 problem+json with a title in the language of Accept-Language (tg, ru, en).",
         license(name = "AGPL-3.0-or-later"),
     ),
-    components(schemas(Problem, FieldProblem)),
+    // Types named only by parameters are not collected from the handlers; list them here so
+    // every `$ref` in the document resolves.
+    components(schemas(Problem, FieldProblem, super::appeals::ActionName, super::reports::Format)),
     modifiers(&Shared),
     tags(
         (name = "auth", description = "Registration and sessions"),

@@ -27,6 +27,7 @@ pub struct OutboxListParams {
     /// Only messages in this status (default: failed and dead).
     pub status: Option<DeliveryStatus>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -146,7 +146,8 @@ impl From<DeadlineReport> for DeadlineReportView {
 #[utoipa::path(get, path = "/api/v1/reports/deadlines", tag = "reports", security(("bearer" = [])),
     params(DeadlineParams),
     responses(
-        (status = 200, description = "The report (or CSV with `format=csv` / `Accept: text/csv`)", body = DeadlineReportView),
+        (status = 200, description = "The report (or CSV with `format=csv` / `Accept: text/csv`)",
+            content((DeadlineReportView = "application/json"), (String = "text/csv"))),
     ))]
 async fn deadline_report(
     State(app): State<App>,
@@ -180,6 +181,7 @@ pub struct OverdueParams {
     /// As for the deadline report.
     pub agency: Option<String>,
     /// Items per page, 1 to 100 (default 20). CSV holds every overdue appeal.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -229,7 +231,8 @@ impl From<OverdueItem> for OverdueView {
 /// The open appeals past their deadline, most overdue first.
 #[utoipa::path(get, path = "/api/v1/reports/overdue", tag = "reports", security(("bearer" = [])),
     params(OverdueParams),
-    responses((status = 200, description = "A page of overdue appeals (or CSV of all of them)", body = Page<OverdueView>)))]
+    responses((status = 200, description = "A page of overdue appeals (or CSV of all of them)",
+        content((Page<OverdueView> = "application/json"), (String = "text/csv")))))]
 async fn overdue_report(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
@@ -302,7 +305,8 @@ pub struct TrendView {
 /// Received vs answered vs overdue per week or month, for a chart.
 #[utoipa::path(get, path = "/api/v1/reports/trend", tag = "reports", security(("bearer" = [])),
     params(TrendParams),
-    responses((status = 200, description = "The trend (or CSV)", body = TrendView)))]
+    responses((status = 200, description = "The trend (or CSV)",
+        content((TrendView = "application/json"), (String = "text/csv")))))]
 async fn trend_report(
     State(app): State<App>,
     Authenticated(caller): Authenticated,

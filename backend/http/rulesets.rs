@@ -161,7 +161,8 @@ async fn list_rulesets(
 /// (naming the rule and, for TOML, the line) is a 422 and saves nothing.
 #[utoipa::path(post, path = "/api/v1/admin/rulesets", tag = "rulesets", security(("bearer" = [])),
     params(CreateParams),
-    request_body(content = String, content_type = "application/toml", description = "The ruleset (TOML, or the same structure as JSON)"),
+    request_body(description = "The ruleset: TOML (`application/toml` or `text/plain`), or the same structure as JSON",
+        content((String = "application/toml"), (String = "text/plain"), (Object = "application/json"))),
     responses((status = 201, description = "The draft", body = RulesetView)))]
 async fn create_ruleset(
     State(app): State<App>,
@@ -190,9 +191,6 @@ async fn get_ruleset(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SimulateRequest {
-    /// `kind`, `category`, `territory`, `subject`, `text`, `collective`, `applicant_type`,
-    /// `channel` and `filed_on` (YYYY-MM-DD).
-    #[schema(value_type = Object)]
     pub appeal: RoutingFacts,
 }
 

@@ -8,7 +8,7 @@ use crate::domain::appeal::{AppealKind, ApplicantType, Channel};
 /// The facts of one appeal that rules may test. Built from an appeal (or a draft, for
 /// simulation) by copying its fields; routing reads nothing else, so the same facts always
 /// give the same decision under the same ruleset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutingFacts {
     pub kind: AppealKind,

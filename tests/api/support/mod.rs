@@ -30,7 +30,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 pub use fixtures::agency;
-pub use problem::assert_problem;
+pub use problem::{Problem, assert_problem};
 
 use database::TestDatabase;
 
