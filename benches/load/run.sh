@@ -9,7 +9,8 @@
 #     examples/load.rs:
 #       - reads with the appeals present: one appeal (its citizen), the first queue page of
 #         the busiest agency (the demo official), the deadline report over the whole
-#         jurisdiction for this year (the demo supervisor), CLIENTS clients each;
+#         jurisdiction for this year (the demo administrator: every agency), CLIENTS
+#         clients each;
 #       - filing (authenticated citizens, Tajik and Russian bodies, a distinct Idempotency-Key
 #         each): saturation with CLIENTS clients, then a fixed RATE appeals/s (open loop,
 #         latency from each request's due start: corrected for coordinated omission);
@@ -151,7 +152,7 @@ SAMPLE=$(curl -fsS "$B/api/v1/appeals" -H "authorization: Bearer $CITIZEN" -H "i
     -d '{"kind":"complaint","subject":"Дар маҳаллаи мо се рӯз об нест","text":"Ассалому алейкум. Аз рӯзи душанбе дар кӯчаи Сино об нест. Илтимос, чора бинед.","category":"water-supply","region":"tj-dushanbe","district":"tj-dushanbe-sino","language":"tg"}' |
     jq -r .id)
 OFFICIAL=$(login official@demo.murojiat.tj demo-official-2026)
-SUPERVISOR=$(login supervisor@demo.murojiat.tj demo-supervisor-2026)
+ADMIN=$(login admin@demo.murojiat.tj demo-admin-2026)
 YEAR=$(date -u +%Y)
 read_row() { # label path token
     row "$("$LOAD" "$B" get path="$2" token="$3" clients="$CLIENTS" seconds="$SECONDS_EACH" label="$1")"
@@ -159,7 +160,7 @@ read_row() { # label path token
 read_row "PostgreSQL: GET one appeal (its citizen)" "/api/v1/appeals/$SAMPLE" "$CITIZEN"
 read_row "PostgreSQL: GET first queue page (busiest agency)" "/api/v1/queue" "$OFFICIAL"
 read_row "PostgreSQL: GET deadline report, whole jurisdiction, $YEAR" \
-    "/api/v1/reports/deadlines?from=$YEAR-01-01&to=$(date -u +%F)" "$SUPERVISOR"
+    "/api/v1/reports/deadlines?from=$YEAR-01-01&to=$(date -u +%F)" "$ADMIN"
 
 echo "== filing on PostgreSQL"
 filing PostgreSQL

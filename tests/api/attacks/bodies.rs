@@ -211,7 +211,7 @@ async fn a_ruleset_body_that_is_too_large_of_another_type_or_not_toml_is_refused
             .body(body)
             .send()
     };
-    let limit = w.app.app.settings.server.json_body_limit_bytes;
+    let limit = w.app.app.settings.server.ruleset_body_limit_bytes;
     let big = format!("fallback_agency = \"president-office\"\n# {}\n", "x".repeat(limit));
     assert_problem(send("application/toml", big.into_bytes()).await.unwrap(), 413, "payload-too-large").await;
     for content_type in ["image/png", "application/x-www-form-urlencoded", "application/xml"] {
