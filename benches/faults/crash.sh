@@ -15,8 +15,9 @@
 #    itself is stopped (`pg_ctlcluster ... stop -m immediate`, a crash of the database) for
 #    PG_DOWN_SECS seconds, PG_OUTAGES times; the server keeps running. CAUTION: this stops the
 #    machine's shared PostgreSQL and breaks everything else using it meanwhile;
-# 5. prints "lost: N, duplicated: M" per phase; exits 1 if any figure is not zero, an
-#    acknowledgement is missing, or the audit fails.
+# 5. prints "lost: N, duplicated: M" per phase; exits 1 if either is not zero, a request was
+#    refused or never acknowledged, the server answered 500 (503 is the expected answer while
+#    the database is away), or the audit fails.
 #
 # Usage: benches/faults/crash.sh [DURATION] [THREADS]   (from anywhere; default 180 s, 8 threads)
 # Env: BIN=path runs that binary instead of building the release one,
@@ -114,8 +115,10 @@ check() {
     local pair
     for pair in $figures; do f[${pair%%=*}]=${pair#*=}; done
     local lost=${f[lost]} dup=$((f[duplicate_appeals] + f[duplicate_rows] + f[keys_acked_twice]))
-    local gave_up rejected
+    local gave_up rejected internal
     gave_up=$(jq .gave_up "$WORK/filer-$phase.json"); rejected=$(jq .rejected "$WORK/filer-$phase.json")
+    # A 503 while the database is away is the expected answer; a 500 is a fault.
+    internal=$(jq '.unacknowledging_statuses["500"] // 0' "$WORK/filer-$phase.json")
     local errors; errors=$(cat "$WORK"/server-*.log | grep -c '"status":5[0-9][0-9]' || true)
     local panics; panics=$(cat "$WORK"/server-*.log | grep -ci 'panicked' || true)
     {
@@ -126,7 +129,8 @@ check() {
         echo "server 5xx responses logged so far: $errors, panics: $panics"
         echo "lost: $lost, duplicated: $dup"
     } | tee -a "$WORK/result.txt"
-    if ((lost != 0 || dup != 0 || audit_status != 0 || gave_up != 0 || rejected != 0)); then FAILED=1; fi
+    if ((internal != 0)); then echo "the client was answered 500 $internal times" | tee -a "$WORK/result.txt"; fi
+    if ((lost != 0 || dup != 0 || audit_status != 0 || gave_up != 0 || rejected != 0 || internal != 0)); then FAILED=1; fi
 }
 
 echo "== phase 1: filing for $DURATION s with $THREADS threads, kill -9 of the server every $KILL_MIN–$KILL_MAX s"
