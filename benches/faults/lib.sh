@@ -3,6 +3,8 @@
 
 FAULTS_DIR=benches/faults
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+# production.toml listens on every interface; the demo accounts' passwords are public.
+export MUROJIAT_SERVER__HOST=127.0.0.1
 
 # BIN: an already built binary, or the release build.
 faults_binary() {
