@@ -314,6 +314,18 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(ProblemKind::Conflict, "Something with the same unique value already exists.")
             }
             ServiceError::Store(StoreError::NotFound) => ApiError::not_found(),
+            // The database is restarting or unreachable: the request may be sent again as it
+            // is (with the same Idempotency-Key), so say so instead of a 500.
+            ServiceError::Store(store) if store.is_unavailable() => {
+                tracing::warn!(error = %store, "database unavailable");
+                ApiError {
+                    retry_after_secs: Some(1),
+                    ..ApiError::new(
+                        ProblemKind::Unavailable,
+                        "The database is unavailable for a moment. Send the request again shortly.",
+                    )
+                }
+            }
             other => {
                 // Logged with the request id by the middleware's span; never sent.
                 tracing::error!(error = %other, "internal error");

@@ -62,6 +62,27 @@ impl From<DbErr> for StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database could not be reached at all (no connection from the pool within
+    /// its timeout, the pool closed, or the connection broke mid-statement), as while the
+    /// database restarts: nothing about the request was wrong, and the same request may
+    /// succeed a moment later. A transaction cut off this way rolls back.
+    pub fn is_unavailable(&self) -> bool {
+        use sea_orm::RuntimeErr;
+        use sea_orm::sqlx::Error as Sqlx;
+        match self {
+            StoreError::Db(DbErr::ConnectionAcquire(_)) => true,
+            StoreError::Db(DbErr::Conn(RuntimeErr::SqlxError(e)))
+            | StoreError::Db(DbErr::Exec(RuntimeErr::SqlxError(e)))
+            | StoreError::Db(DbErr::Query(RuntimeErr::SqlxError(e))) => matches!(
+                e.as_ref(),
+                Sqlx::Io(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl From<sea_orm::TransactionError<StoreError>> for StoreError {
     fn from(err: sea_orm::TransactionError<StoreError>) -> Self {
         match err {

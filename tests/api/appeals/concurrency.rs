@@ -124,3 +124,25 @@ async fn files_attached_at_once_are_all_kept_and_never_exceed_the_limit() {
     assert_eq!(app.count_attachments().await, most as u64);
     assert_eq!(app.count_events_of(&appeal.id, "attach").await, most as u64);
 }
+
+/// Found by benches/faults/crash.sh: while PostgreSQL restarted, filings were answered 500
+/// ("Failed to acquire connection from pool"). Nothing was wrong with them and the same request
+/// succeeds once the database is back, so the answer is 503 with Retry-After, telling clients
+/// and load balancers to send it again (with the same Idempotency-Key).
+#[tokio::test]
+async fn filing_while_the_database_is_unreachable_is_a_503_to_retry_not_a_500() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    // The server's pool, closed behind its back: every statement fails to get a connection,
+    // as while the database is down.
+    app.db.clone().close().await;
+    let response = app
+        .request(Method::POST, "/api/v1/appeals", citizen.token())
+        .header("Idempotency-Key", "outage-1")
+        .json(&complaint())
+        .send()
+        .await
+        .expect("the server answers");
+    let problem = assert_problem(response, 503, "unavailable").await;
+    assert_eq!(problem.header("retry-after"), Some("1"));
+}
