@@ -141,7 +141,7 @@ impl Filing {
         let (region, district) = &self.places[rng.random_range(0..self.places.len())];
         let kind = ["complaint", "application", "request", "proposal"][rng.random_range(0..4)];
         let house = rng.random_range(1..200);
-        let (language, subject, text) = if n % 3 == 0 {
+        let (language, subject, text) = if n.is_multiple_of(3) {
             (
                 "ru",
                 format!("Обращение жителей дома {house} по вопросу: {category}"),
