@@ -13,8 +13,6 @@ use uuid::Uuid;
 use super::problem::{ApiError, ProblemKind};
 use crate::app::App;
 use crate::domain::field::FieldError;
-use crate::domain::locale::Locale;
-use crate::domain::role::Role;
 use crate::services::Caller;
 use crate::store::users;
 
@@ -134,16 +132,9 @@ impl FromRequestParts<App> for Authenticated {
         })?;
         let user = users::by_id(app.db.conn(), claims.sub)
             .await
-            .map_err(|e| ApiError::from(crate::services::ServiceError::from(e)))?
-            .filter(|u| !u.disabled)
-            .ok_or_else(|| ApiError::unauthorized(true))?;
-        let role: Role = user.role.parse().map_err(|_| ApiError::unauthorized(true))?;
-        Ok(Authenticated(Caller {
-            id: user.id,
-            role,
-            agency_id: user.agency_id,
-            locale: user.locale.parse().unwrap_or(Locale::Tg),
-        }))
+            .map_err(|e| ApiError::from(crate::services::ServiceError::from(e)))?;
+        let caller = user.as_ref().and_then(Caller::of).ok_or_else(|| ApiError::unauthorized(true))?;
+        Ok(Authenticated(caller))
     }
 }
 

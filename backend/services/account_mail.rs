@@ -112,9 +112,9 @@ pub async fn reset_password(app: &App, token: &str, new_password: &str) -> Resul
     Ok(())
 }
 
-/// Whether `user` may file: staff-created accounts and confirmed addresses may.
-pub fn may_file(app: &App, user: &User) -> bool {
-    !app.settings.auth.require_verified_email || user.email_verified_at.is_some()
+/// Whether `caller` may file: staff-created accounts and confirmed addresses may.
+pub fn may_file(app: &App, caller: &Caller) -> bool {
+    !app.settings.auth.require_verified_email || caller.email_verified
 }
 
 /// Records that `user`'s address is confirmed now.

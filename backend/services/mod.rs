@@ -25,6 +25,7 @@ use crate::domain::field::FieldError;
 use crate::domain::locale::Locale;
 use crate::domain::role::Role;
 use crate::store::StoreError;
+use crate::store::users::User;
 
 /// The signed-in user a service acts for, as loaded for this request.
 #[derive(Debug, Clone)]
@@ -33,6 +34,29 @@ pub struct Caller {
     pub role: Role,
     pub agency_id: Option<Uuid>,
     pub locale: Locale,
+    /// The account's name and address as loaded with it: a use case that needs them (filing
+    /// records the citizen's contact details) does not read the account again.
+    pub full_name: String,
+    pub email: String,
+    pub email_verified: bool,
+}
+
+impl Caller {
+    /// The caller an enabled account acts as; `None` for a disabled account or an unknown role.
+    pub fn of(user: &User) -> Option<Self> {
+        if user.disabled {
+            return None;
+        }
+        Some(Caller {
+            id: user.id,
+            role: user.role.parse().ok()?,
+            agency_id: user.agency_id,
+            locale: user.locale.parse().unwrap_or(Locale::Tg),
+            full_name: user.full_name.clone(),
+            email: user.email.clone(),
+            email_verified: user.email_verified_at.is_some(),
+        })
+    }
 }
 
 /// Why a use case did not happen. The HTTP layer maps each variant to one status code.

@@ -23,6 +23,17 @@ pub async fn territory(db: &impl ConnectionTrait, code: &str) -> Result<Option<T
     Ok(territory::Entity::find_by_id(code.to_owned()).one(db).await?)
 }
 
+/// The territories with these codes, in one query (unknown codes are simply absent).
+pub async fn territories_by_code(
+    db: &impl ConnectionTrait,
+    codes: &[&str],
+) -> Result<Vec<Territory>, StoreError> {
+    Ok(territory::Entity::find()
+        .filter(territory::Column::Code.is_in(codes.iter().map(|c| (*c).to_owned())))
+        .all(db)
+        .await?)
+}
+
 pub async fn category(db: &impl ConnectionTrait, code: &str) -> Result<Option<Category>, StoreError> {
     Ok(category::Entity::find_by_id(code.to_owned()).one(db).await?)
 }

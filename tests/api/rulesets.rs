@@ -3,12 +3,10 @@
 
 use murojiat::app::App;
 use murojiat::auth::keys::KeyRing;
-use murojiat::domain::locale::Locale;
-use murojiat::domain::role::Role;
 use murojiat::services::Caller;
 use murojiat::services::appeals::filing::{self, Filer};
 use murojiat::store::entity::{category, territory};
-use murojiat::store::{coverage, reference};
+use murojiat::store::{coverage, reference, users};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -263,12 +261,8 @@ fn second_instance(app: &TestApp) -> App {
 
 /// Files through `instance`'s services as the citizen of `session`.
 async fn file_on(instance: &App, session: &Session, body: &Value) -> murojiat::store::appeals::Appeal {
-    let caller = Caller {
-        id: session.user_id.parse().unwrap(),
-        role: Role::Citizen,
-        agency_id: None,
-        locale: Locale::Tg,
-    };
+    let user = users::by_id(instance.db.conn(), session.user_id.parse().unwrap()).await.unwrap().unwrap();
+    let caller = Caller::of(&user).expect("an enabled account");
     let raw = serde_json::from_value(body.clone()).unwrap();
     filing::file(instance, Filer::Citizen(&caller), raw, None).await.unwrap().seen.appeal
 }

@@ -89,11 +89,10 @@ pub async fn file(
         }
         Filer::Official { .. } => return Err(ServiceError::Forbidden),
     };
-    if let Filer::Citizen(caller) = &filer {
-        let user = users::by_id(app.db.conn(), caller.id).await?.ok_or(ServiceError::NotFound)?;
-        if !account_mail::may_file(app, &user) {
-            return Err(ServiceError::EmailUnconfirmed);
-        }
+    if let Filer::Citizen(caller) = &filer
+        && !account_mail::may_file(app, caller)
+    {
+        return Err(ServiceError::EmailUnconfirmed);
     }
     let request_hash = request_hash(&raw, channel);
     let new = NewAppeal::parse(&raw, submission_filer, &app.jurisdiction.bounds)?;
@@ -212,10 +211,8 @@ async fn register(
         Applicant::Person => (None, None),
     };
     let (contact_name, contact_email) = match (filer, citizen_id) {
-        (Filer::Citizen(caller), _) => {
-            let user = users::by_id(txn, caller.id).await?.ok_or(ServiceError::NotFound)?;
-            (Some(user.full_name), Some(user.email))
-        }
+        // The account as loaded for this request.
+        (Filer::Citizen(caller), _) => (Some(caller.full_name.clone()), Some(caller.email.clone())),
         _ => (
             new.contact.name.as_ref().map(|n| n.as_str().to_owned()),
             new.contact.email.as_ref().map(|e| e.normalized()),
@@ -402,12 +399,17 @@ async fn check_references(
         Some(c) if c.active => {}
         _ => errors.push(FieldError::unknown("category", "category")),
     }
-    match reference::territory(conn, new.region.as_str()).await? {
+    // The region and the district in one query.
+    let mut codes = vec![new.region.as_str()];
+    codes.extend(new.district.as_ref().map(|d| d.as_str()));
+    let territories = reference::territories_by_code(conn, &codes).await?;
+    let territory = |code: &str| territories.iter().find(|t| t.code == code);
+    match territory(new.region.as_str()) {
         Some(t) if t.active && t.parent_code.is_none() => {}
         _ => errors.push(FieldError::unknown("region", "region")),
     }
     if let Some(district) = &new.district {
-        match reference::territory(conn, district.as_str()).await? {
+        match territory(district.as_str()) {
             Some(t) if t.active && t.parent_code.as_deref() == Some(new.region.as_str()) => {}
             Some(t) if t.active => {
                 errors.push(FieldError::new("district", "mismatch", "is not in the given region"))
