@@ -19,6 +19,7 @@ use crate::http::metrics::Metrics;
 use crate::jurisdiction::Jurisdiction;
 use crate::services::delivery::{self, Postman};
 use crate::services::limits::RateLimits;
+use crate::services::appeals::DirectoryCache;
 use crate::services::routing::RouterCache;
 use crate::services::scheduler::Scheduler;
 use crate::store::Db;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub jurisdiction: Jurisdiction,
     /// The compiled router of the active routing ruleset, recompiled when it changes.
     pub routing: RouterCache,
+    /// The agency hierarchy, read again when stale or changed here.
+    pub directory: DirectoryCache,
     pub postman: Postman,
     /// Counts the passes of this process's background scheduler loop, so that whoever needs
     /// to know it ran (a test, a health check) can wait for a pass instead of polling.
@@ -111,6 +114,7 @@ impl App {
             metrics: Metrics::default(),
             jurisdiction,
             routing: RouterCache::default(),
+            directory: DirectoryCache::default(),
             postman,
             scheduler_passes: watch::channel(0).0,
         })))

@@ -246,6 +246,7 @@ pub async fn seed_if_empty(app: &App, config_dir: &Path) -> Result<bool, DemoErr
             .map_err(ServiceError::from)?;
     }
     txn.commit().await.map_err(ServiceError::from)?;
+    app.directory.invalidate();
     for account in ACCOUNTS {
         accounts::create_account(
             app,

@@ -62,6 +62,7 @@ pub async fn create(app: &App, caller: &Caller, input: AgencyInput) -> Result<Ag
     )
     .await?;
     txn.commit().await?;
+    app.directory.invalidate();
     Ok(agency)
 }
 
@@ -133,6 +134,7 @@ pub async fn update(
     let txn = app.db.write().await?;
     let agency = agencies::update(&txn, change).await?;
     txn.commit().await?;
+    app.directory.invalidate();
     Ok(agency)
 }
 
@@ -149,6 +151,7 @@ pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> Result<(), ServiceE
     }
     agencies::delete(&txn, id).await?;
     txn.commit().await?;
+    app.directory.invalidate();
     Ok(())
 }
 

@@ -529,6 +529,10 @@ async fn when_the_active_version_no_longer_validates_filing_still_goes_to_the_re
     let mut change: murojiat::store::entity::agency::ActiveModel = water.into();
     change.active = sea_orm::Set(false);
     murojiat::store::agencies::update(conn, change).await.unwrap();
+    // Changed behind the server's back, as by another process: it shows once the server's
+    // cached agency hierarchy is older than `appeals.agency_directory_cache_secs`.
+    let cached = app.app.settings.appeals.agency_directory_cache_secs as i64;
+    app.clock.advance(chrono::Duration::seconds(cached));
 
     let filed = file(&app, &citizen, &appeal_about("water", "khujand")).await;
     let appeal = stored(&app, filed["id"].as_str().unwrap()).await;

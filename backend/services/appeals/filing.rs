@@ -189,11 +189,12 @@ async fn register(
     entered_by: Option<Uuid>,
 ) -> Result<Filed, ServiceError> {
     let now = stored_instant(app.clock.now());
+    let directory = Directory::cached(app, txn).await?;
     let routed = match filer {
         // The body that receives an oral or paper appeal registers it; if it is not
         // competent, it forwards it.
-        Filer::Official { caller, .. } => received_by(txn, app, caller).await?,
-        _ => route(app, txn, &new, channel, now).await?,
+        Filer::Official { caller, .. } => received_by(app, &directory, caller)?,
+        _ => route(app, txn, &directory, &new, channel, now).await?,
     };
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&routed.policy, &app.settings.appeals.default_policy);
@@ -296,7 +297,6 @@ async fn register(
         },
     )
     .await?;
-    let directory = Directory::load_in(txn).await?;
     crate::services::reports::track(txn, directory.all(), &appeal, &event).await?;
     let revealed = access_code.as_ref().map(AccessCode::reveal);
     notices::for_appeal_event(app, txn, &appeal, &event, &routed.agency, None).await?;
@@ -311,23 +311,23 @@ async fn register(
 /// Chooses the agency, deadline policy and priority with the active ruleset version, read
 /// in the filing's transaction. Until a ruleset is active, every appeal goes to the
 /// configured general reception with the default policy.
-pub async fn route(
+async fn route(
     app: &App,
     txn: &DatabaseTransaction,
+    directory: &Directory,
     new: &NewAppeal,
     channel: Channel,
     now: DateTime<Utc>,
 ) -> Result<Routed, ServiceError> {
     let Some(compiled) = routing::active_router(app, txn).await? else {
-        return reception(app, txn).await;
+        return reception(app, directory);
     };
     let facts = routing::facts_of_new(app, new, channel, now);
     let (decision, trace) = compiled.router.explain(&facts);
     // The router is compiled once per version; an agency deactivated since receives nothing.
-    let Some(agency) = crate::store::agencies::by_code(txn, &decision.agency).await?.filter(|a| a.active)
-    else {
+    let Some(agency) = directory.by_code(&decision.agency).filter(|a| a.active).cloned() else {
         tracing::error!(agency = %decision.agency, version = compiled.version, "routing chose an inactive agency");
-        return reception(app, txn).await;
+        return reception(app, directory);
     };
     Ok(Routed {
         agency,
@@ -339,9 +339,9 @@ pub async fn route(
     })
 }
 
-async fn reception(app: &App, txn: &DatabaseTransaction) -> Result<Routed, ServiceError> {
+fn reception(app: &App, directory: &Directory) -> Result<Routed, ServiceError> {
     let code = &app.settings.appeals.reception_agency;
-    let agency = crate::store::agencies::by_code(txn, code).await?.filter(|a| a.active).ok_or_else(|| {
+    let agency = directory.by_code(code).filter(|a| a.active).cloned().ok_or_else(|| {
         ServiceError::Conflict(format!("the reception agency '{code}' does not exist or is inactive"))
     })?;
     Ok(Routed {
@@ -354,9 +354,9 @@ async fn reception(app: &App, txn: &DatabaseTransaction) -> Result<Routed, Servi
     })
 }
 
-async fn received_by(txn: &DatabaseTransaction, app: &App, caller: &Caller) -> Result<Routed, ServiceError> {
+fn received_by(app: &App, directory: &Directory, caller: &Caller) -> Result<Routed, ServiceError> {
     let agency_id = caller.agency_id.ok_or(ServiceError::Forbidden)?;
-    let agency = crate::store::agencies::by_id(txn, agency_id).await?.ok_or(ServiceError::Forbidden)?;
+    let agency = directory.get(agency_id).cloned().ok_or(ServiceError::Forbidden)?;
     Ok(Routed {
         agency,
         policy: app.settings.appeals.default_policy.clone(),

@@ -8,7 +8,9 @@ pub mod filing;
 pub mod queue;
 pub mod reads;
 
-use chrono::{DateTime, Utc};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use super::{Caller, ServiceError};
@@ -30,21 +32,60 @@ pub struct Seen {
     pub deadline_state: DeadlineState,
 }
 
-/// The agency hierarchy, loaded once per request (it is small and read often).
+/// The agency hierarchy (it is small and read on every request that shows an appeal).
 pub(crate) struct Directory {
-    agencies: Vec<Agency>,
+    agencies: Arc<[Agency]>,
+}
+
+/// The agency hierarchy as last read by this process, kept for
+/// `appeals.agency_directory_cache_secs` of the injected clock. This process's own agency
+/// changes clear it at once; another process's show after at most that long.
+#[derive(Debug, Default)]
+pub struct DirectoryCache {
+    current: RwLock<Option<(DateTime<Utc>, Arc<[Agency]>)>>,
+}
+
+impl DirectoryCache {
+    /// Forgets the hierarchy, so the next read loads it again: call after changing agencies.
+    pub fn invalidate(&self) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn fresh(&self, now: DateTime<Utc>, ttl: TimeDelta) -> Option<Arc<[Agency]>> {
+        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        current.as_ref().filter(|(loaded, _)| *loaded <= now && now - *loaded < ttl).map(|(_, a)| a.clone())
+    }
+
+    fn put(&self, now: DateTime<Utc>, agencies: Arc<[Agency]>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some((now, agencies));
+    }
 }
 
 impl Directory {
+    /// The hierarchy from this process's cache, read through the pool when it is stale.
     pub(crate) async fn load(app: &App) -> Result<Self, ServiceError> {
-        Self::load_in(app.db.conn()).await
+        Self::cached(app, app.db.conn()).await
     }
 
-    /// Loads through `db`: inside a write transaction, pass the transaction, so the work does
-    /// not wait for a second pooled connection while holding the first (a pool of N
+    /// The hierarchy from this process's cache, read through `db` when it is stale: inside a
+    /// write transaction, pass the transaction (see [`Directory::load_in`]).
+    pub(crate) async fn cached(app: &App, db: &impl sea_orm::ConnectionTrait) -> Result<Self, ServiceError> {
+        let now = app.clock.now();
+        let ttl = TimeDelta::seconds(app.settings.appeals.agency_directory_cache_secs as i64);
+        if let Some(agencies) = app.directory.fresh(now, ttl) {
+            return Ok(Self { agencies });
+        }
+        let directory = Self::load_in(db).await?;
+        app.directory.put(now, directory.agencies.clone());
+        Ok(directory)
+    }
+
+    /// The hierarchy as `db` sees it now, never from the cache: for a change that must not
+    /// act on a stale hierarchy. Inside a write transaction, pass the transaction, so the work
+    /// does not wait for a second pooled connection while holding the first (a pool of N
     /// connections would otherwise deadlock under N concurrent writers on SQLite).
     pub(crate) async fn load_in(db: &impl sea_orm::ConnectionTrait) -> Result<Self, ServiceError> {
-        Ok(Self { agencies: agencies::all(db).await? })
+        Ok(Self { agencies: agencies::all(db).await?.into() })
     }
 
     pub(crate) fn get(&self, id: Uuid) -> Option<&Agency> {

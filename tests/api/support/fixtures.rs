@@ -61,7 +61,7 @@ impl AgencyBuilder {
             Some(code) => Some(agencies::by_code(conn, code).await.unwrap().expect("the parent exists").id),
             None => None,
         };
-        agencies::insert(
+        let agency = agencies::insert(
             conn,
             NewAgency {
                 id: uuid::Uuid::now_v7(),
@@ -77,6 +77,9 @@ impl AgencyBuilder {
             },
         )
         .await
-        .expect("the agency is inserted")
+        .expect("the agency is inserted");
+        // The server's cached hierarchy would not show it yet, as the admin API's change would.
+        app.app.directory.invalidate();
+        agency
     }
 }
