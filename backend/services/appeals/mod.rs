@@ -42,7 +42,14 @@ pub(crate) struct Directory {
 /// changes clear it at once; another process's show after at most that long.
 #[derive(Debug, Default)]
 pub struct DirectoryCache {
-    current: RwLock<Option<(DateTime<Utc>, Arc<[Agency]>)>>,
+    current: RwLock<Option<Loaded>>,
+}
+
+/// The agencies, and when they were read.
+#[derive(Debug)]
+struct Loaded {
+    at: DateTime<Utc>,
+    agencies: Arc<[Agency]>,
 }
 
 impl DirectoryCache {
@@ -53,11 +60,11 @@ impl DirectoryCache {
 
     fn fresh(&self, now: DateTime<Utc>, ttl: TimeDelta) -> Option<Arc<[Agency]>> {
         let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
-        current.as_ref().filter(|(loaded, _)| *loaded <= now && now - *loaded < ttl).map(|(_, a)| a.clone())
+        current.as_ref().filter(|l| l.at <= now && now - l.at < ttl).map(|l| l.agencies.clone())
     }
 
     fn put(&self, now: DateTime<Utc>, agencies: Arc<[Agency]>) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some((now, agencies));
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Loaded { at: now, agencies });
     }
 }
 
