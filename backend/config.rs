@@ -101,6 +101,8 @@ pub struct ServerSettings {
     pub ruleset_body_limit_bytes: usize,
     pub request_timeout_secs: u64,
     pub shutdown_grace_secs: u64,
+    /// Requests worked on at once; one more is answered 503 at once (see `http::shed`).
+    pub max_in_flight_requests: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -18,6 +18,7 @@ pub mod problem;
 pub mod reference;
 pub mod reports;
 pub mod rulesets;
+pub mod shed;
 pub mod views;
 
 use std::time::Duration;
@@ -59,6 +60,10 @@ pub fn router(app: App) -> Router {
             Duration::from_secs(settings.request_timeout_secs),
         ))
         .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn_with_state(
+            shed::InFlight::new(settings.max_in_flight_requests),
+            shed::limit,
+        ))
         .layer(middleware::from_fn(problem::finalize))
         .layer(middleware::from_fn_with_state(app.clone(), context::assign))
         .with_state(app)

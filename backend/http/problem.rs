@@ -322,7 +322,7 @@ impl From<ServiceError> for ApiError {
                     retry_after_secs: Some(1),
                     ..ApiError::new(
                         ProblemKind::Unavailable,
-                        "The database is unavailable for a moment. Send the request again shortly.",
+                        "The database is busy or unreachable for a moment. Send the request again shortly.",
                     )
                 }
             }

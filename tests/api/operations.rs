@@ -219,3 +219,51 @@ fn concrete_path(path: &str) -> String {
         .replace("{year}", "2026")
         .replace("{code}", "water")
 }
+
+/// Past `server.max_in_flight_requests` a request is answered at once with 503 and
+/// Retry-After instead of waiting in memory (the load harness once saw the server grow past
+/// 1 GiB while 25,000 filings queued for database connections); probes are still answered,
+/// and the next request after a permit is free is served.
+#[tokio::test]
+async fn a_request_past_the_in_flight_limit_is_a_503_at_once_and_probes_still_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::support::spawn_app_with(|f| {
+        f.merge(figment::providers::Serialized::default("server.max_in_flight_requests", 1))
+    })
+    .await;
+    // One request held in flight: its headers promise a body that has not arrived yet.
+    let body = br#"{"email":"held@example.tj","password":"not-the-password"}"#;
+    let mut held = tokio::net::TcpStream::connect(app.addr).await.expect("a connection");
+    let head = format!(
+        "POST /api/v1/auth/login HTTP/1.1\r\nhost: murojiat\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    held.write_all(head.as_bytes()).await.unwrap();
+    held.write_all(&body[..1]).await.unwrap();
+
+    // Until the held request has its permit, another one may still get in; from then on,
+    // every other request is refused at once.
+    let mut refused = None;
+    for _ in 0..1000 {
+        let response = app.request(Method::GET, "/api/v1/categories", ANONYMOUS).send().await.unwrap();
+        if response.status() == 503 {
+            refused = Some(response);
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let refused = refused.expect("a request past the limit is refused");
+    let problem = crate::support::assert_problem(refused, 503, "unavailable").await;
+    assert_eq!(problem.header("retry-after"), Some("1"));
+    let health = app.request(Method::GET, "/healthz", ANONYMOUS).send().await.unwrap();
+    assert_eq!(health.status(), 200, "probes are never refused");
+
+    // The held request completes (a wrong password: 401) and frees its permit.
+    held.write_all(&body[1..]).await.unwrap();
+    let mut answer = String::new();
+    held.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    let after = app.request(Method::GET, "/api/v1/categories", ANONYMOUS).send().await.unwrap();
+    assert_eq!(after.status(), 200);
+}
