@@ -287,8 +287,15 @@ impl Outcome {
         self.samples.iter().filter(|(_, status)| !(200..300).contains(status)).count()
     }
 
+    /// Prints the row: the latency percentiles are those of the answered (2xx) requests; the
+    /// others (refused, failed or unanswered) are counted in the "failed" column.
     fn print(&self, label: &str) {
-        let mut millis: Vec<f64> = self.samples.iter().map(|(ms, _)| *ms).collect();
+        let mut millis: Vec<f64> = self
+            .samples
+            .iter()
+            .filter(|(_, status)| (200..300).contains(status))
+            .map(|(ms, _)| *ms)
+            .collect();
         millis.sort_by(f64::total_cmp);
         let at = |q: f64| {
             let rank = ((millis.len() as f64 * q).ceil() as usize).clamp(1, millis.len().max(1));

@@ -10,11 +10,13 @@
 #       - reads with the appeals present: one appeal (its citizen), the first queue page of
 #         the busiest agency (the demo official), the deadline report over the whole
 #         jurisdiction for this year (the demo administrator: every agency), CLIENTS
-#         clients each;
+#         clients each (the report also with one client);
 #       - filing (authenticated citizens, Tajik and Russian bodies, a distinct Idempotency-Key
-#         each): saturation with CLIENTS clients, then a fixed RATE appeals/s (open loop,
-#         latency from each request's due start: corrected for coordinated omission);
-#     and the server's peak RSS;
+#         each): saturation with CLIENTS clients, then a fixed RATE appeals/s, then half the
+#         saturation rate (open loop, latency from each request's due start: corrected for
+#         coordinated omission; percentiles of the answered requests, the rest counted as
+#         failed);
+#     and the server's peak RSS (after the reads, and at the end);
 #  3. the database baseline: pgbench with CLIENTS clients running, per transaction, the same
 #     writes as one filing (the rows one real filing wrote, copied under new keys: the
 #     idempotency key and its response, the registration counter, the appeal, its jobs, its
@@ -118,12 +120,20 @@ activate_grown_rules() {
     echo "ruleset version $version active: $(grep -c '^\[\[rule\]\]' "$WORK/rules.toml") rules"
 }
 
-# filing LABEL: saturation, then the fixed rate.
+# filing LABEL: saturation, then the fixed rate, then half the saturation rate (a load the
+# server can carry, when it cannot carry RATE).
 filing() {
-    row "$("$LOAD" "$B" file tokens="$WORK/tokens" clients="$CLIENTS" seconds="$SECONDS_EACH" \
-        label="$1: filing, saturation ($CLIENTS clients)")"
+    local saturated half
+    saturated=$("$LOAD" "$B" file tokens="$WORK/tokens" clients="$CLIENTS" seconds="$SECONDS_EACH" \
+        label="$1: filing, saturation ($CLIENTS clients)")
+    row "$saturated"
     row "$("$LOAD" "$B" file tokens="$WORK/tokens" rate="$RATE" seconds="$SECONDS_EACH" \
         label="$1: filing at $RATE/s (open loop)")"
+    half=$(echo "$saturated" | awk -F'|' '{printf "%d", $5 / 2}')
+    if ((half > 0 && half < RATE)); then
+        row "$("$LOAD" "$B" file tokens="$WORK/tokens" rate="$half" seconds="$SECONDS_EACH" \
+            label="$1: filing at $half/s, half the saturation rate (open loop)")"
+    fi
 }
 
 # ------------------------------------------------------------------------ PostgreSQL
@@ -154,14 +164,16 @@ SAMPLE=$(curl -fsS "$B/api/v1/appeals" -H "authorization: Bearer $CITIZEN" -H "i
 OFFICIAL=$(login official@demo.murojiat.tj demo-official-2026)
 ADMIN=$(login admin@demo.murojiat.tj demo-admin-2026)
 YEAR=$(date -u +%Y)
-read_row() { # label path token
-    row "$("$LOAD" "$B" get path="$2" token="$3" clients="$CLIENTS" seconds="$SECONDS_EACH" label="$1")"
+read_row() { # label path token [clients]
+    row "$("$LOAD" "$B" get path="$2" token="$3" clients="${4:-$CLIENTS}" seconds="$SECONDS_EACH" label="$1")"
 }
 read_row "PostgreSQL: GET one appeal (its citizen)" "/api/v1/appeals/$SAMPLE" "$CITIZEN"
 read_row "PostgreSQL: GET first queue page (busiest agency)" "/api/v1/queue" "$OFFICIAL"
-read_row "PostgreSQL: GET deadline report, whole jurisdiction, $YEAR" \
-    "/api/v1/reports/deadlines?from=$YEAR-01-01&to=$(date -u +%F)" "$ADMIN"
+REPORT="/api/v1/reports/deadlines?from=$YEAR-01-01&to=$(date -u +%F)"
+read_row "PostgreSQL: GET deadline report, whole jurisdiction, $YEAR (1 client)" "$REPORT" "$ADMIN" 1
+read_row "PostgreSQL: GET deadline report, whole jurisdiction, $YEAR ($CLIENTS clients)" "$REPORT" "$ADMIN"
 
+READ_RSS=$(peak_rss_mib)
 echo "== filing on PostgreSQL"
 filing PostgreSQL
 PG_RSS=$(peak_rss_mib)
@@ -211,9 +223,11 @@ echo
 echo "- Date: $STARTED to $(date -u +%H:%MZ); machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -h | awk '/Mem:/{print $2}'); load average at the start: $LOAD_BEFORE, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "- Command: \`benches/load/run.sh $APPEALS $CLIENTS $SECONDS_EACH $RATE\`; PostgreSQL $(psql "$DB_URL" -tAc 'SHOW server_version') on loopback; $SEED; $PRESENT appeals present for the reads; 1,000 routing rules; $CITIZENS citizens"
 echo
+echo "Latencies are of the answered (2xx) requests; \"failed\" counts the others (503: shed past \`server.max_in_flight_requests\`). Open-loop latencies count from each request's due start."
+echo
 echo "| measurement | requests | failed | per s | p50 ms | p99 ms | p99.9 ms | max ms |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 cat "$ROWS"
 echo
 echo "- Filing throughput against the database baseline: **$RATIO** ($SATURATION appeals/s over HTTP, ${PG_TPS%.*} transactions/s in pgbench)"
-echo "- Server peak RSS: PostgreSQL run $PG_RSS MiB, SQLite run $SQLITE_RSS MiB"
+echo "- Server peak RSS: PostgreSQL run $PG_RSS MiB ($READ_RSS MiB after the reads, before filing), SQLite run $SQLITE_RSS MiB"
