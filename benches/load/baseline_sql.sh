@@ -52,7 +52,9 @@ where() { sed "s|%WHERE%|$1|"; }
 echo "\\set k random(1, $AGENCIES)"
 echo "BEGIN;"
 echo "SELECT CAST(gen_random_uuid() AS text) AS aid, CAST(gen_random_uuid() AS text) AS eid, upper(substr(md5(random()::text), 1, 14)) AS tn \\gset"
-copy idempotency_keys | where "key = '$KEY'"
+# By the whole primary key (scope, key), as filing looks a key up.
+SCOPE=$(q -c "SELECT scope FROM idempotency_keys WHERE key = '$KEY'")
+copy idempotency_keys | where "scope = '$SCOPE' AND key = '$KEY'"
 echo "INSERT INTO registration_counters (agency_id, year, last) SELECT agency_id, $YEAR, 1 FROM load_baseline_agencies WHERE n = :k ON CONFLICT (agency_id, year) DO UPDATE SET last = registration_counters.last + 1;"
 echo "SELECT last FROM registration_counters WHERE agency_id = (SELECT agency_id FROM load_baseline_agencies WHERE n = :k) AND year = $YEAR;"
 copy appeals | where "id = '$SAMPLE'"
