@@ -62,16 +62,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export MUROJIAT_DATABASE__URL="$PG_URL/$DB"
-export MUROJIAT_AUTH__SIGNING_KEY_FILE=$WORK/keys/jwt-ed25519.pem
-export MUROJIAT_MAIL__FILE_DIR=$WORK/mail MUROJIAT_APPEALS__ATTACHMENTS_DIR=$WORK/attachments
-export MUROJIAT_LOGGING__FILTER=warn,murojiat=info
-
-echo "== fresh database $DB, demo jurisdiction, $CITIZENS citizens"
-fresh_db "$DB"
-seed_demo "$WORK"
-psql "$DB_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE TABLE fault_acks (phase int, key text, appeal_id uuid,
-    tracking_number text, user_id uuid, guest boolean)"
+fresh_world
+create_acks_table
 
 PORT=$(free_port)
 B=http://127.0.0.1:$PORT

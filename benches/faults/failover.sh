@@ -56,14 +56,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export MUROJIAT_DATABASE__URL="$PG_URL/$DB"
-export MUROJIAT_AUTH__SIGNING_KEY_FILE=$WORK/keys/jwt-ed25519.pem
-export MUROJIAT_MAIL__FILE_DIR=$WORK/mail MUROJIAT_APPEALS__ATTACHMENTS_DIR=$WORK/attachments
-export MUROJIAT_LOGGING__FILTER=warn,murojiat=info
-
-echo "== fresh database $DB, demo jurisdiction, $CITIZENS citizens"
-fresh_db "$DB"
-seed_demo "$WORK"
+fresh_world
 
 echo "== filing $APPEALS appeals through the API"
 PORT=$(free_port)

@@ -45,6 +45,25 @@ wait_healthy() {
     done
 }
 
+# fresh_world: the settings every script's servers share (database, keys, mail and
+# attachment folders under WORK, logs), and a fresh database DB holding the demo
+# jurisdiction and CITIZENS citizens (seed_demo).
+fresh_world() {
+    export MUROJIAT_DATABASE__URL="$PG_URL/$DB"
+    export MUROJIAT_AUTH__SIGNING_KEY_FILE=$WORK/keys/jwt-ed25519.pem
+    export MUROJIAT_MAIL__FILE_DIR=$WORK/mail MUROJIAT_APPEALS__ATTACHMENTS_DIR=$WORK/attachments
+    export MUROJIAT_LOGGING__FILTER=warn,murojiat=info
+    echo "== fresh database $DB, demo jurisdiction, $CITIZENS citizens"
+    fresh_db "$DB"
+    seed_demo "$WORK"
+}
+
+# create_acks_table: where filer.py records each acknowledged appeal.
+create_acks_table() {
+    psql "$DB_URL" -qX -v ON_ERROR_STOP=1 -c "CREATE TABLE fault_acks (phase int, key text, appeal_id uuid,
+    tracking_number text, user_id uuid, guest boolean)"
+}
+
 # seed_demo WORK: starts `serve --demo` once on the empty database (demo jurisdiction, agencies,
 # routing rules, one account per role), stops it, then creates $CITIZENS confirmed citizens with
 # `murojiat users create` and writes their credentials to WORK/accounts.json.

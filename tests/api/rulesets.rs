@@ -513,6 +513,29 @@ async fn the_demo_seeds_reference_data_coverage_and_its_rules_as_active_version_
     assert_ne!(agency_code(&app, &appeal).await, "president-office");
 }
 
+/// The agency hierarchy is cached per process (`appeals.agency_directory_cache_secs`), but
+/// an agency changed through this process's admin API takes effect at once, clock unmoved.
+#[tokio::test]
+async fn an_agency_deactivated_through_the_api_receives_no_new_appeal_from_the_next_filing_on() {
+    let app = spawn_app().await;
+    routing_world(&app).await;
+    let admin = app.admin().await;
+    let citizen = app.citizen().await;
+    let v1 = draft(&app, &admin, V1).await;
+    activate(&app, &admin, v1).await;
+    let before = file(&app, &citizen, &appeal_about("water", "khujand")).await;
+    let before = stored(&app, before["id"].as_str().unwrap()).await;
+    assert_eq!(agency_code(&app, &before).await, "water-ministry", "the cache now holds the agency");
+
+    let water = murojiat::store::agencies::by_code(app.db.conn(), "water-ministry").await.unwrap().unwrap();
+    let path = format!("/api/v1/admin/agencies/{}", water.id);
+    assert_eq!(app.patch_json(&path, &json!({"active": false}), admin.token()).await.status(), 200);
+
+    let after = file(&app, &citizen, &appeal_about("water", "khujand")).await;
+    let after = stored(&app, after["id"].as_str().unwrap()).await;
+    assert_eq!(agency_code(&app, &after).await, "president-office", "never an inactive agency");
+}
+
 #[tokio::test]
 async fn when_the_active_version_no_longer_validates_filing_still_goes_to_the_reception() {
     let app = spawn_app().await;
