@@ -1,13 +1,12 @@
 //! argon2id password hashing, off the async runtime and bounded in parallelism, with a
 //! dummy hash for unknown accounts so a login's timing does not reveal whether they exist.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand::RngCore;
-use tokio::sync::oneshot;
+use tokio::sync::Semaphore;
 
 use crate::config::Argon2Settings;
 
@@ -18,8 +17,8 @@ pub enum HashError {
     Params(String),
     #[error("hashing failed: {0}")]
     Hash(String),
-    #[error("the hashing thread stopped before answering")]
-    Stopped,
+    #[error("hashing task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }
 
 /// The outcome of checking a password.
@@ -38,58 +37,8 @@ pub struct PasswordHasher {
     params: Params,
     /// The `m=..,t=..,p=..` segment current hashes carry.
     params_segment: Arc<str>,
-    workers: Arc<Workers>,
+    permits: Arc<Semaphore>,
     dummy_hash: Arc<str>,
-}
-
-/// A fixed set of threads that run argon2, `max_concurrent_hashes` of them. Each hash needs
-/// `memory_kib` of working memory (19 MiB by default); the C allocator keeps memory a thread
-/// freed for that thread's reuse, so hashing on the runtime's blocking pool, whose threads
-/// come and go by the hundred, left up to that much resident per thread that ever hashed
-/// (32 sign-ins in a row grew the server from 73 to 168 MiB). On a fixed set the working
-/// memory is reused, and the parallelism is bounded by the same stroke: jobs wait their turn
-/// in the queue.
-struct Workers {
-    jobs: mpsc::Sender<Job>,
-}
-
-type Job = Box<dyn FnOnce() + Send>;
-
-impl Workers {
-    fn start(count: usize) -> Self {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
-        for n in 0..count.max(1) {
-            let queue = queue.clone();
-            // The threads end when the hasher (the only sender) is dropped.
-            let _ = std::thread::Builder::new().name(format!("argon2-{n}")).spawn(move || {
-                loop {
-                    let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                    match job {
-                        Ok(job) => job(),
-                        Err(mpsc::RecvError) => return,
-                    }
-                }
-            });
-        }
-        Self { jobs }
-    }
-
-    /// Runs `work` on a hashing thread and waits for its result without blocking the runtime.
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, HashError> {
-        let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            // A panic is confined to the job (the thread goes on); its caller gets `Stopped`.
-            if let Ok(result) = catch_unwind(AssertUnwindSafe(work)) {
-                let _ = answer.send(result);
-            }
-        });
-        self.jobs.send(job).map_err(|_| HashError::Stopped)?;
-        answered.await.map_err(|_| HashError::Stopped)
-    }
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -109,35 +58,37 @@ impl PasswordHasher {
         Ok(Self {
             params,
             params_segment: params_segment.into(),
-            workers: Arc::new(Workers::start(settings.max_concurrent_hashes)),
+            permits: Arc::new(Semaphore::new(settings.max_concurrent_hashes)),
             dummy_hash: dummy_hash.into(),
         })
     }
 
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: &str) -> Result<String, HashError> {
+        let _permit = self.permits.acquire().await.expect("semaphore never closed");
         let params = self.params.clone();
         let password = password.to_owned();
-        self.workers.run(move || hash_blocking(&params, &password)).await?
+        tokio::task::spawn_blocking(move || hash_blocking(&params, &password)).await?
     }
 
     /// Checks a password against a stored hash, or against the dummy hash when there is no
     /// account (`stored` is `None`), so both cases cost the same and both answer `Mismatch`.
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<Verdict, HashError> {
+        let _permit = self.permits.acquire().await.expect("semaphore never closed");
         let known = stored.is_some();
         let stored = stored.map(str::to_owned).unwrap_or_else(|| self.dummy_hash.to_string());
         let password = password.to_owned();
         let current = self.params_segment.clone();
-        self.workers
-            .run(move || {
-                let matches = Argon2::default().verify_password(password.as_bytes(), stored.as_str()).is_ok();
-                if matches && known {
-                    Verdict::Match { rehash: !is_current(&stored, &current) }
-                } else {
-                    Verdict::Mismatch
-                }
-            })
-            .await
+        tokio::task::spawn_blocking(move || {
+            let matches = Argon2::default().verify_password(password.as_bytes(), stored.as_str()).is_ok();
+            if matches && known {
+                Verdict::Match { rehash: !is_current(&stored, &current) }
+            } else {
+                Verdict::Mismatch
+            }
+        })
+        .await
+        .map_err(HashError::from)
     }
 }
 
@@ -159,16 +110,6 @@ fn is_current(phc: &str, params_segment: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[tokio::test]
-    async fn hashing_runs_on_the_fixed_threads_and_a_panicking_job_does_not_stop_them() {
-        let workers = Workers::start(1);
-        let name = workers.run(|| std::thread::current().name().map(str::to_owned)).await.unwrap();
-        assert_eq!(name.as_deref(), Some("argon2-0"));
-        let panicked = workers.run(|| -> u8 { panic!("a broken job") }).await;
-        assert!(matches!(panicked, Err(HashError::Stopped)));
-        assert_eq!(workers.run(|| 7).await.unwrap(), 7, "the one thread still serves");
-    }
 
     fn cheap(memory_kib: u32) -> Argon2Settings {
         Argon2Settings { memory_kib, iterations: 1, parallelism: 1, max_concurrent_hashes: 2 }
