@@ -94,6 +94,29 @@ async fn routing_world(app: &TestApp) {
     }
 }
 
+/// The app with [`routing_world`] in place, its administrator and a citizen.
+struct World {
+    app: TestApp,
+    admin: Session,
+    citizen: Session,
+}
+
+async fn world() -> World {
+    let app = spawn_app().await;
+    routing_world(&app).await;
+    let admin = app.admin().await;
+    let citizen = app.citizen().await;
+    World { app, admin, citizen }
+}
+
+/// [`world`] with the ruleset `toml` saved and activated; also its version.
+async fn world_routed_by(toml: &str) -> (World, i64) {
+    let world = world().await;
+    let version = draft(&world.app, &world.admin, toml).await;
+    assert_eq!(activate(&world.app, &world.admin, version).await.status(), 200);
+    (world, version)
+}
+
 async fn create_draft(app: &TestApp, admin: &Session, toml: &str) -> reqwest::Response {
     app.request(Method::POST, RULESETS, admin.token())
         .header("content-type", "application/toml")
@@ -143,10 +166,7 @@ async fn agency_code(app: &TestApp, appeal: &murojiat::store::appeals::Appeal) -
 
 #[tokio::test]
 async fn filing_routes_with_the_active_version_and_records_version_rule_and_trace() {
-    let app = spawn_app().await;
-    routing_world(&app).await;
-    let admin = app.admin().await;
-    let citizen = app.citizen().await;
+    let World { app, admin, citizen } = world().await;
 
     let before = file(&app, &citizen, &appeal_about("water", "khujand")).await;
     let before = stored(&app, before["id"].as_str().unwrap()).await;
@@ -170,12 +190,7 @@ async fn filing_routes_with_the_active_version_and_records_version_rule_and_trac
 
 #[tokio::test]
 async fn staff_who_see_the_appeal_read_its_routing_trace_and_nobody_else_does() {
-    let app = spawn_app().await;
-    routing_world(&app).await;
-    let admin = app.admin().await;
-    let citizen = app.citizen().await;
-    let version = draft(&app, &admin, V2).await;
-    activate(&app, &admin, version).await;
+    let (World { app, citizen, .. }, version) = world_routed_by(V2).await;
     let filed = file(&app, &citizen, &appeal_about("education", "khujand")).await;
     let path = format!("/api/v1/appeals/{}/routing", filed["id"].as_str().unwrap());
 
@@ -201,10 +216,7 @@ async fn staff_who_see_the_appeal_read_its_routing_trace_and_nobody_else_does() 
 
 #[tokio::test]
 async fn activating_a_new_version_while_filing_continues_routes_each_appeal_by_exactly_one_version() {
-    let app = spawn_app().await;
-    routing_world(&app).await;
-    let admin = app.admin().await;
-    let citizen = app.citizen().await;
+    let World { app, admin, citizen } = world().await;
     let v1 = draft(&app, &admin, V1).await;
     let v2 = draft(&app, &admin, V2).await;
     assert_eq!(activate(&app, &admin, v1).await.status(), 200);
@@ -269,10 +281,7 @@ async fn file_on(instance: &App, session: &Session, body: &Value) -> murojiat::s
 
 #[tokio::test]
 async fn another_instance_routes_with_a_version_activated_elsewhere_without_restart() {
-    let app = spawn_app().await;
-    routing_world(&app).await;
-    let admin = app.admin().await;
-    let citizen = app.citizen().await;
+    let World { app, admin, citizen } = world().await;
     let other = second_instance(&app);
     let v1 = draft(&app, &admin, V1).await;
     activate(&app, &admin, v1).await;
@@ -288,12 +297,7 @@ async fn another_instance_routes_with_a_version_activated_elsewhere_without_rest
 
 #[tokio::test]
 async fn replay_reports_exactly_the_appeals_a_draft_would_move_and_changes_nothing() {
-    let app = spawn_app().await;
-    routing_world(&app).await;
-    let admin = app.admin().await;
-    let citizen = app.citizen().await;
-    let v1 = draft(&app, &admin, V1).await;
-    activate(&app, &admin, v1).await;
+    let (World { app, admin, citizen }, _) = world_routed_by(V1).await;
 
     // Outside the period: filed a minute before it.
     file(&app, &citizen, &appeal_about("water", "khujand")).await;
@@ -448,12 +452,7 @@ async fn simulating_a_draft_gives_the_decision_and_the_trace() {
 
 #[tokio::test]
 async fn a_supervisors_reroute_is_an_event_and_keeps_the_filing_decision_on_record() {
-    let app = spawn_app().await;
-    routing_world(&app).await;
-    let admin = app.admin().await;
-    let citizen = app.citizen().await;
-    let v1 = draft(&app, &admin, V1).await;
-    activate(&app, &admin, v1).await;
+    let (World { app, citizen, .. }, _) = world_routed_by(V1).await;
     let filed = file(&app, &citizen, &appeal_about("water", "khujand")).await;
     let id = filed["id"].as_str().unwrap();
     let supervisor = app.supervisor_of("water-ministry").await;
@@ -517,12 +516,7 @@ async fn the_demo_seeds_reference_data_coverage_and_its_rules_as_active_version_
 /// an agency changed through this process's admin API takes effect at once, clock unmoved.
 #[tokio::test]
 async fn an_agency_deactivated_through_the_api_receives_no_new_appeal_from_the_next_filing_on() {
-    let app = spawn_app().await;
-    routing_world(&app).await;
-    let admin = app.admin().await;
-    let citizen = app.citizen().await;
-    let v1 = draft(&app, &admin, V1).await;
-    activate(&app, &admin, v1).await;
+    let (World { app, admin, citizen }, _) = world_routed_by(V1).await;
     let before = file(&app, &citizen, &appeal_about("water", "khujand")).await;
     let before = stored(&app, before["id"].as_str().unwrap()).await;
     assert_eq!(agency_code(&app, &before).await, "water-ministry", "the cache now holds the agency");
@@ -538,10 +532,7 @@ async fn an_agency_deactivated_through_the_api_receives_no_new_appeal_from_the_n
 
 #[tokio::test]
 async fn when_the_active_version_no_longer_validates_filing_still_goes_to_the_reception() {
-    let app = spawn_app().await;
-    routing_world(&app).await;
-    let admin = app.admin().await;
-    let citizen = app.citizen().await;
+    let World { app, admin, citizen } = world().await;
     let v1 = draft(&app, &admin, V1).await;
     let v2 = draft(&app, &admin, V1).await;
     activate(&app, &admin, v1).await;
