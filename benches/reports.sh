@@ -3,6 +3,10 @@
 # the deadline report over the whole jurisdiction for a year (per agency and per category),
 # the first page of the overdue list and the monthly trend?
 #
+# "One year" is the 365 days up to today: whole months come from the maintained tallies, the
+# days of the first and the last month from the stays. "This year so far" (the default
+# period, 1 January to today) is whole months and today.
+#
 # 1. creates a fresh PostgreSQL database and seeds N appeals with `murojiat demo seed`
 #    (which writes their report rows too), then VACUUM ANALYZE;
 # 2. times `murojiat reports rebuild` over them (the figures recomputed from the timelines);
@@ -55,9 +59,9 @@ psql "$DB_URL" -qc "VACUUM ANALYZE"
 echo "== reports rebuild"
 REBUILD=$("$BIN" --env production reports rebuild)
 echo "$REBUILD"
-# The rebuild deletes and rewrites every row in one transaction; compact the table, as a
-# load into an empty table would leave it, so the figures do not measure that bloat.
-psql "$DB_URL" -qc "VACUUM FULL ANALYZE appeal_stints"
+# The rebuild deletes and rewrites every row in one transaction; compact the tables, as a
+# load into empty tables would leave them, so the figures do not measure that bloat.
+psql "$DB_URL" -qc "VACUUM FULL ANALYZE appeal_stints" -c "VACUUM FULL ANALYZE report_tallies"
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 B=http://127.0.0.1:$PORT
@@ -81,6 +85,7 @@ row() { # name json-file
 }
 declare -a NAMES=(
     "GET /healthz (HTTP baseline)"
+    "deadlines, whole jurisdiction, this year so far (the default period), per agency"
     "deadlines, whole jurisdiction, one year, per agency"
     "deadlines, whole jurisdiction, one year, per category"
     "deadlines, whole jurisdiction, one year, per official"
@@ -91,6 +96,7 @@ declare -a NAMES=(
 )
 declare -a URLS=(
     "$B/healthz"
+    "$B/api/v1/reports/deadlines"
     "$B/api/v1/reports/deadlines?$YEAR"
     "$B/api/v1/reports/deadlines?$YEAR&group_by=category"
     "$B/api/v1/reports/deadlines?$YEAR&group_by=official"

@@ -25,8 +25,8 @@ use crate::store::agencies::{self, Agency};
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, Event, GENESIS};
 use crate::store::reference::{self, Category, Territory};
-use crate::store::stints;
 use crate::store::{counters, users};
+use crate::store::{stints, tallies};
 
 /// Appeals written per transaction.
 const PER_TRANSACTION: usize = 5_000;
@@ -87,9 +87,10 @@ pub async fn seed_appeals(
         seeded.events += chain.len() as u64;
         appeals::insert_many(&txn, rows).await.map_err(ServiceError::from)?;
         events::insert_chains(&txn, chain).await.map_err(ServiceError::from)?;
-        stints::insert_many(&txn, &stays, |id| reports::time_zone(&world.agencies, id))
+        let counted = stints::insert_many(&txn, &stays, |id| reports::time_zone(&world.agencies, id))
             .await
             .map_err(ServiceError::from)?;
+        tallies::add(&txn, counted).await.map_err(ServiceError::from)?;
         txn.commit().await.map_err(ServiceError::from)?;
         written += batch;
         seeded.appeals = written;

@@ -19,6 +19,8 @@ use uuid::Uuid;
 use super::appeal::vocabulary;
 use super::locale::Locale;
 
+pub mod tally;
+
 vocabulary! {
     /// How an agency's stint with an appeal ended.
     StintOutcome {

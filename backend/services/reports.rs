@@ -20,6 +20,7 @@ use crate::domain::appeal::AppealKind;
 use crate::domain::field::FieldError;
 use crate::domain::lifecycle::Status;
 use crate::domain::locale::Locale;
+use crate::domain::report::tally::{self, Piece, Tallies};
 use crate::domain::report::{
     self, Counts, Current, DaysHistogram, Grouping, Interval, Stint, StintEvent, bucket_of, buckets,
 };
@@ -27,8 +28,8 @@ use crate::domain::role::Role;
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, Event};
-use crate::store::stints::{self, DeadlineQuery, Series, StintAppeal};
-use crate::store::{StoreError, reference, users};
+use crate::store::stints::{self, DeadlineQuery, DeadlineRow, Series, StintAppeal};
+use crate::store::{StoreError, reference, tallies, users};
 
 /// A report's period: local dates, both included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +141,25 @@ pub async fn deadlines(
         overdue_cutoff: overdue_cutoff(now),
         due_soon_until: due_soon_until(app, now),
     };
-    let found = stints::deadline_rows(app.db.conn(), &query).await?;
+    let db = app.db.conn();
+    let mut found = stints::open_rows(db, &query).await?;
+    for piece in tally::cover(period.from, period.to) {
+        match piece {
+            Piece::Days(from, to) => {
+                let days = (report::day_number(from), report::day_number(to));
+                found.extend(stints::flow_rows(db, &query, days).await?);
+            }
+            Piece::Months(first, last) => {
+                let months = (report::day_number(first), report::day_number(last));
+                let sums = tallies::by_group(db, grouping, &agencies, months).await?;
+                found.extend(sums.into_iter().map(|sum| DeadlineRow {
+                    key: Some(sum.group),
+                    answer_days: sum.answer_days,
+                    counts: sum.tally.counts(),
+                }));
+            }
+        }
+    }
     let mut groups: BTreeMap<String, (Counts, DaysHistogram)> = BTreeMap::new();
     if grouping == Grouping::Agency {
         // Every agency in reach has a row, zeros included: silence is a figure too.
@@ -230,16 +249,44 @@ pub async fn trend(
         .into_iter()
         .map(|start| (start, TrendPoint { period_start: start, received: 0, answered: 0, overdue: 0 }))
         .collect();
-    let (from, to) = (report::day_number(period.from), report::day_number(period.to));
-    for series in [Series::Received, Series::Answered, Series::Overdue { cutoff: overdue_cutoff(now) }] {
-        for daily in stints::daily(app.db.conn(), &agencies, series, from, to).await? {
-            let day = report::date_of_day(daily.day);
-            let Some(point) = points.get_mut(&bucket_of(day, interval)) else { continue };
-            let count = u64::try_from(daily.count).unwrap_or(0);
-            match series {
-                Series::Received => point.received += count,
-                Series::Answered => point.answered += count,
-                Series::Overdue { .. } => point.overdue += count,
+    let cutoff = overdue_cutoff(now);
+    let db = app.db.conn();
+    let mut count = |day: NaiveDate, received: i64, answered: i64, overdue: i64| {
+        if let Some(point) = points.get_mut(&bucket_of(day, interval)) {
+            let n = |value: i64| u64::try_from(value).unwrap_or(0);
+            point.received += n(received);
+            point.answered += n(answered);
+            point.overdue += n(overdue);
+        }
+    };
+    // Whole months only make whole points of a monthly trend.
+    let pieces = match interval {
+        Interval::Month => tally::cover(period.from, period.to),
+        Interval::Week => vec![Piece::Days(period.from, period.to)],
+    };
+    for piece in pieces {
+        let (series, from, to): (&[Series], _, _) = match piece {
+            Piece::Days(from, to) => {
+                (&[Series::Received, Series::Answered, Series::Overdue { cutoff }], from, to)
+            }
+            Piece::Months(first, last) => {
+                let months = (report::day_number(first), report::day_number(last));
+                for (month, sums) in tallies::by_month(db, &agencies, months).await? {
+                    count(report::date_of_day(month), sums.received, sums.answered, sums.missed);
+                }
+                let end = last.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt());
+                (&[Series::OpenOverdue { cutoff }], first, end.unwrap_or(last))
+            }
+        };
+        for &series in series {
+            let days = stints::daily(db, &agencies, series, report::day_number(from), report::day_number(to));
+            for daily in days.await? {
+                let day = report::date_of_day(daily.day);
+                match series {
+                    Series::Received => count(day, daily.count, 0, 0),
+                    Series::Answered => count(day, 0, daily.count, 0),
+                    Series::Overdue { .. } | Series::OpenOverdue { .. } => count(day, 0, 0, daily.count),
+                }
             }
         }
     }
@@ -406,13 +453,17 @@ pub(crate) async fn track(
         return Ok(());
     }
     // An appeal's first event has no stay before it to read.
-    let mut found: Vec<Stint> = match event.seq {
-        1 => Vec::new(),
-        _ => stints::last(txn, appeal.id).await?.into_iter().collect(),
+    let before = match event.seq {
+        1 => None,
+        _ => stints::last(txn, appeal.id).await?,
     };
+    let mut found: Vec<Stint> = before.iter().cloned().collect();
     report::apply(&mut found, &stint_event(agencies, event));
     report::settle(&mut found, current(appeal));
-    stints::save(txn, &stint_appeal(appeal), &found, |id| time_zone(agencies, id)).await
+    if found.first() == before.as_ref() && found.len() == 1 {
+        return Ok(()); // nothing the figures count changed
+    }
+    stints::save(txn, &stint_appeal(appeal), before.as_ref(), &found, |id| time_zone(agencies, id)).await
 }
 
 /// An appeal's stints, folded from its whole timeline (oldest event first).
@@ -432,15 +483,19 @@ pub struct Rebuilt {
     pub stints: u64,
 }
 
-/// Replaces every stint with those folded from the timelines, in one transaction: readers
+/// Replaces every stint and tally with those folded from the timelines, in one transaction: readers
 /// see the old figures or the new ones, never a mix.
 pub async fn rebuild(app: &App) -> Result<Rebuilt, ServiceError> {
     const BATCH: u64 = 1_000;
+    // Tallies are added up in memory across batches (each batch of appeals touches most
+    // months' rows again) and written when this many rows are held, and at the end.
+    const TALLY_ROWS_HELD: usize = 200_000;
     let txn = app.db.write().await?;
     let agencies = crate::store::agencies::all(&txn).await?;
     stints::delete_all(&txn).await?;
     let mut done = Rebuilt { appeals: 0, stints: 0 };
     let mut after = None;
+    let mut counted = Tallies::default();
     loop {
         let batch = appeals::after_id(&txn, after, BATCH).await?;
         let Some(last) = batch.last() else { break };
@@ -456,10 +511,14 @@ pub async fn rebuild(app: &App) -> Result<Rebuilt, ServiceError> {
             let owner = stint_appeal(appeal);
             rows.extend(from_timeline(&agencies, appeal, &timeline).into_iter().map(|s| (owner.clone(), s)));
         }
-        stints::insert_many(&txn, &rows, |id| time_zone(&agencies, id)).await?;
+        counted.merge(stints::insert_many(&txn, &rows, |id| time_zone(&agencies, id)).await?);
+        if counted.len() >= TALLY_ROWS_HELD {
+            tallies::add(&txn, std::mem::take(&mut counted)).await?;
+        }
         done.appeals += batch.len() as u64;
         done.stints += rows.len() as u64;
     }
+    tallies::add(&txn, counted).await?;
     txn.commit().await?;
     Ok(done)
 }

@@ -18,6 +18,7 @@ pub mod reference;
 pub mod refresh_tokens;
 pub mod rulesets;
 pub mod stints;
+pub mod tallies;
 pub mod users;
 
 use std::path::Path;

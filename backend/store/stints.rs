@@ -10,8 +10,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::StoreError;
 use super::entity::appeal_stint::{self as row, Column};
+use super::{StoreError, tallies};
+use crate::domain::report::tally::{Dimensions, Tallies};
 use crate::domain::report::{Counts, Grouping, Stint, StintOutcome, day_number, local_day};
 
 /// What a stint row repeats of its appeal, for grouping.
@@ -21,6 +22,12 @@ pub struct StintAppeal {
     pub category_code: String,
     pub territory_code: String,
     pub kind: String,
+}
+
+impl StintAppeal {
+    pub fn dimensions(&self) -> Dimensions<'_> {
+        Dimensions { category: &self.category_code, territory: &self.territory_code, kind: &self.kind }
+    }
 }
 
 /// The appeal's last stint (at its current agency), if it has one.
@@ -44,18 +51,28 @@ pub async fn of_appeals(
     Ok(rows.into_iter().map(|r| (r.appeal_id, from_row(r))).collect())
 }
 
-/// Writes the stints (new ones inserted, known ones by (appeal, seq) updated). `tz_of`
-/// gives each agency's time zone, in which the local dates are taken.
+/// Writes the stints of one appeal that a change touched (new ones inserted, known ones by
+/// (appeal, seq) updated), and moves the monthly tallies by the difference: `before` is the
+/// stored state of the stints in `after` that existed (the last one, as [`last`] read it).
+/// `tz_of` gives each agency's time zone, in which the local dates are taken.
 pub async fn save(
     db: &impl ConnectionTrait,
     appeal: &StintAppeal,
-    stints: &[Stint],
+    before: Option<&Stint>,
+    after: &[Stint],
     tz_of: impl Fn(Uuid) -> Tz,
 ) -> Result<(), StoreError> {
-    if stints.is_empty() {
+    if after.is_empty() {
         return Ok(());
     }
-    let rows = stints.iter().map(|s| to_row(appeal, s, tz_of(s.agency_id)));
+    let mut change = Tallies::default();
+    for stint in after {
+        change.count(stint, appeal.dimensions(), tz_of(stint.agency_id), 1);
+    }
+    if let Some(stint) = before {
+        change.count(stint, appeal.dimensions(), tz_of(stint.agency_id), -1);
+    }
+    let rows = after.iter().map(|s| to_row(appeal, s, tz_of(s.agency_id)));
     let on_conflict = OnConflict::columns([Column::AppealId, Column::Seq])
         .update_columns([
             Column::AgencyId,
@@ -74,25 +91,35 @@ pub async fn save(
         ])
         .to_owned();
     row::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(db).await?;
-    Ok(())
+    // Last: the tally rows are shared with every other change at the same agency and month,
+    // so their locks are held for as short a time as the transaction allows.
+    tallies::add(db, change).await
 }
 
-/// Inserts the stints of many appeals with multi-row statements (rebuilds and bulk loads).
+/// Inserts the stints of many appeals with multi-row statements (rebuilds and bulk loads)
+/// and returns what they count, which the caller must add (`tallies::add`) in the same
+/// transaction, at once or together with later batches.
+#[must_use = "the stints' tallies must be added in the same transaction"]
 pub async fn insert_many(
     db: &impl ConnectionTrait,
     stints: &[(StintAppeal, Stint)],
     tz_of: impl Fn(Uuid) -> Tz,
-) -> Result<(), StoreError> {
+) -> Result<Tallies, StoreError> {
+    let mut counted = Tallies::default();
     // 20 columns a row: under both backends' limits on bound parameters per statement.
     for chunk in stints.chunks(1000) {
         let rows = chunk.iter().map(|(appeal, s)| to_row(appeal, s, tz_of(s.agency_id)));
         row::Entity::insert_many(rows).exec_without_returning(db).await?;
+        for (appeal, stint) in chunk {
+            counted.count(stint, appeal.dimensions(), tz_of(stint.agency_id), 1);
+        }
     }
-    Ok(())
+    Ok(counted)
 }
 
-/// Removes every stint (before a rebuild).
+/// Removes every stint and every tally (before a rebuild).
 pub async fn delete_all(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    tallies::delete_all(db).await?;
     Ok(row::Entity::delete_many().exec(db).await?.rows_affected)
 }
 
@@ -158,26 +185,19 @@ pub struct DeadlineRow {
     pub counts: Counts,
 }
 
-/// The deadline report's figures per group: one pass over the stints received or ended in
-/// the period at the agencies, grouped by what decides each figure (so each row costs a hash
-/// lookup, not a dozen conditional sums), then one over those still open, for their deadline
-/// state. Rows with the same key are to be added up by the caller.
-pub async fn deadline_rows(
+/// The deadline report's flows per group over the local days `from..=to` (day numbers):
+/// one pass over the stints received or ended then at the agencies, grouped by what decides
+/// each figure (so each row costs a hash lookup, not a dozen conditional sums). Whole months
+/// come from the tallies instead; this reads the days around them. Rows with the same key
+/// are to be added up by the caller.
+pub async fn flow_rows(
     db: &impl ConnectionTrait,
     q: &DeadlineQuery,
+    (from, to): (i32, i32),
 ) -> Result<Vec<DeadlineRow>, StoreError> {
-    let key = match q.grouping {
-        Grouping::Agency => Column::AgencyId,
-        Grouping::Official => Column::OfficialId,
-        Grouping::Category => Column::CategoryCode,
-        Grouping::Territory => Column::TerritoryCode,
-        Grouping::Kind => Column::Kind,
-    };
-    let received = Expr::col(Column::ReceivedDay).between(q.from, q.to);
-    let ended = Expr::col(Column::EndedDay).between(q.from, q.to);
-    let open = Expr::col(Column::EndedAt).is_null();
-    let in_reach = Expr::col(Column::AgencyId).is_in(q.agencies.iter().copied());
-
+    let key = group_column(q.grouping);
+    let received = Expr::col(Column::ReceivedDay).between(from, to);
+    let ended = Expr::col(Column::EndedDay).between(from, to);
     let mut flows = Query::select();
     flows
         .from(row::Entity)
@@ -187,12 +207,11 @@ pub async fn deadline_rows(
         .expr_as(Expr::col(Column::OnTime), "on_time")
         .expr_as(received.clone(), "in_received")
         .expr_as(ended.clone(), "in_ended")
-        .expr_as(open.clone(), "open")
         .expr_as(Expr::col(Column::Seq).count(), "n")
         .expr_as(Func::sum(Expr::col(Column::Extensions)), "extensions")
-        .and_where(in_reach.clone())
-        .cond_where(Condition::any().add(received.clone()).add(ended.clone()))
-        .add_group_by(by_position(7));
+        .and_where(in_reach(q))
+        .cond_where(Condition::any().add(received).add(ended))
+        .add_group_by(by_position(6));
     let mut found = Vec::new();
     for r in db.query_all(&flows).await? {
         let n = count(&r, "n")?;
@@ -209,17 +228,22 @@ pub async fn deadline_rows(
             answered_on_time: if on_time { n } else { 0 },
             forwarded_out: if ended_as(StintOutcome::Forwarded) { n } else { 0 },
             dismissed: if ended_as(StintOutcome::Dismissed) { n } else { 0 },
-            open: if in_received && flag("open")? { n } else { 0 },
             extensions_granted: if in_received { count(&r, "extensions")? } else { 0 },
             ..Counts::default()
         };
         found.push(DeadlineRow {
             key: group_key(&r, q.grouping)?,
-            answer_days: r.try_get("", "answer_days")?,
+            answer_days: if answered { r.try_get("", "answer_days")? } else { None },
             counts,
         });
     }
+    Ok(found)
+}
 
+/// The deadline report's figures of the moment per group: the stints received in the
+/// period that are still open, how many of them are overdue and how many due soon. Reads
+/// only open stints (a partial index holds them).
+pub async fn open_rows(db: &impl ConnectionTrait, q: &DeadlineQuery) -> Result<Vec<DeadlineRow>, StoreError> {
     let overdue = overdue_now(q.overdue_cutoff);
     let due_soon = Expr::col(Column::PausedAt)
         .is_null()
@@ -228,17 +252,19 @@ pub async fn deadline_rows(
     let mut still_open = Query::select();
     still_open
         .from(row::Entity)
-        .expr_as(Expr::col(key), "key")
+        .expr_as(Expr::col(group_column(q.grouping)), "key")
         .expr_as(overdue, "overdue")
         .expr_as(due_soon, "due_soon")
         .expr_as(Expr::col(Column::Seq).count(), "n")
-        .and_where(in_reach)
-        .and_where(received)
-        .and_where(open)
+        .and_where(in_reach(q))
+        .and_where(Expr::col(Column::ReceivedDay).between(q.from, q.to))
+        .and_where(Expr::col(Column::EndedAt).is_null())
         .add_group_by(by_position(3));
+    let mut found = Vec::new();
     for r in db.query_all(&still_open).await? {
         let n = count(&r, "n")?;
         let counts = Counts {
+            open: n,
             open_overdue: if r.try_get::<Option<bool>>("", "overdue")? == Some(true) { n } else { 0 },
             due_soon: if r.try_get::<Option<bool>>("", "due_soon")? == Some(true) { n } else { 0 },
             ..Counts::default()
@@ -246,6 +272,20 @@ pub async fn deadline_rows(
         found.push(DeadlineRow { key: group_key(&r, q.grouping)?, answer_days: None, counts });
     }
     Ok(found)
+}
+
+fn group_column(grouping: Grouping) -> Column {
+    match grouping {
+        Grouping::Agency => Column::AgencyId,
+        Grouping::Official => Column::OfficialId,
+        Grouping::Category => Column::CategoryCode,
+        Grouping::Territory => Column::TerritoryCode,
+        Grouping::Kind => Column::Kind,
+    }
+}
+
+fn in_reach(q: &DeadlineQuery) -> SimpleExpr {
+    Expr::col(Column::AgencyId).is_in(q.agencies.iter().copied())
 }
 
 /// `GROUP BY 1, 2, …, n`: the first `n` selected expressions. By position, because a
@@ -288,6 +328,9 @@ pub enum Series {
     Answered,
     /// Stints whose deadline passed without a timely answer, by local day due.
     Overdue { cutoff: DateTime<Utc> },
+    /// The open part of `Overdue`: stints still open past their deadline, by local day due
+    /// (the answered part of whole months comes from the tallies).
+    OpenOverdue { cutoff: DateTime<Utc> },
 }
 
 /// One daily count of a series.
@@ -309,7 +352,7 @@ pub async fn daily(
     let day = match series {
         Series::Received => Column::ReceivedDay,
         Series::Answered => Column::EndedDay,
-        Series::Overdue { .. } => Column::DueDay,
+        Series::Overdue { .. } | Series::OpenOverdue { .. } => Column::DueDay,
     };
     let mut query = row::Entity::find()
         .select_only()
@@ -327,6 +370,9 @@ pub async fn daily(
                 .eq(StintOutcome::Answered.as_str())
                 .and(Expr::col(Column::OnTime).eq(false));
             query = query.filter(Condition::any().add(open_past_due).add(answered_late));
+        }
+        Series::OpenOverdue { cutoff } => {
+            query = query.filter(Expr::col(Column::EndedAt).is_null().and(overdue_now(cutoff)));
         }
     }
     Ok(query.into_model::<DailyCount>().all(db).await?)

@@ -11,6 +11,7 @@ mod m20261201_000005_jobs;
 mod m20261201_000006_outbox;
 mod m20261201_000007_open_queue_index;
 mod m20261201_000008_appeal_stints;
+mod m20261201_000009_report_tallies;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_outbox::Migration),
             Box::new(m20261201_000007_open_queue_index::Migration),
             Box::new(m20261201_000008_appeal_stints::Migration),
+            Box::new(m20261201_000009_report_tallies::Migration),
         ]
     }
 }

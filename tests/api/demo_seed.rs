@@ -5,9 +5,11 @@ use std::collections::{BTreeMap, HashSet};
 
 use murojiat::demo::appeals::seed_appeals;
 use murojiat::services::audit::{self, AuditReport};
+use murojiat::services::reports;
 use murojiat::store::entity::{appeal, registration_counter};
 use sea_orm::{EntityTrait, QueryOrder};
 
+use crate::support::reports::{stored_stints, stored_tallies};
 use crate::support::spawn_app;
 
 #[tokio::test]
@@ -29,6 +31,13 @@ async fn seeded_appeals_verify_and_are_numbered_per_agency_and_year_without_gaps
         .await
         .unwrap();
     assert_eq!(rows.len(), 240);
+
+    // The seeder writes the report figures the timelines make: a rebuild changes nothing.
+    let seeded = (stored_stints(&app).await, stored_tallies(&app).await);
+    assert!(seeded.0.len() >= 240 && seeded.1.len() > 100, "stays and tallies are written");
+    let rebuilt = reports::rebuild(&app.app).await.unwrap();
+    assert_eq!(rebuilt.appeals, 240);
+    assert_eq!((stored_stints(&app).await, stored_tallies(&app).await), seeded);
     let tracking: HashSet<&str> = rows.iter().map(|a| a.tracking_number.as_str()).collect();
     assert_eq!(tracking.len(), 240, "tracking numbers are unique");
     assert!(rows.iter().any(|a| a.language == "tg") && rows.iter().any(|a| a.language == "ru"));

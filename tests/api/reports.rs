@@ -8,11 +8,10 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use figment::providers::Serialized;
 use murojiat::domain::report::DEADLINE_COLUMNS;
 use murojiat::services::reports;
-use murojiat::store::entity::appeal_stint;
-use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::support::appeals::{GOVERNMENT, OTHER_AGENCY, RECEPTION, complaint, spawn_appeals_app_with};
+use crate::support::reports::{stored_stints, stored_tallies};
 use crate::support::{Session, TestApp, assert_problem};
 
 /// The fixture: seven appeals through the reception, one of them forwarded to the other
@@ -235,6 +234,24 @@ async fn every_figure_of_every_grouping_matches_the_fixture() {
     ];
     assert_eq!(rows_by_key(&by_kind), expected.into_iter().collect());
 
+    // Whole months are read from the maintained tallies, the days around them from the
+    // stays: a period that is not whole months counts exactly the same.
+    for grouping in ["agency", "official", "category", "territory", "kind"] {
+        let whole = f.report(&f.supervisor, &format!("{SPRING}&group_by={grouping}")).await;
+        for period in [
+            "from=2026-03-02&to=2026-04-30",
+            "from=2026-02-20&to=2026-05-10",
+            "from=2026-03-01&to=2026-04-15",
+        ] {
+            let mixed = f.report(&f.supervisor, &format!("{period}&group_by={grouping}")).await;
+            assert_eq!(
+                (&mixed["rows"], &mixed["total"]),
+                (&whole["rows"], &whole["total"]),
+                "{grouping} {period}"
+            );
+        }
+    }
+
     // A7 was filed at 01:00 on 1 April in Dushanbe: April's, not March's.
     let march = f.report(&f.supervisor, "from=2026-03-01&to=2026-03-31").await;
     assert_eq!(march["total"]["received"], 7);
@@ -244,11 +261,20 @@ async fn every_figure_of_every_grouping_matches_the_fixture() {
         (Some(1), Some(1))
     );
 
-    // The trend counts the same stays per month, and each missed deadline in its month.
-    let response =
-        f.app.get(&format!("/api/v1/reports/trend?{SPRING}&interval=month"), f.supervisor.token()).await;
-    assert_eq!(response.status(), 200);
-    let trend: Value = response.json().await.unwrap();
+    // The trend counts the same stays per month, and each missed deadline in its month,
+    // whether the months are whole (tallies) or not (stays).
+    let trend = |period: &'static str| {
+        let f = &f;
+        async move {
+            let url = format!("/api/v1/reports/trend?{period}&interval=month");
+            let response = f.app.get(&url, f.supervisor.token()).await;
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let trend_of_days = trend("from=2026-03-02&to=2026-04-29").await;
+    let trend: Value = trend(SPRING).await;
+    assert_eq!(trend_of_days["points"], trend["points"]);
     let missed_in =
         |month: u32| f.missed_due_days.iter().filter(|d| chrono::Datelike::month(*d) == month).count();
     assert_eq!(
@@ -271,21 +297,12 @@ async fn every_figure_of_every_grouping_matches_the_fixture() {
     assert!(items[0]["days_overdue"].as_i64().unwrap() > 0);
 
     // Rebuilding from the timelines reproduces every stored stay and every figure.
-    let stored = stints(&f.app).await;
+    let stored = (stored_stints(&f.app).await, stored_tallies(&f.app).await);
+    assert!(stored.1.len() > 10, "the changes kept tallies: {:?}", stored.1);
     let rebuilt = reports::rebuild(&f.app.app).await.expect("the rebuild runs");
     assert_eq!((rebuilt.appeals, rebuilt.stints), (7, 8));
-    assert_eq!(stints(&f.app).await, stored);
+    assert_eq!((stored_stints(&f.app).await, stored_tallies(&f.app).await), stored);
     assert_eq!(f.report(&f.supervisor, &format!("{SPRING}&group_by=agency")).await, report);
-}
-
-/// Every stored stay, in a stable order.
-async fn stints(app: &TestApp) -> Vec<appeal_stint::Model> {
-    appeal_stint::Entity::find()
-        .order_by_asc(appeal_stint::Column::AppealId)
-        .order_by_asc(appeal_stint::Column::Seq)
-        .all(app.db.conn())
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ pub mod job;
 pub mod outbox_message;
 pub mod refresh_token;
 pub mod registration_counter;
+pub mod report_tally;
 pub mod ruleset;
 pub mod territory;
 pub mod user;

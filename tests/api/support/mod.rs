@@ -7,6 +7,7 @@ pub mod appeals;
 mod database;
 pub mod fixtures;
 mod problem;
+pub mod reports;
 pub mod smtp_sink;
 
 use std::net::SocketAddr;
