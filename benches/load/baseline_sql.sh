@@ -4,8 +4,9 @@
 # the same columns and sizes: the idempotency record, the agency's registration counter
 # (upsert and read back, for an agency drawn from those with a counter this year), the appeal
 # (its full-text column is computed by PostgreSQL as for a real one), its jobs, its first
-# event, its agency stay and its outbox rows. Columns are read from the database's catalog,
-# so the script follows the schema. benches/load/run.sh uses it for the database baseline.
+# event, its agency stay, its outbox rows and the report tallies it adds to. Columns are read
+# from the database's catalog, so the script follows the schema. benches/load/run.sh uses it
+# for the database baseline.
 #
 # Usage: baseline_sql.sh DB_URL SAMPLE_APPEAL_ID IDEMPOTENCY_KEY > filing.sql
 # Creates (or replaces) the helper table load_baseline_agencies in the database.
@@ -61,4 +62,7 @@ copy appeals | where "id = '$SAMPLE'"
 for table in jobs appeal_events appeal_stints outbox; do
     copy "$table" | where "appeal_id = '$SAMPLE'"
 done
+# The report tallies a filing adds to: one row per grouping for its agency, group and month,
+# in key order, as the server writes them.
+q -c "SELECT format('INSERT INTO report_tallies (grouping, month, agency_id, group_key, answer_days, received, extensions, answered, answered_on_time, forwarded_out, dismissed, missed) SELECT g.grouping, %s, a.agency_id, CASE g.grouping WHEN ''agency'' THEN CAST(a.agency_id AS text) ELSE g.key END, -1, 1, 0, 0, 0, 0, 0, 0 FROM load_baseline_agencies a, (VALUES (''agency'', ), (category, %L), (kind, %L), (official, ), (''territory'', %L)) AS g(grouping, key) WHERE a.n = :k ORDER BY 1, 4 ON CONFLICT (grouping, month, agency_id, group_key, answer_days) DO UPDATE SET received = report_tallies.received + excluded.received;', date_trunc('month', DATE '1970-01-01' + received_day)::date - DATE '1970-01-01', category_code, kind, territory_code) FROM appeal_stints WHERE appeal_id = '$SAMPLE'"
 echo "COMMIT;"
