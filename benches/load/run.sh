@@ -20,7 +20,7 @@
 #  3. the database baseline: pgbench with CLIENTS clients running, per transaction, the same
 #     writes as one filing (the rows one real filing wrote, copied under new keys: the
 #     idempotency key and its response, the registration counter, the appeal, its jobs, its
-#     event, its agency stay and its outbox rows), with the server stopped;
+#     event, its agency stay, its outbox rows and its report tallies), with the server stopped;
 #  4. the same filing runs on the SQLite default (`serve --demo` on a temporary file);
 #  5. prints one Markdown table (paste it into docs/benchmarks.md, section "Load").
 #
