@@ -12,6 +12,7 @@ mod m20261201_000006_outbox;
 mod m20261201_000007_open_queue_index;
 mod m20261201_000008_appeal_stints;
 mod m20261201_000009_report_tallies;
+mod m20261201_000010_open_stints_cover;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_open_queue_index::Migration),
             Box::new(m20261201_000008_appeal_stints::Migration),
             Box::new(m20261201_000009_report_tallies::Migration),
+            Box::new(m20261201_000010_open_stints_cover::Migration),
         ]
     }
 }
