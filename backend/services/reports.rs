@@ -141,7 +141,8 @@ pub async fn deadlines(
         overdue_cutoff: overdue_cutoff(now),
         due_soon_until: due_soon_until(app, now),
     };
-    let db = app.db.conn();
+    let txn = app.db.report().await?;
+    let db = &txn;
     let mut found = stints::open_rows(db, &query).await?;
     for piece in tally::cover(period.from, period.to) {
         match piece {
@@ -160,6 +161,7 @@ pub async fn deadlines(
             }
         }
     }
+    txn.commit().await?;
     let mut groups: BTreeMap<String, (Counts, DaysHistogram)> = BTreeMap::new();
     if grouping == Grouping::Agency {
         // Every agency in reach has a row, zeros included: silence is a figure too.
@@ -250,7 +252,8 @@ pub async fn trend(
         .map(|start| (start, TrendPoint { period_start: start, received: 0, answered: 0, overdue: 0 }))
         .collect();
     let cutoff = overdue_cutoff(now);
-    let db = app.db.conn();
+    let txn = app.db.report().await?;
+    let db = &txn;
     let mut count = |day: NaiveDate, received: i64, answered: i64, overdue: i64| {
         if let Some(point) = points.get_mut(&bucket_of(day, interval)) {
             let n = |value: i64| u64::try_from(value).unwrap_or(0);
@@ -290,6 +293,7 @@ pub async fn trend(
             }
         }
     }
+    txn.commit().await?;
     Ok(points.into_values().collect())
 }
 

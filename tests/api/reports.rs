@@ -8,6 +8,8 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use figment::providers::Serialized;
 use murojiat::domain::report::DEADLINE_COLUMNS;
 use murojiat::services::reports;
+use murojiat::store::Backend;
+use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::support::appeals::{GOVERNMENT, OTHER_AGENCY, RECEPTION, complaint, spawn_appeals_app_with};
@@ -428,4 +430,35 @@ async fn a_bad_period_or_grouping_is_refused_and_names_the_parameter() {
     let empty: Value = app.get("/api/v1/reports/deadlines", supervisor.token()).await.json().await.unwrap();
     assert_eq!(empty["total"]["received"], 0);
     assert_eq!(empty["total"]["on_time_rate"], Value::Null);
+}
+
+/// `Db::report`: one read-only snapshot for a report's queries; on PostgreSQL planned for
+/// each query's values, and only inside the report (the pooled connection is left as it was).
+#[tokio::test]
+async fn a_report_reads_in_a_read_only_transaction_planned_for_its_values() {
+    let app = crate::support::spawn_app().await;
+    let txn = app.db.report().await.expect("a report transaction begins");
+    let count = |txn| async move {
+        let row = murojiat::store::entity::appeal::Entity::find().count(txn).await;
+        row.expect("the transaction reads")
+    };
+    assert_eq!(count(&txn).await, 0);
+    if app.db.backend() == Backend::Postgres {
+        let show = Statement::from_string(DbBackend::Postgres, "SHOW plan_cache_mode");
+        let mode = |row: Option<sea_orm::QueryResult>| {
+            row.unwrap().try_get::<String>("", "plan_cache_mode").unwrap()
+        };
+        assert_eq!(mode(txn.query_one_raw(show.clone()).await.unwrap()), "force_custom_plan");
+        txn.commit().await.unwrap();
+        assert_eq!(
+            mode(app.db.conn().query_one_raw(show).await.unwrap()),
+            "auto",
+            "SET LOCAL ends with the report"
+        );
+        let txn = app.db.report().await.unwrap();
+        let write = txn.execute_unprepared("CREATE TABLE report_scratch (n int)").await;
+        assert!(write.is_err(), "a report cannot write");
+    } else {
+        txn.commit().await.unwrap();
+    }
 }
