@@ -28,7 +28,7 @@ use crate::domain::role::Role;
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, Event};
-use crate::store::stints::{self, DeadlineQuery, DeadlineRow, Series, StintAppeal};
+use crate::store::stints::{self, DeadlineQuery, DeadlineRow, Reach, Series, StintAppeal};
 use crate::store::{StoreError, reference, tallies, users};
 
 /// A report's period: local dates, both included.
@@ -134,7 +134,7 @@ pub async fn deadlines(
     let now = app.clock.now();
     let period = period_or_default(app, period, now)?;
     let query = DeadlineQuery {
-        agencies: agencies.clone(),
+        agencies: reach(&directory, &agencies),
         grouping,
         from: report::day_number(period.from),
         to: report::day_number(period.to),
@@ -152,7 +152,7 @@ pub async fn deadlines(
             }
             Piece::Months(first, last) => {
                 let months = (report::day_number(first), report::day_number(last));
-                let sums = tallies::by_group(db, grouping, &agencies, months).await?;
+                let sums = tallies::by_group(db, grouping, &query.agencies, months).await?;
                 found.extend(sums.into_iter().map(|sum| DeadlineRow {
                     key: Some(sum.group),
                     answer_days: sum.answer_days,
@@ -252,6 +252,7 @@ pub async fn trend(
         .map(|start| (start, TrendPoint { period_start: start, received: 0, answered: 0, overdue: 0 }))
         .collect();
     let cutoff = overdue_cutoff(now);
+    let reach = reach(&directory, &agencies);
     let txn = app.db.report().await?;
     let db = &txn;
     let mut count = |day: NaiveDate, received: i64, answered: i64, overdue: i64| {
@@ -274,7 +275,7 @@ pub async fn trend(
             }
             Piece::Months(first, last) => {
                 let months = (report::day_number(first), report::day_number(last));
-                for (month, sums) in tallies::by_month(db, &agencies, months).await? {
+                for (month, sums) in tallies::by_month(db, &reach, months).await? {
                     count(report::date_of_day(month), sums.received, sums.answered, sums.missed);
                 }
                 let end = last.checked_add_months(chrono::Months::new(1)).and_then(|d| d.pred_opt());
@@ -282,7 +283,7 @@ pub async fn trend(
             }
         };
         for &series in series {
-            let days = stints::daily(db, &agencies, series, report::day_number(from), report::day_number(to));
+            let days = stints::daily(db, &reach, series, report::day_number(from), report::day_number(to));
             for daily in days.await? {
                 let day = report::date_of_day(daily.day);
                 match series {
@@ -322,6 +323,11 @@ fn scope(directory: &Directory, caller: &Caller, agency: Option<&str>) -> Result
         },
         _ => Err(ServiceError::Forbidden),
     }
+}
+
+/// The agencies a query counts: every one, unfiltered, when the caller sees them all.
+fn reach(directory: &Directory, agencies: &[Uuid]) -> Reach {
+    if agencies.len() == directory.all().len() { Reach::Everywhere } else { Reach::Only(agencies.to_vec()) }
 }
 
 fn period_or_default(app: &App, asked: PeriodRequest, now: DateTime<Utc>) -> Result<Period, ServiceError> {

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, OnConflict, Query, SimpleExpr};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, IntoColumnRef, OnConflict, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QueryResult, QuerySelect,
@@ -161,11 +161,32 @@ fn from_row(r: row::Model) -> Stint {
     }
 }
 
+/// Which agencies' stints and tallies a report counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    /// Every agency, with no filter at all. Spelled out, a long list of agency ids keeps
+    /// PostgreSQL 15 off the period indexes (it would search them once per id): the flows of
+    /// one month over 62 agencies took a 180 ms sequential scan instead of 50 ms.
+    Everywhere,
+    /// These agencies only.
+    Only(Vec<Uuid>),
+}
+
+impl Reach {
+    /// The condition on an agency column (none for every agency).
+    pub(crate) fn on(&self, column: impl IntoColumnRef) -> Condition {
+        match self {
+            Reach::Everywhere => Condition::all(),
+            Reach::Only(ids) => Condition::all().add(Expr::col(column).is_in(ids.iter().copied())),
+        }
+    }
+}
+
 /// The deadline report's query: agencies, the period as local dates (inclusive), and the
 /// instants that decide "overdue" and "due soon" now.
 #[derive(Debug, Clone)]
 pub struct DeadlineQuery {
-    pub agencies: Vec<Uuid>,
+    pub agencies: Reach,
     pub grouping: Grouping,
     /// Day numbers (`domain::report::day_number`), both included.
     pub from: i32,
@@ -209,7 +230,7 @@ pub async fn flow_rows(
         .expr_as(ended.clone(), "in_ended")
         .expr_as(rows(), "n")
         .expr_as(Func::sum(Expr::col(Column::Extensions)), "extensions")
-        .and_where(in_reach(q))
+        .cond_where(q.agencies.on(Column::AgencyId))
         .cond_where(Condition::any().add(received).add(ended))
         .add_group_by(by_position(6));
     let mut found = Vec::new();
@@ -256,7 +277,7 @@ pub async fn open_rows(db: &impl ConnectionTrait, q: &DeadlineQuery) -> Result<V
         .expr_as(overdue, "overdue")
         .expr_as(due_soon, "due_soon")
         .expr_as(rows(), "n")
-        .and_where(in_reach(q))
+        .cond_where(q.agencies.on(Column::AgencyId))
         .and_where(Expr::col(Column::ReceivedDay).between(q.from, q.to))
         .and_where(Expr::col(Column::EndedAt).is_null())
         .add_group_by(by_position(3));
@@ -282,10 +303,6 @@ fn group_column(grouping: Grouping) -> Column {
         Grouping::Territory => Column::TerritoryCode,
         Grouping::Kind => Column::Kind,
     }
-}
-
-fn in_reach(q: &DeadlineQuery) -> SimpleExpr {
-    Expr::col(Column::AgencyId).is_in(q.agencies.iter().copied())
 }
 
 /// `COUNT(*)`: counting a column would make an index-only scan read the table for it.
@@ -349,7 +366,7 @@ pub struct DailyCount {
 /// How many stints of the series fell on each local day in `[from, to]` at the agencies.
 pub async fn daily(
     db: &impl ConnectionTrait,
-    agencies: &[Uuid],
+    agencies: &Reach,
     series: Series,
     from: i32,
     to: i32,
@@ -363,7 +380,7 @@ pub async fn daily(
         .select_only()
         .column_as(day, "day")
         .column_as(rows(), "count")
-        .filter(Column::AgencyId.is_in(agencies.iter().copied()))
+        .filter(agencies.on(Column::AgencyId))
         .filter(Expr::col(day).between(from, to))
         .group_by(day);
     match series {

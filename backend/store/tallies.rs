@@ -3,10 +3,10 @@
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query, SimpleExpr};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryResult};
-use uuid::Uuid;
 
 use super::StoreError;
 use super::entity::report_tally::{self as row, Column};
+use super::stints::Reach;
 use crate::domain::report::Grouping;
 use crate::domain::report::tally::{Tallies, Tally, TallyKey};
 
@@ -87,7 +87,7 @@ pub struct GroupSum {
 pub async fn by_group(
     db: &impl ConnectionTrait,
     grouping: Grouping,
-    agencies: &[Uuid],
+    agencies: &Reach,
     (first, last): (i32, i32),
 ) -> Result<Vec<GroupSum>, StoreError> {
     let mut query = Query::select();
@@ -97,7 +97,7 @@ pub async fn by_group(
         .column(Column::AnswerDays)
         .and_where(Expr::col(Column::Grouping).eq(grouping.as_str()))
         .and_where(Expr::col(Column::Month).between(first, last))
-        .and_where(Expr::col(Column::AgencyId).is_in(agencies.iter().copied()))
+        .cond_where(agencies.on(Column::AgencyId))
         .group_by_columns([Column::GroupKey, Column::AnswerDays]);
     select_sums(&mut query);
     let mut found = Vec::new();
@@ -116,7 +116,7 @@ pub async fn by_group(
 /// first days), from the agency grouping's rows (each stint counts once in every grouping).
 pub async fn by_month(
     db: &impl ConnectionTrait,
-    agencies: &[Uuid],
+    agencies: &Reach,
     (first, last): (i32, i32),
 ) -> Result<Vec<(i32, Tally)>, StoreError> {
     let mut query = Query::select();
@@ -125,7 +125,7 @@ pub async fn by_month(
         .column(Column::Month)
         .and_where(Expr::col(Column::Grouping).eq(Grouping::Agency.as_str()))
         .and_where(Expr::col(Column::Month).between(first, last))
-        .and_where(Expr::col(Column::AgencyId).is_in(agencies.iter().copied()))
+        .cond_where(agencies.on(Column::AgencyId))
         .group_by_col(Column::Month);
     select_sums(&mut query);
     let mut found = Vec::new();
