@@ -64,5 +64,18 @@ for table in jobs appeal_events appeal_stints outbox; do
 done
 # The report tallies a filing adds to: one row per grouping for its agency, group and month,
 # in key order, as the server writes them.
-q -c "SELECT format('INSERT INTO report_tallies (grouping, month, agency_id, group_key, answer_days, received, extensions, answered, answered_on_time, forwarded_out, dismissed, missed) SELECT g.grouping, %s, a.agency_id, CASE g.grouping WHEN ''agency'' THEN CAST(a.agency_id AS text) ELSE g.key END, -1, 1, 0, 0, 0, 0, 0, 0 FROM load_baseline_agencies a, (VALUES (''agency'', ), (category, %L), (kind, %L), (official, ), (''territory'', %L)) AS g(grouping, key) WHERE a.n = :k ORDER BY 1, 4 ON CONFLICT (grouping, month, agency_id, group_key, answer_days) DO UPDATE SET received = report_tallies.received + excluded.received;', date_trunc('month', DATE '1970-01-01' + received_day)::date - DATE '1970-01-01', category_code, kind, territory_code) FROM appeal_stints WHERE appeal_id = '$SAMPLE'"
+q -v sample="$SAMPLE" <<'SQL'
+SELECT format(
+    'INSERT INTO report_tallies (grouping, month, agency_id, group_key, answer_days, received, '
+    'extensions, answered, answered_on_time, forwarded_out, dismissed, missed) '
+    'SELECT g.grouping, %s, a.agency_id, '
+    'CASE g.grouping WHEN %L THEN CAST(a.agency_id AS text) ELSE g.key END, -1, 1, 0, 0, 0, 0, 0, 0 '
+    'FROM load_baseline_agencies a, (VALUES (%L, %L), (%L, %L), (%L, %L), (%L, %L), (%L, %L)) '
+    'AS g(grouping, key) WHERE a.n = :k ORDER BY 1, 4 '
+    'ON CONFLICT (grouping, month, agency_id, group_key, answer_days) '
+    'DO UPDATE SET received = report_tallies.received + excluded.received;',
+    date_trunc('month', DATE '1970-01-01' + received_day)::date - DATE '1970-01-01', 'agency',
+    'agency', '', 'category', category_code, 'kind', kind, 'official', '', 'territory', territory_code)
+FROM appeal_stints WHERE appeal_id = CAST(:'sample' AS uuid)
+SQL
 echo "COMMIT;"
