@@ -196,9 +196,28 @@ fn return_large_blocks_to_the_system() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn return_large_blocks_to_the_system() {}
 
+/// A command whose output goes into `head` or `grep -m1` ends quietly when the reader closes
+/// the pipe, as other Unix tools do, instead of panicking in `println!`. Only the commands
+/// that print and exit: the server and the worker keep Rust's default (SIGPIPE ignored), so
+/// a peer that hangs up is an error on that one socket, not the end of the process.
+#[cfg(unix)]
+fn end_quietly_on_a_closed_pipe(command: &Command) {
+    if !matches!(command, Command::Serve { .. } | Command::Worker) {
+        // SAFETY: restores the default action of one signal, first thing in main, before any
+        // other thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn end_quietly_on_a_closed_pipe(_: &Command) {}
+
 fn main() -> ExitCode {
     return_large_blocks_to_the_system();
     let cli = Cli::parse();
+    end_quietly_on_a_closed_pipe(&cli.command);
     let settings = match Settings::load(&cli.config, &cli.env) {
         Ok(settings) => settings,
         Err(err) => {

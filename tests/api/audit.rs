@@ -105,3 +105,28 @@ async fn the_command_prints_ok_or_the_broken_link_and_sets_its_exit_status() {
     assert!(stdout.contains(&victim.to_string()) && stdout.contains(tracking.as_str()), "{stdout}");
     assert!(stdout.contains("event 1"), "{stdout}");
 }
+
+/// `murojiat audit verify | head -0`: the reader is gone before the command prints. The
+/// command ends by SIGPIPE, quietly, like other Unix tools, not with a panic message.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_command_whose_reader_has_gone_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (app, _) = app_with_appeals(1).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_murojiat"))
+        .args(["audit", "verify"])
+        .env("MUROJIAT_CONFIG", &app.app.settings.config_dir)
+        .env("MUROJIAT_ENV", "test")
+        .env("MUROJIAT_DATABASE__URL", &app.app.settings.database.url)
+        .env("MUROJIAT_DATABASE__MAX_CONNECTIONS", "2")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take()); // the reader closes its end at once
+    let ended = child.wait_with_output().expect("the command ends");
+    let stderr = String::from_utf8_lossy(&ended.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    const SIGPIPE: i32 = 13;
+    assert_eq!(ended.status.signal(), Some(SIGPIPE), "{:?} {stderr}", ended.status);
+}
