@@ -20,6 +20,7 @@ use crate::jurisdiction::Jurisdiction;
 use crate::services::appeals::DirectoryCache;
 use crate::services::delivery::{self, Postman};
 use crate::services::limits::RateLimits;
+use crate::services::reference::ReferenceCache;
 use crate::services::routing::RouterCache;
 use crate::services::scheduler::Scheduler;
 use crate::store::Db;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub routing: RouterCache,
     /// The agency hierarchy, read again when stale or changed here.
     pub directory: DirectoryCache,
+    /// The categories and territories as this process last read them.
+    pub reference: ReferenceCache,
     pub postman: Postman,
     /// Counts the passes of this process's background scheduler loop, so that whoever needs
     /// to know it ran (a test, a health check) can wait for a pass instead of polling.
@@ -115,6 +118,7 @@ impl App {
             jurisdiction,
             routing: RouterCache::default(),
             directory: DirectoryCache::default(),
+            reference: ReferenceCache::default(),
             postman,
             scheduler_passes: watch::channel(0).0,
         })))

@@ -44,9 +44,10 @@ pub struct AppealSettings {
     pub max_attachments_per_appeal: usize,
     /// Appeals must lie inside this box (the jurisdiction's territory).
     pub bounding_box: crate::domain::submission::BoundingBox,
-    /// How long a process keeps the agency hierarchy before reading it again; an agency
-    /// changed by another process takes effect here within this many seconds.
-    pub agency_directory_cache_secs: u64,
+    /// How long a process keeps the agency hierarchy, the categories and the territories
+    /// before reading them again; a change made by another process takes effect here within
+    /// this many seconds.
+    pub reference_cache_secs: u64,
 }
 
 /// The deadline scheduler: how `serve` and `worker` poll for due jobs.

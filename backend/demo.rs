@@ -202,6 +202,7 @@ pub async fn seed_reference(app: &App, config_dir: &Path) -> Result<usize, DemoE
         }
     }
     txn.commit().await.map_err(ServiceError::from)?;
+    app.reference.invalidate();
     Ok(inserted)
 }
 

@@ -347,10 +347,14 @@ async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool
     }
     let server = app::launch(app, listener)?;
     tracing::info!(addr = %server.addr, "listening");
-    println!("Murojiat is listening on http://{}", server.addr);
-    println!("  API docs:  {public_url}/docs");
-    println!("  OpenAPI:   {public_url}/api/v1/openapi.json");
-    println!("  Health:    {public_url}/healthz");
+    // The routes at the address just bound; emails link to the configured public address,
+    // which differs behind a proxy or when the port is overridden.
+    let local = format!("http://{}", server.addr);
+    println!("Murojiat is listening on {local}");
+    println!("  API docs:  {local}/docs");
+    println!("  OpenAPI:   {local}/api/v1/openapi.json");
+    println!("  Health:    {local}/healthz");
+    println!("  Links in emails point to {public_url}");
     server.run_until_signalled().await?;
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod agencies;
 pub mod appeals;
 pub mod audit;
+pub mod cache;
 pub mod calendar;
 pub mod delivery;
 pub mod limits;

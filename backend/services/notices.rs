@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::domain::locale::Locale;
 use crate::domain::tracking::TrackingNumber;
 use crate::notify::{MessageKind, message_id};
-use crate::services::ServiceError;
+use crate::services::{Caller, ServiceError};
 use crate::store::agencies::Agency;
 use crate::store::appeals::Appeal;
 use crate::store::events::Event;
@@ -25,6 +25,14 @@ pub struct Recipient {
     pub email: String,
     pub name: String,
     pub locale: Locale,
+}
+
+impl Recipient {
+    /// The signed-in user, with the account's address, name and language as loaded for
+    /// this request.
+    pub fn of_caller(caller: &Caller) -> Self {
+        Recipient { email: caller.email.clone(), name: caller.full_name.clone(), locale: caller.locale }
+    }
 }
 
 /// The message an applicant receives for an event with this action, if any. Every one of
@@ -62,17 +70,34 @@ pub async fn for_appeal_event(
     agency: &Agency,
     previous: Option<&Agency>,
 ) -> Result<(), ServiceError> {
-    let Some(kind) = applicant_message(&event.action) else {
+    if applicant_message(&event.action).is_none() {
+        return Ok(());
+    }
+    let Some(recipient) = applicant(db, appeal).await? else {
         return Ok(());
     };
-    let Some(recipient) = applicant(db, appeal).await? else {
+    to_applicant(app, db, &recipient, appeal, event, agency, previous).await
+}
+
+/// [`for_appeal_event`] for an applicant already known (the citizen filing, as signed in),
+/// without reading the account again.
+pub async fn to_applicant(
+    app: &App,
+    db: &impl ConnectionTrait,
+    recipient: &Recipient,
+    appeal: &Appeal,
+    event: &Event,
+    agency: &Agency,
+    previous: Option<&Agency>,
+) -> Result<(), ServiceError> {
+    let Some(kind) = applicant_message(&event.action) else {
         return Ok(());
     };
     let data = appeal_data(app, kind, appeal, event, agency, previous, recipient.locale);
     enqueue(
         app,
         db,
-        &recipient,
+        recipient,
         kind,
         data,
         &agency.time_zone,

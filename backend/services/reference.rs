@@ -2,7 +2,13 @@
 //! and reading the active ones for filing forms. A node that appeals or sub-nodes refer to
 //! is never deleted; it is deactivated instead, which keeps old appeals readable.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+
 use super::accounts::require_admin;
+use super::cache::Cached;
 use super::{Caller, ServiceError};
 use crate::app::App;
 use crate::domain::field::{FieldError, FieldErrors};
@@ -21,6 +27,46 @@ pub struct NodeInput {
     /// Territories only: region, city, district, ...
     pub kind: Option<String>,
     pub active: Option<bool>,
+}
+
+/// Every category and territory, active or not, by code: what filing checks an appeal's
+/// references against.
+#[derive(Debug, Default)]
+pub struct Known {
+    categories: HashMap<String, Node>,
+    territories: HashMap<String, Node>,
+}
+
+impl Known {
+    pub fn category(&self, code: &str) -> Option<&Node> {
+        self.categories.get(code)
+    }
+
+    pub fn territory(&self, code: &str) -> Option<&Node> {
+        self.territories.get(code)
+    }
+}
+
+/// The categories and territories as this process last read them (see
+/// [`crate::services::cache`]).
+pub type ReferenceCache = Cached<Known>;
+
+/// The categories and territories from this process's cache, read through the pool when it
+/// is stale.
+pub async fn known(app: &App) -> Result<Arc<Known>, ServiceError> {
+    let now = app.clock.now();
+    let ttl = TimeDelta::seconds(app.settings.appeals.reference_cache_secs as i64);
+    if let Some(known) = app.reference.fresh(now, ttl) {
+        return Ok(known);
+    }
+    let conn = app.db.conn();
+    let by_code = |nodes: Vec<Node>| nodes.into_iter().map(|n| (n.code.clone(), n)).collect();
+    let known = Arc::new(Known {
+        categories: by_code(reference::nodes(conn, Table::Categories, false).await?),
+        territories: by_code(reference::nodes(conn, Table::Territories, false).await?),
+    });
+    app.reference.put(now, known.clone());
+    Ok(known)
 }
 
 /// The active nodes of a table, ordered by code, for anyone (filing forms need them before
@@ -80,6 +126,7 @@ pub async fn create(
     };
     let node = reference::insert_node(&txn, table, node).await?;
     txn.commit().await?;
+    app.reference.invalidate();
     Ok(node)
 }
 
@@ -124,6 +171,7 @@ pub async fn update(
     errors.finish()?;
     let node = reference::update_node(&txn, table, node).await?;
     txn.commit().await?;
+    app.reference.invalidate();
     Ok(node)
 }
 
@@ -139,6 +187,7 @@ pub async fn delete(app: &App, caller: &Caller, table: Table, code: &str) -> Res
     }
     reference::delete_node(&txn, table, code).await?;
     txn.commit().await?;
+    app.reference.invalidate();
     Ok(())
 }
 

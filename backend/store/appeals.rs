@@ -3,11 +3,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use super::entity::appeal;
@@ -15,8 +12,17 @@ use super::{Backend, StoreError};
 
 pub use appeal::{ActiveModel as AppealChange, Model as Appeal};
 
-pub async fn insert(db: &impl ConnectionTrait, row: Appeal) -> Result<Appeal, StoreError> {
-    Ok(appeal::ActiveModel::from(row).insert(db).await?)
+/// Writes a new appeal unless its tracking number is taken (then nothing is written and the
+/// answer is false). One statement, without reading the row back.
+pub async fn insert_unless_tracking_number_taken(
+    db: &impl ConnectionTrait,
+    row: &Appeal,
+) -> Result<bool, StoreError> {
+    let inserted = appeal::Entity::insert(AppealChange::from(row.clone()))
+        .on_conflict(OnConflict::column(appeal::Column::TrackingNumber).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Appeal>, StoreError> {

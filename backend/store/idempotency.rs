@@ -1,7 +1,8 @@
 //! Idempotency keys: the first result of a create request, kept so a retry with the same key
 //! gets the same answer instead of a second appeal.
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, EntityTrait};
 
 use super::StoreError;
 use super::entity::idempotency_key;
@@ -16,9 +17,16 @@ pub async fn find(
     Ok(idempotency_key::Entity::find_by_id((scope.to_owned(), key.to_owned())).one(db).await?)
 }
 
-/// Records a key. A concurrent request that recorded the same key first makes this fail
-/// with [`StoreError::Conflict`]; the caller then reads that request's record.
-pub async fn record(db: &impl ConnectionTrait, record: IdempotencyRecord) -> Result<(), StoreError> {
-    idempotency_key::ActiveModel::from(record).insert(db).await?;
-    Ok(())
+/// Records a key unless it is taken; false when it is. On PostgreSQL a request that holds the
+/// same key in an uncommitted transaction makes this wait for its outcome.
+pub async fn claim(db: &impl ConnectionTrait, record: IdempotencyRecord) -> Result<bool, StoreError> {
+    let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel::from(record))
+        .on_conflict(
+            OnConflict::columns([idempotency_key::Column::Scope, idempotency_key::Column::Key])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(inserted > 0)
 }

@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use murojiat::store::reference::{self, Table};
+
 use crate::support::{ANONYMOUS, TestApp, assert_problem, spawn_app};
 
 fn territory(code: &str, parent: Option<&str>, kind: &str) -> Value {
@@ -212,4 +214,45 @@ async fn only_admins_manage_reference_data() {
     assert_problem(response, 401, "unauthorized").await;
     assert_problem(app.get("/api/v1/admin/territories", ANONYMOUS).await, 401, "unauthorized").await;
     assert!(codes(&app, "/api/v1/categories", ANONYMOUS).await.is_empty());
+}
+
+/// Filing checks categories and territories against this process's copy of them
+/// (`appeals.reference_cache_secs`): its own changes apply to the next filing, another
+/// process's once the copy is older than that.
+#[tokio::test]
+async fn filing_sees_this_processs_reference_changes_at_once_and_anothers_within_the_cache_time() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    app.ensure_agency("president-office").await;
+    created(&app, "/api/v1/admin/territories", &territory("tj-dushanbe", None, "city"), admin.token()).await;
+    created(&app, "/api/v1/admin/categories", &category("roads", None), admin.token()).await;
+    let citizen = app.citizen().await;
+    let appeal = |category: &str| {
+        json!({
+            "kind": "complaint", "subject": "Роҳ вайрон аст", "text": "Роҳи деҳаи мо солҳост таъмир нашудааст.",
+            "category": category, "region": "tj-dushanbe", "language": "tg",
+        })
+    };
+    let file = |category: &'static str| {
+        let body = appeal(category);
+        let token = citizen.token().map(str::to_owned);
+        let app = &app;
+        async move { app.post_json("/api/v1/appeals", &body, token.as_deref()).await }
+    };
+    assert_eq!(file("roads").await.status(), 201, "the copy now holds roads only");
+
+    // Created through this process: usable at once, the clock unmoved.
+    created(&app, "/api/v1/admin/categories", &category("taxes", None), admin.token()).await;
+    assert_eq!(file("taxes").await.status(), 201);
+
+    // Deactivated behind this process's back, as by another process.
+    let conn = app.db.conn();
+    let mut taxes = reference::node(conn, Table::Categories, "taxes").await.unwrap().unwrap();
+    taxes.active = false;
+    reference::update_node(conn, Table::Categories, taxes).await.unwrap();
+    assert_eq!(file("taxes").await.status(), 201, "still in this process's copy");
+    let cached = app.app.settings.appeals.reference_cache_secs as i64;
+    app.clock.advance(chrono::Duration::seconds(cached));
+    let refused = assert_problem(file("taxes").await, 422, "validation").await;
+    assert_eq!(refused.error_code("category"), Some("unknown"));
 }

@@ -512,7 +512,7 @@ async fn the_demo_seeds_reference_data_coverage_and_its_rules_as_active_version_
     assert_ne!(agency_code(&app, &appeal).await, "president-office");
 }
 
-/// The agency hierarchy is cached per process (`appeals.agency_directory_cache_secs`), but
+/// The agency hierarchy is cached per process (`appeals.reference_cache_secs`), but
 /// an agency changed through this process's admin API takes effect at once, clock unmoved.
 #[tokio::test]
 async fn an_agency_deactivated_through_the_api_receives_no_new_appeal_from_the_next_filing_on() {
@@ -544,8 +544,8 @@ async fn when_the_active_version_no_longer_validates_filing_still_goes_to_the_re
     change.active = sea_orm::Set(false);
     murojiat::store::agencies::update(conn, change).await.unwrap();
     // Changed behind the server's back, as by another process: it shows once the server's
-    // cached agency hierarchy is older than `appeals.agency_directory_cache_secs`.
-    let cached = app.app.settings.appeals.agency_directory_cache_secs as i64;
+    // cached agency hierarchy is older than `appeals.reference_cache_secs`.
+    let cached = app.app.settings.appeals.reference_cache_secs as i64;
     app.clock.advance(chrono::Duration::seconds(cached));
 
     let filed = file(&app, &citizen, &appeal_about("water", "khujand")).await;

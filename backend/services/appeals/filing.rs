@@ -17,12 +17,12 @@ use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::domain::submission::{Applicant, Filer as SubmissionFiler, NewAppeal, RawAppeal};
 use crate::domain::tracking::{AccessCode, TrackingNumber, format_registration_number};
-use crate::services::{Caller, ServiceError, account_mail, notices, routing};
+use crate::services::{Caller, ServiceError, account_mail, notices, reference, routing};
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
 use crate::store::events::{self, NewEvent};
 use crate::store::idempotency::{self, IdempotencyRecord};
-use crate::store::{StoreError, counters, reference, users};
+use crate::store::{StoreError, counters, users};
 
 /// Who is filing, which decides the channel and the contact details required.
 #[derive(Debug, Clone)]
@@ -97,19 +97,17 @@ pub async fn file(
     let request_hash = request_hash(&raw, channel);
     let new = NewAppeal::parse(&raw, submission_filer, &app.jurisdiction.bounds)?;
     check_references(app, &new, citizen_id, entered_by.is_some()).await?;
+    // The appeal's id and the guest's access code are chosen before the transaction, so the
+    // idempotency record (which names them) is written first: a retry waits on it and
+    // replays, rather than doing the work again.
+    let appeal_id = Uuid::now_v7();
+    let access_code = matches!(filer, Filer::Guest).then(|| AccessCode::generate(&mut rand::rng()));
     // From here on everything is read through the write transaction, never through a second
     // pooled connection: a transaction waiting for another connection deadlocks once every
     // connection is held by a writer waiting its turn (20 retries of one filing are enough).
     let txn = app.db.write().await?;
-    if let Some(key) = &idempotency
-        && let Some(first) = idempotency::find(&txn, &key.scope, &key.key).await?
-    {
-        drop(txn);
-        return replay(app, &filer, first, &request_hash).await;
-    }
-    let filed = register(app, &txn, &filer, new, channel, citizen_id, entered_by).await?;
     if let Some(key) = &idempotency {
-        let first = FirstResult { appeal_id: filed.seen.appeal.id, access_code: filed.access_code.clone() };
+        let first = FirstResult { appeal_id, access_code: access_code.as_ref().map(AccessCode::reveal) };
         let record = IdempotencyRecord {
             scope: key.scope.clone(),
             key: key.key.clone(),
@@ -118,14 +116,12 @@ pub async fn file(
             response_body: serde_json::to_string(&first).unwrap_or_default(),
             created_at: stored_instant(app.clock.now()),
         };
-        match idempotency::record(&txn, record).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return replay_after_race(app, &filer, key, &request_hash, txn).await;
-            }
-            Err(other) => return Err(other.into()),
+        if !idempotency::claim(&txn, record).await? {
+            return replay_after_race(app, &filer, key, &request_hash, txn).await;
         }
     }
+    let prepared = Prepared { appeal_id, access_code, channel, citizen_id, entered_by };
+    let filed = register(app, &txn, &filer, new, prepared).await?;
     match txn.commit().await {
         Ok(()) => Ok(filed),
         Err(err) => match (StoreError::from(err), &idempotency) {
@@ -140,8 +136,18 @@ pub async fn file(
     }
 }
 
-/// Another request with the same key committed while this one ran: drop this one's work and
-/// answer with the first.
+/// What filing settles before its transaction: the appeal's id, a guest's access code, the
+/// channel, and who files it for whom.
+struct Prepared {
+    appeal_id: Uuid,
+    access_code: Option<AccessCode>,
+    channel: Channel,
+    citizen_id: Option<Uuid>,
+    entered_by: Option<Uuid>,
+}
+
+/// The key is already taken (by a request that committed, possibly while this one waited for
+/// it): drop this transaction and answer with the first request's result.
 async fn replay_after_race(
     app: &App,
     filer: &Filer<'_>,
@@ -184,10 +190,9 @@ async fn register(
     txn: &DatabaseTransaction,
     filer: &Filer<'_>,
     new: NewAppeal,
-    channel: Channel,
-    citizen_id: Option<Uuid>,
-    entered_by: Option<Uuid>,
+    prepared: Prepared,
 ) -> Result<Filed, ServiceError> {
+    let Prepared { appeal_id, access_code, channel, citizen_id, entered_by } = prepared;
     let now = stored_instant(app.clock.now());
     let directory = Directory::cached(app, txn).await?;
     let routed = match filer {
@@ -202,8 +207,6 @@ async fn register(
     let year = jurisdiction.calendar.current().local_date(now).year();
     let sequence = counters::next_registration(txn, routed.agency.id, year).await?;
     let registration_number = format_registration_number(&routed.agency.code, year, sequence as u64);
-    let tracking = unused_tracking_number(txn).await?;
-    let access_code = matches!(filer, Filer::Guest).then(|| AccessCode::generate(&mut rand::rng()));
 
     let (legal_name, legal_tax_id) = match &new.applicant {
         Applicant::LegalEntity(entity) => {
@@ -220,8 +223,8 @@ async fn register(
         ),
     };
     let appeal = Appeal {
-        id: Uuid::now_v7(),
-        tracking_number: tracking.canonical(),
+        id: appeal_id,
+        tracking_number: TrackingNumber::generate(&mut rand::rng()).canonical(),
         access_code_hash: access_code.as_ref().map(|c| c.hash().to_hex()),
         kind: new.kind.as_str().to_owned(),
         status: Status::INITIAL.as_str().to_owned(),
@@ -268,7 +271,7 @@ async fn register(
         created_at: now,
         updated_at: now,
     };
-    let appeal = appeals::insert(txn, appeal).await?;
+    let appeal = insert_with_unused_tracking_number(txn, appeal).await?;
     crate::services::scheduler::plan(app, txn, None, &appeal, now).await?;
     let (actor_id, actor_role) = match filer {
         Filer::Citizen(caller) | Filer::Official { caller, .. } => (Some(caller.id), caller.role.as_str()),
@@ -299,7 +302,14 @@ async fn register(
     .await?;
     crate::services::reports::track(txn, directory.all(), &appeal, &event).await?;
     let revealed = access_code.as_ref().map(AccessCode::reveal);
-    notices::for_appeal_event(app, txn, &appeal, &event, &routed.agency, None).await?;
+    match filer {
+        // The account as loaded for this request.
+        Filer::Citizen(caller) => {
+            let recipient = notices::Recipient::of_caller(caller);
+            notices::to_applicant(app, txn, &recipient, &appeal, &event, &routed.agency, None).await?
+        }
+        _ => notices::for_appeal_event(app, txn, &appeal, &event, &routed.agency, None).await?,
+    }
     if let Some(code) = &revealed {
         notices::guest_access_code(app, txn, &appeal, &routed.agency, code, now).await?;
     }
@@ -393,23 +403,18 @@ async fn check_references(
     citizen: Option<Uuid>,
     official_entry: bool,
 ) -> Result<(), ServiceError> {
-    let conn = app.db.conn();
+    let known = reference::known(app).await?;
     let mut errors = FieldErrors::default();
-    match reference::category(conn, new.category.as_str()).await? {
+    match known.category(new.category.as_str()) {
         Some(c) if c.active => {}
         _ => errors.push(FieldError::unknown("category", "category")),
     }
-    // The region and the district in one query.
-    let mut codes = vec![new.region.as_str()];
-    codes.extend(new.district.as_ref().map(|d| d.as_str()));
-    let territories = reference::territories_by_code(conn, &codes).await?;
-    let territory = |code: &str| territories.iter().find(|t| t.code == code);
-    match territory(new.region.as_str()) {
+    match known.territory(new.region.as_str()) {
         Some(t) if t.active && t.parent_code.is_none() => {}
         _ => errors.push(FieldError::unknown("region", "region")),
     }
     if let Some(district) = &new.district {
-        match territory(district.as_str()) {
+        match known.territory(district.as_str()) {
             Some(t) if t.active && t.parent_code.as_deref() == Some(new.region.as_str()) => {}
             Some(t) if t.active => {
                 errors.push(FieldError::new("district", "mismatch", "is not in the given region"))
@@ -418,7 +423,7 @@ async fn check_references(
         }
     }
     if official_entry && let Some(citizen) = citizen {
-        match users::by_id(conn, citizen).await? {
+        match users::by_id(app.db.conn(), citizen).await? {
             Some(u) if u.role == Role::Citizen.as_str() && !u.disabled => {}
             _ => errors.push(FieldError::unknown("citizen_id", "citizen")),
         }
@@ -426,14 +431,16 @@ async fn check_references(
     Ok(errors.finish()?)
 }
 
-async fn unused_tracking_number(txn: &DatabaseTransaction) -> Result<TrackingNumber, ServiceError> {
-    // 50 random bits: a collision is astronomically rare, but cheap to rule out.
-    loop {
-        let candidate = TrackingNumber::generate(&mut rand::rng());
-        if appeals::by_tracking_number(txn, &candidate.canonical()).await?.is_none() {
-            return Ok(candidate);
-        }
+/// Writes the appeal; if its tracking number is taken, draws another. With 50 random bits a
+/// collision is astronomically rare, so the unique index checks it, not an extra read.
+async fn insert_with_unused_tracking_number(
+    txn: &DatabaseTransaction,
+    mut appeal: Appeal,
+) -> Result<Appeal, ServiceError> {
+    while !appeals::insert_unless_tracking_number_taken(txn, &appeal).await? {
+        appeal.tracking_number = TrackingNumber::generate(&mut rand::rng()).canonical();
     }
+    Ok(appeal)
 }
 
 /// Identifies "the same request" for an idempotency key: the body as parsed, and the channel.

@@ -8,11 +8,12 @@ pub mod filing;
 pub mod queue;
 pub mod reads;
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
+use super::cache::Cached;
 use super::{Caller, ServiceError};
 use crate::app::App;
 use crate::domain::access::{self, AppealFacts, Denial, User, ViewLevel, Viewer};
@@ -37,36 +38,8 @@ pub(crate) struct Directory {
     agencies: Arc<[Agency]>,
 }
 
-/// The agency hierarchy as last read by this process, kept for
-/// `appeals.agency_directory_cache_secs` of the injected clock. This process's own agency
-/// changes clear it at once; another process's show after at most that long.
-#[derive(Debug, Default)]
-pub struct DirectoryCache {
-    current: RwLock<Option<Loaded>>,
-}
-
-/// The agencies, and when they were read.
-#[derive(Debug)]
-struct Loaded {
-    at: DateTime<Utc>,
-    agencies: Arc<[Agency]>,
-}
-
-impl DirectoryCache {
-    /// Forgets the hierarchy, so the next read loads it again: call after changing agencies.
-    pub fn invalidate(&self) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
-    }
-
-    fn fresh(&self, now: DateTime<Utc>, ttl: TimeDelta) -> Option<Arc<[Agency]>> {
-        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
-        current.as_ref().filter(|l| l.at <= now && now - l.at < ttl).map(|l| l.agencies.clone())
-    }
-
-    fn put(&self, now: DateTime<Utc>, agencies: Arc<[Agency]>) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some(Loaded { at: now, agencies });
-    }
-}
+/// The agency hierarchy as last read by this process (see [`crate::services::cache`]).
+pub type DirectoryCache = Cached<[Agency]>;
 
 impl Directory {
     /// The hierarchy from this process's cache, read through the pool when it is stale.
@@ -78,7 +51,7 @@ impl Directory {
     /// write transaction, pass the transaction (see [`Directory::load_in`]).
     pub(crate) async fn cached(app: &App, db: &impl sea_orm::ConnectionTrait) -> Result<Self, ServiceError> {
         let now = app.clock.now();
-        let ttl = TimeDelta::seconds(app.settings.appeals.agency_directory_cache_secs as i64);
+        let ttl = TimeDelta::seconds(app.settings.appeals.reference_cache_secs as i64);
         if let Some(agencies) = app.directory.fresh(now, ttl) {
             return Ok(Self { agencies });
         }

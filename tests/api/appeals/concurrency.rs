@@ -5,7 +5,9 @@ use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::appeals::{RECEPTION, complaint, pdf, spawn_appeals_app};
+use crate::support::appeals::{RECEPTION, complaint, guest_complaint, pdf, spawn_appeals_app};
+use murojiat::store::appeals;
+
 use crate::support::assert_problem;
 
 #[tokio::test]
@@ -57,6 +59,69 @@ async fn twenty_concurrent_filings_with_one_idempotency_key_make_one_appeal() {
         .unwrap();
     assert_eq!(response.status(), 201);
     assert_eq!(app.count_appeals().await, 2);
+}
+
+/// The idempotency record is written first, naming the appeal's id and the guest's access
+/// code chosen before the transaction: a guest's retry gets the same code (which opens the
+/// appeal), and retries take no registration number.
+#[tokio::test]
+async fn a_guests_retries_get_the_same_access_code_and_take_no_registration_number() {
+    let app = spawn_appeals_app().await;
+    let file = || {
+        app.request(Method::POST, "/api/v1/public/appeals", None)
+            .header("Idempotency-Key", "guest-retry-1")
+            .json(&guest_complaint())
+            .send()
+    };
+    let mut answers = Vec::new();
+    for response in join_all((0..5).map(|_| file())).await {
+        let response = response.expect("the server answers");
+        assert_eq!(response.status(), 201);
+        answers.push(response.json::<Value>().await.unwrap());
+    }
+    let code = answers[0]["access_code"].as_str().expect("an access code").to_owned();
+    assert!(answers.iter().all(|a| a["access_code"] == code.as_str()), "one code for every retry");
+    let tracking = answers[0]["appeal"]["tracking_number"].as_str().unwrap();
+    let status = app.guest_get(&format!("/api/v1/public/appeals/{tracking}"), Some(&code)).await;
+    assert_eq!(status.status(), 200, "the replayed code opens the appeal");
+    assert_eq!(app.count_appeals().await, 1);
+
+    // The next appeal at the same agency gets the next registration number.
+    let next = app.files_as_guest(&guest_complaint()).await;
+    let number = |answer: &Value| answer["registration_number"].as_str().unwrap().to_owned();
+    let first: Value =
+        app.guest_get(&format!("/api/v1/public/appeals/{tracking}"), Some(&code)).await.json().await.unwrap();
+    let second: Value = app
+        .guest_get(&format!("/api/v1/public/appeals/{}", next.tracking_number), next.access_code.as_deref())
+        .await
+        .json()
+        .await
+        .unwrap();
+    let sequence = |n: String| n.rsplit('-').next().unwrap().parse::<u64>().unwrap();
+    assert_eq!(sequence(number(&first)), 1);
+    assert_eq!(sequence(number(&second)), 2, "no number was taken by a retry");
+}
+
+/// Filing draws a tracking number and lets the unique index rule out the (astronomically
+/// rare) collision: a taken number writes nothing and says so, and filing draws again.
+#[tokio::test]
+async fn an_appeal_with_a_taken_tracking_number_is_not_written() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let filed = app.files(&citizen, &complaint()).await;
+    let conn = app.db.conn();
+    let stored = appeals::by_id(conn, filed.id.parse().unwrap()).await.unwrap().unwrap();
+
+    let mut twin = stored.clone();
+    twin.id = uuid::Uuid::now_v7();
+    twin.registration_number = Some("twin".to_owned());
+    assert!(!appeals::insert_unless_tracking_number_taken(conn, &twin).await.unwrap());
+    assert_eq!(app.count_appeals().await, 1, "nothing written");
+    assert!(appeals::by_id(conn, twin.id).await.unwrap().is_none());
+
+    twin.tracking_number = "TWIN0000000000".to_owned();
+    assert!(appeals::insert_unless_tracking_number_taken(conn, &twin).await.unwrap());
+    assert_eq!(appeals::by_id(conn, twin.id).await.unwrap().unwrap().tracking_number, "TWIN0000000000");
 }
 
 #[tokio::test]
