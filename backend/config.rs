@@ -44,8 +44,8 @@ pub struct AppealSettings {
     pub max_attachments_per_appeal: usize,
     /// Appeals must lie inside this box (the jurisdiction's territory).
     pub bounding_box: crate::domain::submission::BoundingBox,
-    /// How long a process keeps the agency hierarchy, the categories and the territories
-    /// before reading them again; a change made by another process takes effect here within
+    /// How long a process keeps the agency hierarchy, the categories, the territories and
+    /// which routing ruleset is active before reading them again; a change made by another process takes effect here within
     /// this many seconds.
     pub reference_cache_secs: u64,
 }
@@ -112,6 +112,8 @@ pub struct DatabaseSettings {
     pub url: String,
     pub auto_migrate: bool,
     pub max_connections: u32,
+    /// A pooled connection idle at least this long is pinged before it is handed out.
+    pub ping_after_idle_ms: u64,
     pub sqlite_busy_timeout_ms: u64,
 }
 

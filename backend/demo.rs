@@ -293,6 +293,7 @@ pub async fn seed_rules_if_none(app: &App, config_dir: &Path) -> Result<bool, De
     let stored = rulesets::insert_draft(&txn, new).await.map_err(ServiceError::from)?;
     rulesets::activate(&txn, app.db.backend(), stored.version, now).await.map_err(ServiceError::from)?;
     txn.commit().await.map_err(ServiceError::from)?;
+    app.routing.invalidate();
     Ok(true)
 }
 

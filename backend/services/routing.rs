@@ -9,11 +9,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::ServiceError;
+use super::cache::Cached;
 use crate::app::App;
 use crate::domain::appeal::Channel;
 use crate::domain::field::FieldError;
@@ -30,13 +31,22 @@ pub struct CompiledVersion {
     pub router: Router,
 }
 
-/// The compiled router of the version last seen active. Cheap to read; replaced whole.
+/// Which version is active, as this process last read it (for
+/// `appeals.reference_cache_secs`, like the other reference data: see
+/// [`crate::services::cache`]), and the compiled router of the version last seen active.
+/// Cheap to read; replaced whole.
 #[derive(Debug, Default)]
 pub struct RouterCache {
+    active: Cached<Option<i32>>,
     current: RwLock<Option<Arc<CompiledVersion>>>,
 }
 
 impl RouterCache {
+    /// Forgets which version is active, so the next filing reads it: call after activating.
+    pub fn invalidate(&self) {
+        self.active.invalidate();
+    }
+
     fn get(&self, version: i32) -> Option<Arc<CompiledVersion>> {
         let current = self.current.read().unwrap_or_else(|poisoned| poisoned.into_inner());
         current.as_ref().filter(|c| c.version == version).cloned()
@@ -48,14 +58,25 @@ impl RouterCache {
     }
 }
 
-/// The router of the active version as seen by `db` (the filing's transaction), compiling it
-/// when the active version changed since the last call. `None` when no version is active,
+/// The router of the active version (read through `db`, the filing's transaction, when this
+/// process's copy is stale), compiling it when the active version changed since the last
+/// call. `None` when no version is active,
 /// or when the active one no longer validates against the catalog (logged as an error).
 pub async fn active_router(
     app: &App,
     db: &impl ConnectionTrait,
 ) -> Result<Option<Arc<CompiledVersion>>, ServiceError> {
-    let Some(version) = rulesets::active_version(db).await? else {
+    let now = app.clock.now();
+    let ttl = TimeDelta::seconds(app.settings.appeals.reference_cache_secs as i64);
+    let active = match app.routing.active.fresh(now, ttl) {
+        Some(active) => *active,
+        None => {
+            let active = rulesets::active_version(db).await?;
+            app.routing.active.put(now, Arc::new(active));
+            active
+        }
+    };
+    let Some(version) = active else {
         return Ok(None);
     };
     if let Some(compiled) = app.routing.get(version) {

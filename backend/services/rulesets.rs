@@ -177,6 +177,7 @@ pub async fn activate(app: &App, caller: &Caller, version: i32) -> Result<Stored
         other => other?,
     };
     txn.commit().await?;
+    app.routing.invalidate();
     Ok(activated)
 }
 

@@ -120,6 +120,8 @@ impl Db {
             .min_connections(1)
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
+            // A ping on every checkout costs a round trip each time (two per filing).
+            .test_before_acquire_if_idle_for(Duration::from_millis(settings.ping_after_idle_ms))
             .sqlx_logging(false);
         if backend == Backend::Sqlite {
             create_sqlite_parent_dir(url)?;

@@ -27,6 +27,15 @@ pub struct Trace {
     pub steps: Vec<Step>,
     /// True when no rule applied and the fallback agency received the appeal.
     pub fallback: bool,
+    /// Rules before the deciding one (all of them, for the fallback) that were not tried
+    /// because the rule index ruled them out: their kind, category or territory condition
+    /// cannot hold for this appeal. Zero when every rule was tried.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ruled_out: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One rule tried during routing.
@@ -69,6 +78,9 @@ impl fmt::Display for Trace {
                     writeln!(f, "matched, but no active {kind} covers {territory}; going on")?
                 }
             }
+        }
+        if self.ruled_out > 0 {
+            writeln!(f, "{} other rules ruled out by kind, category or territory", self.ruled_out)?;
         }
         if self.fallback {
             writeln!(f, "no rule applied: the fallback agency receives the appeal")?;

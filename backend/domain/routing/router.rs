@@ -158,15 +158,32 @@ impl Router {
     }
 
     /// Routes an appeal as [`Router::route_naive`] does and records every rule tried, with
-    /// the condition that failed, up to the rule that decided.
+    /// the condition that failed, up to the rule that decided: for simulating a ruleset,
+    /// where every rule's fate is the point.
     pub fn explain(&self, facts: &RoutingFacts) -> (Decision, Trace) {
+        self.trace(facts, 0..self.rules.len())
+    }
+
+    /// Routes an appeal as [`Router::route`] does, through the index, and records each rule
+    /// it tried, with the condition that failed, up to the rule that decided, and how many
+    /// rules before that one the index ruled out untried (their kind, category or territory
+    /// cannot hold for this appeal): what a filing keeps, a few steps rather than one per
+    /// rule of the ruleset. Same decision as [`Router::explain`].
+    pub fn explain_indexed(&self, facts: &RoutingFacts) -> (Decision, Trace) {
+        self.trace(facts, self.index.candidates(facts))
+    }
+
+    /// Tries the rules at `positions` (ascending) in turn, recording each.
+    fn trace(&self, facts: &RoutingFacts, positions: impl Iterator<Item = usize>) -> (Decision, Trace) {
         let appeal = self.appeal(facts);
         let mut steps = Vec::new();
-        for rule in &self.rules {
+        for position in positions {
+            let rule = &self.rules[position];
             let outcome = match self.attempt(rule, &appeal) {
                 Attempt::Routed(agency) => {
                     steps.push(step(rule, Outcome::Matched { agency: agency.to_owned() }));
-                    let trace = Trace { steps, fallback: false };
+                    let ruled_out = position + 1 - steps.len();
+                    let trace = Trace { steps, fallback: false, ruled_out };
                     return (self.decision(Some(rule), agency), trace);
                 }
                 Attempt::Failed(miss) => {
@@ -178,7 +195,8 @@ impl Router {
             };
             steps.push(step(rule, outcome));
         }
-        (self.decision(None, &self.fallback), Trace { steps, fallback: true })
+        let ruled_out = self.rules.len() - steps.len();
+        (self.decision(None, &self.fallback), Trace { steps, fallback: true, ruled_out })
     }
 
     /// The number of rules.

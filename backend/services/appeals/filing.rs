@@ -183,8 +183,8 @@ async fn replay(
     Ok(Filed { seen, access_code: result.access_code, replayed: true })
 }
 
-/// Routes the appeal and writes it with its first event. Routing reads the active ruleset
-/// in this transaction, so the appeal records exactly the version that routed it.
+/// Routes the appeal and writes it with its first event. The appeal records exactly the
+/// version that routed it.
 async fn register(
     app: &App,
     txn: &DatabaseTransaction,
@@ -318,8 +318,8 @@ async fn register(
     Ok(Filed { seen, access_code: revealed, replayed: false })
 }
 
-/// Chooses the agency, deadline policy and priority with the active ruleset version, read
-/// in the filing's transaction. Until a ruleset is active, every appeal goes to the
+/// Chooses the agency, deadline policy and priority with the active ruleset version (read in
+/// the filing's transaction when this process's copy is stale). Until a ruleset is active, every appeal goes to the
 /// configured general reception with the default policy.
 async fn route(
     app: &App,
@@ -333,7 +333,7 @@ async fn route(
         return reception(app, directory);
     };
     let facts = routing::facts_of_new(app, new, channel, now);
-    let (decision, trace) = compiled.router.explain(&facts);
+    let (decision, trace) = compiled.router.explain_indexed(&facts);
     // The router is compiled once per version; an agency deactivated since receives nothing.
     let Some(agency) = directory.by_code(&decision.agency).filter(|a| a.active).cloned() else {
         tracing::error!(agency = %decision.agency, version = compiled.version, "routing chose an inactive agency");

@@ -112,6 +112,7 @@ async fn build_template(admin: &mut PgConnection, server_url: &str, template: &s
         url: with_database(server_url, &building),
         auto_migrate: false,
         max_connections: 1,
+        ping_after_idle_ms: 1000,
         sqlite_busy_timeout_ms: 1000,
     })
     .await

@@ -161,7 +161,34 @@ proptest! {
         let router = Router::build(&ruleset, &catalog());
         let indexed = router.route(&facts);
         prop_assert_eq!(&indexed, &router.route_naive(&facts));
-        prop_assert_eq!(indexed, router.explain(&facts).0);
+        prop_assert_eq!(&indexed, &router.explain(&facts).0);
+        prop_assert_eq!(indexed, router.explain_indexed(&facts).0);
+    }
+
+    /// The trace a filing keeps accounts for every rule the full trace does: each rule it
+    /// tried with the same outcome, in the same order, and the rest as ruled out.
+    #[test]
+    fn the_indexed_trace_is_the_full_trace_without_the_rules_the_index_ruled_out(
+        ruleset in ruleset(),
+        facts in facts(),
+    ) {
+        let router = Router::build(&ruleset, &catalog());
+        let (_, full) = router.explain(&facts);
+        let (_, indexed) = router.explain_indexed(&facts);
+        prop_assert_eq!(full.ruled_out, 0);
+        prop_assert_eq!(indexed.fallback, full.fallback);
+        prop_assert_eq!(indexed.steps.len() + indexed.ruled_out, full.steps.len());
+        let mut rest = full.steps.iter();
+        for step in &indexed.steps {
+            prop_assert!(rest.any(|s| s == step), "{step:?} is not in the full trace, in order");
+        }
+        if !full.fallback {
+            prop_assert_eq!(indexed.steps.last(), full.steps.last(), "the deciding rule");
+        }
+        // The index leaves out only rules whose conditions cannot all hold.
+        for step in full.steps.iter().filter(|s| !indexed.steps.contains(s)) {
+            prop_assert!(matches!(step.outcome, Outcome::Failed { .. }), "{step:?} was ruled out");
+        }
     }
 
     #[test]
