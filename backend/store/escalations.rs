@@ -12,6 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::StoreError;
+use super::bulk::OnDuplicate;
 use super::entity::escalation;
 
 pub use escalation::Model as Escalation;
@@ -80,29 +81,19 @@ pub async fn record_many(
     new: &[NewEscalation],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let mut written = 0;
-    for chunk in new.chunks(1_000) {
-        let rows = chunk.iter().map(|e| escalation::ActiveModel {
+    // Only (appeal, due time) can repeat: the ids are new.
+    let rows = new
+        .iter()
+        .map(|e| escalation::ActiveModel {
             id: Set(Uuid::now_v7()),
             appeal_id: Set(e.appeal_id),
             agency_id: Set(e.agency_id),
             due_at: Set(e.due_at),
             escalated_at: Set(now),
             notified_at: Set(None),
-        });
-        let on_conflict = OnConflict::columns([escalation::Column::AppealId, escalation::Column::DueAt])
-            .do_nothing()
-            .to_owned();
-        let result = escalation::Entity::insert_many(rows)
-            .on_conflict(on_conflict)
-            .try_insert()
-            .exec_without_returning(db)
-            .await?;
-        if let TryInsertResult::Inserted(n) = result {
-            written += n;
-        }
-    }
-    Ok(written)
+        })
+        .collect();
+    super::bulk::insert(db, rows, OnDuplicate::Skip).await
 }
 
 /// An appeal's escalations, oldest first.

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::StoreError;
+use super::bulk::OnDuplicate;
 use super::entity::appeal_event;
 
 pub use appeal_event::Model as Event;
@@ -236,10 +237,7 @@ pub async fn verify_all(db: &impl ConnectionTrait) -> Result<Result<Verified, Br
 /// Inserts whole chains at once (bulk loads): the caller has set `seq`, `prev_hash` and
 /// `hash` with [`chain_hash`], so `verify_all` accepts them.
 pub async fn insert_chains(db: &impl ConnectionTrait, rows: Vec<Event>) -> Result<(), StoreError> {
-    for chunk in rows.chunks(1_000) {
-        appeal_event::Entity::insert_many(chunk.iter().cloned().map(appeal_event::ActiveModel::from))
-            .exec_without_returning(db)
-            .await?;
-    }
+    let rows = rows.into_iter().map(appeal_event::ActiveModel::from).collect();
+    super::bulk::insert(db, rows, OnDuplicate::Fail).await?;
     Ok(())
 }

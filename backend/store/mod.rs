@@ -5,6 +5,7 @@ pub mod account_tokens;
 pub mod agencies;
 pub mod appeals;
 pub mod attachments;
+pub mod bulk;
 pub mod calendar;
 pub mod counters;
 pub mod coverage;

@@ -9,6 +9,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
+
+use super::bulk::OnDuplicate;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
@@ -72,16 +74,9 @@ pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<b
 
 /// [`enqueue`] for many messages, a statement per thousand; returns how many were written.
 pub async fn enqueue_many(db: &impl ConnectionTrait, messages: Vec<NewMessage>) -> Result<u64, StoreError> {
-    let mut written = 0;
-    let mut messages = messages.into_iter().peekable();
-    while messages.peek().is_some() {
-        let chunk: Vec<_> = messages.by_ref().take(1_000).map(new_row).collect();
-        written += row::Entity::insert_many(chunk)
-            .on_conflict(OnConflict::column(Column::DedupeKey).do_nothing().to_owned())
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(written)
+    // Only the dedupe key can repeat: the ids are new.
+    let rows = messages.into_iter().map(new_row).collect();
+    super::bulk::insert(db, rows, OnDuplicate::Skip).await
 }
 
 fn new_row(message: NewMessage) -> row::ActiveModel {

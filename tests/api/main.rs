@@ -7,6 +7,7 @@ mod admin;
 mod appeals;
 mod attacks;
 mod audit;
+mod bulk;
 mod calendar;
 mod contract;
 mod demo_seed;
