@@ -333,6 +333,9 @@ async fn audit_verify(settings: Settings) -> anyhow::Result<ExitCode> {
 async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool) -> anyhow::Result<()> {
     let public_url = settings.server.public_url.clone();
     let listener = tokio::net::TcpListener::bind(settings.bind_address()).await?;
+    // The routes at the address just bound; emails link to the configured public address,
+    // which differs behind a proxy or when the port is overridden.
+    let local = format!("http://{}", listener.local_addr()?);
     let app = App::build(settings, Arc::new(SystemClock)).await?;
     if with_demo {
         let inserted = demo::seed_reference(&app, config_dir).await?;
@@ -343,13 +346,10 @@ async fn serve(config_dir: &std::path::Path, settings: Settings, with_demo: bool
         if demo::seed_rules_if_none(&app, config_dir).await? {
             println!("Demo routing rules (config/demo/rules.toml) are active as ruleset version 1.");
         }
-        print_demo(&public_url, seeded);
+        print_demo(&local, seeded);
     }
     let server = app::launch(app, listener)?;
     tracing::info!(addr = %server.addr, "listening");
-    // The routes at the address just bound; emails link to the configured public address,
-    // which differs behind a proxy or when the port is overridden.
-    let local = format!("http://{}", server.addr);
     println!("Murojiat is listening on {local}");
     println!("  API docs:  {local}/docs");
     println!("  OpenAPI:   {local}/api/v1/openapi.json");
@@ -473,7 +473,7 @@ async fn show_calendar(settings: &Settings, year: i32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_demo(public_url: &str, seeded: bool) {
+fn print_demo(local: &str, seeded: bool) {
     if seeded {
         println!("Seeded the demo jurisdiction (Tajikistan) into an empty database.");
     } else {
@@ -484,7 +484,7 @@ fn print_demo(public_url: &str, seeded: bool) {
         let agency = account.agency.map(|a| format!(" (agency {a})")).unwrap_or_default();
         println!("  {:<10} {:<30} {}{agency}", account.role.as_str(), account.email, account.password);
     }
-    println!("Try: curl -s {public_url}/api/v1/auth/login -H 'content-type: application/json' \\");
+    println!("Try: curl -s {local}/api/v1/auth/login -H 'content-type: application/json' \\");
     println!("       -d '{{\"email\":\"citizen@demo.murojiat.tj\",\"password\":\"demo-citizen-2026\"}}'");
 }
 

@@ -267,3 +267,39 @@ async fn a_request_past_the_in_flight_limit_is_a_503_at_once_and_probes_still_an
     let after = app.request(Method::GET, "/api/v1/categories", ANONYMOUS).send().await.unwrap();
     assert_eq!(after.status(), 200);
 }
+
+/// `serve` on port 0 with the port overridden: what it prints names the address it actually
+/// listens on, not the configured public address that emails link to.
+#[test]
+fn serve_prints_the_address_it_listens_on() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_murojiat"))
+        .args(["--env", "test", "serve"])
+        .env("MUROJIAT_DATABASE__URL", format!("sqlite://{}", path("murojiat.db")))
+        .env("MUROJIAT_SERVER__HOST", "127.0.0.1")
+        .env("MUROJIAT_SERVER__PORT", "0")
+        .env("MUROJIAT_SERVER__PUBLIC_URL", "https://murojiat.example.tj")
+        .env("MUROJIAT_AUTH__SIGNING_KEY_FILE", path("key.pem"))
+        .env("MUROJIAT_APPEALS__ATTACHMENTS_DIR", path("attachments"))
+        .env("MUROJIAT_MAIL__FILE_DIR", path("mail"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    let lines: Vec<String> =
+        BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok).take(5).collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let listening =
+        lines.iter().find_map(|l| l.strip_prefix("Murojiat is listening on ")).expect("the banner");
+    let port: u16 =
+        listening.strip_prefix("http://127.0.0.1:").and_then(|p| p.parse().ok()).expect("an address");
+    assert_ne!(port, 0, "the port actually bound");
+    assert!(lines.contains(&format!("  API docs:  http://127.0.0.1:{port}/docs")), "{lines:?}");
+    assert!(
+        lines.contains(&"  Links in emails point to https://murojiat.example.tj".to_owned()),
+        "{lines:?}"
+    );
+}
