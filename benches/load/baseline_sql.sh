@@ -2,21 +2,29 @@
 # Prints a pgbench script that does, per transaction, the writes of one filing: the rows that
 # one real filing wrote (SAMPLE, filed with Idempotency-Key KEY) copied under new keys, with
 # the same columns and sizes: the idempotency record, the agency's registration counter
-# (upsert and read back, for an agency drawn from those with a counter this year), the appeal
+# (one upsert returning the new value, for an agency drawn as MIX says), the appeal
 # (its full-text column is computed by PostgreSQL as for a real one), its jobs, its first
 # event, its agency stay, its outbox rows and the report tallies it adds to. Columns are read
 # from the database's catalog, so the script follows the schema. benches/load/run.sh uses it
 # for the database baseline.
 #
-# Usage: baseline_sql.sh DB_URL SAMPLE_APPEAL_ID IDEMPOTENCY_KEY > filing.sql
-# Creates (or replaces) the helper table load_baseline_agencies in the database.
+# Usage: [MIX=uniform|filings] baseline_sql.sh DB_URL SAMPLE_APPEAL_ID IDEMPOTENCY_KEY > filing.sql
+# Creates (or replaces) the helper table load_baseline_agencies in the database: with
+# MIX=uniform (the default) every agency with a counter this year once, so each transaction's
+# agency is drawn uniformly; with MIX=filings the agencies of the 20,000 latest appeals (the
+# load run's filings), so agencies are drawn as routing spread those filings.
 set -euo pipefail
 DB_URL=$1 SAMPLE=$2 KEY=$3
 q() { psql "$DB_URL" -v ON_ERROR_STOP=1 -tAq "$@"; }
 
 YEAR=$(q -c "SELECT year FROM registration_counters rc JOIN appeals a ON a.agency_id = rc.agency_id WHERE a.id = '$SAMPLE' ORDER BY year DESC LIMIT 1")
+case ${MIX:-uniform} in
+    uniform) DRAW="SELECT agency_id FROM registration_counters WHERE year = $YEAR" ;;
+    filings) DRAW="SELECT agency_id FROM appeals WHERE id <> '$SAMPLE' ORDER BY created_at DESC LIMIT 20000" ;;
+    *) echo "MIX must be uniform or filings" >&2; exit 1 ;;
+esac
 q -c "DROP TABLE IF EXISTS load_baseline_agencies" \
-  -c "CREATE TABLE load_baseline_agencies AS SELECT (row_number() OVER (ORDER BY agency_id))::int AS n, agency_id FROM registration_counters WHERE year = $YEAR" \
+  -c "CREATE TABLE load_baseline_agencies AS SELECT (row_number() OVER (ORDER BY agency_id))::int AS n, agency_id FROM ($DRAW) AS d" \
   -c "ALTER TABLE load_baseline_agencies ADD PRIMARY KEY (n)"
 AGENCIES=$(q -c "SELECT count(*) FROM load_baseline_agencies")
 # Filing writes one event; outbox rows name it in their dedupe keys.
@@ -56,8 +64,8 @@ echo "SELECT CAST(gen_random_uuid() AS text) AS aid, CAST(gen_random_uuid() AS t
 # By the whole primary key (scope, key), as filing looks a key up.
 SCOPE=$(q -c "SELECT scope FROM idempotency_keys WHERE key = '$KEY'")
 copy idempotency_keys | where "scope = '$SCOPE' AND key = '$KEY'"
-echo "INSERT INTO registration_counters (agency_id, year, last) SELECT agency_id, $YEAR, 1 FROM load_baseline_agencies WHERE n = :k ON CONFLICT (agency_id, year) DO UPDATE SET last = registration_counters.last + 1;"
-echo "SELECT last FROM registration_counters WHERE agency_id = (SELECT agency_id FROM load_baseline_agencies WHERE n = :k) AND year = $YEAR;"
+# One statement, as filing takes its number: the upsert returns the counter's new value.
+echo "INSERT INTO registration_counters (agency_id, year, last) SELECT agency_id, $YEAR, 1 FROM load_baseline_agencies WHERE n = :k ON CONFLICT (agency_id, year) DO UPDATE SET last = registration_counters.last + 1 RETURNING last;"
 copy appeals | where "id = '$SAMPLE'"
 for table in jobs appeal_events appeal_stints outbox; do
     copy "$table" | where "appeal_id = '$SAMPLE'"

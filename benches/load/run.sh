@@ -20,7 +20,9 @@
 #  3. the database baseline: pgbench with CLIENTS clients running, per transaction, the same
 #     writes as one filing (the rows one real filing wrote, copied under new keys: the
 #     idempotency key and its response, the registration counter, the appeal, its jobs, its
-#     event, its agency stay, its outbox rows and its report tallies), with the server stopped;
+#     event, its agency stay, its outbox rows and its report tallies), with the server stopped,
+#     twice: each transaction's agency drawn as routing spread the filings just measured, and
+#     drawn uniformly (which spreads the locks on the agencies' counters thinner);
 #  4. the same filing runs on the SQLite default (`serve --demo` on a temporary file);
 #  5. prints one Markdown table (paste it into docs/benchmarks.md, section "Load").
 #
@@ -179,17 +181,27 @@ filing PostgreSQL
 PG_RSS=$(peak_rss_mib)
 stop_server
 
-echo "== the database baseline: pgbench doing one filing's writes per transaction"
-benches/load/baseline_sql.sh "$DB_URL" "$SAMPLE" "$SAMPLE_KEY" >"$WORK/filing.sql"
-pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" -f "$WORK/filing.sql" \
-    --log --log-prefix="$WORK/pg" "$DB_URL" >"$WORK/pgbench.txt" 2>&1 || { cat "$WORK/pgbench.txt"; exit 1; }
-PG_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench.txt")
-PG_FAILED=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench.txt")
-PG_DONE=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench.txt")
-# Per-transaction latencies in microseconds: the 3rd column of pgbench's logs.
-PG_LAT=$(cat "$WORK"/pg.* | awk '{print $3}' | sort -n |
-    awk '{a[NR]=$1} END {printf "%.2f | %.2f | %.2f | %.2f", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, a[int(NR*0.999)]/1000, a[NR]/1000}')
-row "| PostgreSQL: pgbench, one filing's writes per transaction ($CLIENTS clients) | $PG_DONE | ${PG_FAILED:-0} | ${PG_TPS%.*} | $PG_LAT |"
+# baseline MIX LABEL: pgbench with CLIENTS clients running one filing's writes per
+# transaction (benches/load/baseline_sql.sh), its agency drawn by MIX; sets PG_TPS.
+baseline() {
+    local name=$1 done failed latencies
+    MIX=$1 benches/load/baseline_sql.sh "$DB_URL" "$SAMPLE" "$SAMPLE_KEY" >"$WORK/filing-$name.sql"
+    pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" -f "$WORK/filing-$name.sql" \
+        --log --log-prefix="$WORK/pg-$name" "$DB_URL" >"$WORK/pgbench-$name.txt" 2>&1 ||
+        { cat "$WORK/pgbench-$name.txt"; exit 1; }
+    PG_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench-$name.txt")
+    failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench-$name.txt")
+    done=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench-$name.txt")
+    # Per-transaction latencies in microseconds: the 3rd column of pgbench's logs.
+    latencies=$(cat "$WORK"/pg-"$name".* | awk '{print $3}' | sort -n |
+        awk '{a[NR]=$1} END {printf "%.2f | %.2f | %.2f | %.2f", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, a[int(NR*0.999)]/1000, a[NR]/1000}')
+    row "| PostgreSQL: pgbench, one filing's writes per transaction ($CLIENTS clients, $2) | $done | ${failed:-0} | ${PG_TPS%.*} | $latencies |"
+}
+# The filings' own agency mix: routed filings crowd onto a few agencies, and each holds its
+# agency's registration counter until it commits.
+baseline filings "agencies as the filings above were routed"
+MIX_TPS=$PG_TPS
+baseline uniform "agencies drawn uniformly"
 # The baseline's copies (tracking number = registration number) go, so the database can be
 # reused and no server delivers their outbox rows.
 psql "$DB_URL" -qc "CREATE TEMP TABLE copies AS SELECT id FROM appeals WHERE tracking_number = registration_number" \
@@ -217,6 +229,7 @@ stop_server
 # ------------------------------------------------------------------------ the table
 SATURATION=$(grep -F 'PostgreSQL: filing, saturation' "$ROWS" | awk -F'|' '{print $5}' | xargs)
 RATIO=$(echo "scale=2; $SATURATION / ${PG_TPS%.*}" | bc | sed 's/^\./0./')
+MIX_RATIO=$(echo "scale=2; $SATURATION / ${MIX_TPS%.*}" | bc | sed 's/^\./0./')
 echo
 echo "## Load ($(date -u +%Y-%m-%d))"
 echo
@@ -229,5 +242,5 @@ echo "| measurement | requests | failed | per s | p50 ms | p99 ms | p99.9 ms | m
 echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 cat "$ROWS"
 echo
-echo "- Filing throughput against the database baseline: **$RATIO** ($SATURATION appeals/s over HTTP, ${PG_TPS%.*} transactions/s in pgbench)"
+echo "- Filing throughput against the database baseline: **$RATIO** ($SATURATION appeals/s over HTTP, ${PG_TPS%.*} transactions/s in pgbench with agencies drawn uniformly); **$MIX_RATIO** against the baseline with the filings' agency mix (${MIX_TPS%.*} transactions/s)"
 echo "- Server peak RSS: PostgreSQL run $PG_RSS MiB ($READ_RSS MiB after the reads, before filing), SQLite run $SQLITE_RSS MiB"
