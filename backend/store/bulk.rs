@@ -42,18 +42,7 @@ where
     {
         return Ok(db.execute_raw(statement).await?.rows_affected());
     }
-    insert_many(db, rows, on_duplicate).await
-}
-
-/// The portable form: one multi-row INSERT per [`SQLITE_CHUNK`] rows.
-async fn insert_many<A>(
-    db: &impl ConnectionTrait,
-    rows: Vec<A>,
-    on_duplicate: OnDuplicate,
-) -> Result<u64, StoreError>
-where
-    A: ActiveModelTrait + Send,
-{
+    // The portable form: one multi-row INSERT per SQLITE_CHUNK rows.
     let mut written = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
