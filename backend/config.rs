@@ -48,6 +48,8 @@ pub struct AppealSettings {
     /// which routing ruleset is active before reading them again; a change made by another process takes effect here within
     /// this many seconds.
     pub reference_cache_secs: u64,
+    /// How long an Idempotency-Key is remembered before housekeeping deletes it.
+    pub idempotency_retention_hours: u64,
 }
 
 /// The deadline scheduler: how `serve` and `worker` poll for due jobs.

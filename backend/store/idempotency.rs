@@ -1,8 +1,9 @@
 //! Idempotency keys: the first result of a create request, kept so a retry with the same key
 //! gets the same answer instead of a second appeal.
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::StoreError;
 use super::entity::idempotency_key;
@@ -15,6 +16,19 @@ pub async fn find(
     key: &str,
 ) -> Result<Option<IdempotencyRecord>, StoreError> {
     Ok(idempotency_key::Entity::find_by_id((scope.to_owned(), key.to_owned())).one(db).await?)
+}
+
+/// Deletes the keys recorded before `cutoff`; returns how many. A retry after that is a new
+/// request.
+pub async fn delete_recorded_before(
+    db: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::CreatedAt.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// Records a key unless it is taken; false when it is. On PostgreSQL a request that holds the

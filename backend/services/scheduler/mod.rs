@@ -26,6 +26,7 @@ use crate::app::App;
 use crate::config::SchedulerSettings;
 use crate::store::StoreError;
 use crate::store::appeals::{self, Appeal};
+use crate::store::idempotency;
 use crate::store::jobs::{self, Job};
 
 /// Why a job could not run. The job is retried with backoff, then ends `failed`.
@@ -261,6 +262,19 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Deletes what is kept only for a while: Idempotency-Keys (with the first answers and
+    /// guests' access codes they hold) recorded more than `appeals.idempotency_retention_hours`
+    /// before `now`; returns how many. An indexed range, cheap when nothing is due, so the
+    /// background loop runs it after every pass that found no job. Safe in any number of
+    /// processes at once.
+    pub async fn housekeep(&self, now: DateTime<Utc>) -> Result<u64, SchedulerError> {
+        let hours = i64::try_from(self.app.settings.appeals.idempotency_retention_hours).unwrap_or(i64::MAX);
+        let Some(cutoff) = TimeDelta::try_hours(hours).and_then(|kept| now.checked_sub_signed(kept)) else {
+            return Ok(0);
+        };
+        Ok(idempotency::delete_recorded_before(self.app.db.conn(), cutoff).await?)
+    }
+
     /// When a job that failed its `attempts`-th attempt runs again: the base delay doubled
     /// for each earlier attempt, capped; `None` once the attempts are used up.
     pub fn retry_at(&self, attempts: i32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -290,7 +304,14 @@ impl Scheduler {
                     tracing::debug!(?report, "scheduler pass");
                     Duration::ZERO
                 }
-                Ok(_) => idle,
+                Ok(_) => {
+                    match self.housekeep(now).await {
+                        Ok(0) => {}
+                        Ok(deleted) => tracing::info!(deleted, "expired idempotency keys deleted"),
+                        Err(err) => tracing::error!(error = %err, "housekeeping failed"),
+                    }
+                    idle
+                }
                 Err(err) => {
                     tracing::error!(error = %err, "scheduler pass failed");
                     idle

@@ -1,6 +1,7 @@
 //! Done-when 4: retries and races. Concurrent filings under one Idempotency-Key make one
 //! appeal; concurrent answers with one version make one answer.
 
+use chrono::Duration;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -100,6 +101,41 @@ async fn a_guests_retries_get_the_same_access_code_and_take_no_registration_numb
     let sequence = |n: String| n.rsplit('-').next().unwrap().parse::<u64>().unwrap();
     assert_eq!(sequence(number(&first)), 1);
     assert_eq!(sequence(number(&second)), 2, "no number was taken by a retry");
+}
+
+/// A key is remembered for `appeals.idempotency_retention_hours`: a retry within that time
+/// replays the first answer; after the scheduler's housekeeping, the same key files anew.
+#[tokio::test]
+async fn an_idempotency_key_is_forgotten_after_its_retention_time() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    // Signed in afresh each time: the clock moves past the access token's life.
+    let file = || async {
+        let session = app.login(&citizen.email, crate::support::PASSWORD).await;
+        app.request(Method::POST, "/api/v1/appeals", session.token())
+            .header("Idempotency-Key", "kept-a-day")
+            .json(&complaint())
+            .send()
+            .await
+            .unwrap()
+    };
+    let first: Value = file().await.json().await.unwrap();
+    let scheduler = murojiat::services::scheduler::Scheduler::new(app.app.clone());
+    let kept = Duration::hours(app.app.settings.appeals.idempotency_retention_hours as i64);
+
+    app.clock.advance(kept - Duration::seconds(1));
+    assert_eq!(scheduler.housekeep(app.clock_now()).await.unwrap(), 0, "not yet");
+    let retry: Value = file().await.json().await.unwrap();
+    assert_eq!(retry["id"], first["id"], "a retry within the retention time replays");
+
+    app.clock.advance(Duration::seconds(2));
+    assert_eq!(scheduler.housekeep(app.clock_now()).await.unwrap(), 1);
+    assert_eq!(app.count_idempotency_keys().await, 0);
+    let later = file().await;
+    assert_eq!(later.status(), 201);
+    let later: Value = later.json().await.unwrap();
+    assert_ne!(later["id"], first["id"], "the same key now files a new appeal");
+    assert_eq!(app.count_appeals().await, 2);
 }
 
 /// Filing draws a tracking number and lets the unique index rule out the (astronomically
