@@ -60,8 +60,8 @@ impl RouterCache {
 
 /// The router of the active version (read through `db`, the filing's transaction, when this
 /// process's copy is stale), compiling it when the active version changed since the last
-/// call. `None` when no version is active,
-/// or when the active one no longer validates against the catalog (logged as an error).
+/// call. `None` when no version is active, or when the active one no longer validates
+/// against the catalog (logged as an error).
 pub async fn active_router(
     app: &App,
     db: &impl ConnectionTrait,
