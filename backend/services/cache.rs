@@ -7,6 +7,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::app::App;
+
 /// One value as last read by this process, and when it was read.
 #[derive(Debug)]
 pub struct Cached<T: ?Sized> {
@@ -25,14 +27,33 @@ impl<T: ?Sized> Cached<T> {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = None;
     }
 
+    /// The value as this process last read it, while that was less than
+    /// `appeals.reference_cache_secs` ago on the injected clock; otherwise what `load` reads
+    /// now, kept from now on.
+    pub(crate) async fn get_or_load<E>(
+        &self,
+        app: &App,
+        load: impl Future<Output = Result<Arc<T>, E>>,
+    ) -> Result<Arc<T>, E> {
+        let now = app.clock.now();
+        let ttl =
+            TimeDelta::seconds(i64::try_from(app.settings.appeals.reference_cache_secs).unwrap_or(i64::MAX));
+        if let Some(value) = self.fresh(now, ttl) {
+            return Ok(value);
+        }
+        let value = load.await?;
+        self.put(now, value.clone());
+        Ok(value)
+    }
+
     /// The value if it was read less than `ttl` before `now` (and not after it: a clock
     /// moved back makes it stale).
-    pub(crate) fn fresh(&self, now: DateTime<Utc>, ttl: TimeDelta) -> Option<Arc<T>> {
+    fn fresh(&self, now: DateTime<Utc>, ttl: TimeDelta) -> Option<Arc<T>> {
         let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
         current.as_ref().filter(|(at, _)| *at <= now && now - *at < ttl).map(|(_, value)| value.clone())
     }
 
-    pub(crate) fn put(&self, now: DateTime<Utc>, value: Arc<T>) {
+    fn put(&self, now: DateTime<Utc>, value: Arc<T>) {
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Some((now, value));
     }
 }

@@ -5,8 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::TimeDelta;
-
 use super::accounts::require_admin;
 use super::cache::Cached;
 use super::{Caller, ServiceError};
@@ -54,19 +52,16 @@ pub type ReferenceCache = Cached<Known>;
 /// The categories and territories from this process's cache, read through the pool when it
 /// is stale.
 pub async fn known(app: &App) -> Result<Arc<Known>, ServiceError> {
-    let now = app.clock.now();
-    let ttl = TimeDelta::seconds(app.settings.appeals.reference_cache_secs as i64);
-    if let Some(known) = app.reference.fresh(now, ttl) {
-        return Ok(known);
-    }
     let conn = app.db.conn();
     let by_code = |nodes: Vec<Node>| nodes.into_iter().map(|n| (n.code.clone(), n)).collect();
-    let known = Arc::new(Known {
-        categories: by_code(reference::nodes(conn, Table::Categories, false).await?),
-        territories: by_code(reference::nodes(conn, Table::Territories, false).await?),
-    });
-    app.reference.put(now, known.clone());
-    Ok(known)
+    app.reference
+        .get_or_load(app, async {
+            Ok(Arc::new(Known {
+                categories: by_code(reference::nodes(conn, Table::Categories, false).await?),
+                territories: by_code(reference::nodes(conn, Table::Territories, false).await?),
+            }))
+        })
+        .await
 }
 
 /// The active nodes of a table, ordered by code, for anyone (filing forms need them before

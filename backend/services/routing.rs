@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
@@ -66,17 +66,9 @@ pub async fn active_router(
     app: &App,
     db: &impl ConnectionTrait,
 ) -> Result<Option<Arc<CompiledVersion>>, ServiceError> {
-    let now = app.clock.now();
-    let ttl = TimeDelta::seconds(app.settings.appeals.reference_cache_secs as i64);
-    let active = match app.routing.active.fresh(now, ttl) {
-        Some(active) => *active,
-        None => {
-            let active = rulesets::active_version(db).await?;
-            app.routing.active.put(now, Arc::new(active));
-            active
-        }
-    };
-    let Some(version) = active else {
+    let active =
+        app.routing.active.get_or_load(app, async { rulesets::active_version(db).await.map(Arc::new) });
+    let Some(version) = *active.await? else {
         return Ok(None);
     };
     if let Some(compiled) = app.routing.get(version) {

@@ -10,7 +10,7 @@ pub mod reads;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::cache::Cached;
@@ -50,14 +50,9 @@ impl Directory {
     /// The hierarchy from this process's cache, read through `db` when it is stale: inside a
     /// write transaction, pass the transaction (see [`Directory::load_in`]).
     pub(crate) async fn cached(app: &App, db: &impl sea_orm::ConnectionTrait) -> Result<Self, ServiceError> {
-        let now = app.clock.now();
-        let ttl = TimeDelta::seconds(app.settings.appeals.reference_cache_secs as i64);
-        if let Some(agencies) = app.directory.fresh(now, ttl) {
-            return Ok(Self { agencies });
-        }
-        let directory = Self::load_in(db).await?;
-        app.directory.put(now, directory.agencies.clone());
-        Ok(directory)
+        let agencies =
+            app.directory.get_or_load(app, async { Self::load_in(db).await.map(|d| d.agencies) }).await?;
+        Ok(Self { agencies })
     }
 
     /// The hierarchy as `db` sees it now, never from the cache: for a change that must not
