@@ -5,3 +5,4 @@ mod access;
 mod concurrency;
 mod journey;
 mod limits;
+mod queue;
