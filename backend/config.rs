@@ -62,6 +62,9 @@ pub struct SchedulerSettings {
     pub poll_interval_ms: u64,
     /// Jobs claimed at once by one worker.
     pub batch_size: u64,
+    /// Transactions a claimed batch is run in at once, its jobs split among them by appeal
+    /// (PostgreSQL; SQLite always uses one).
+    pub batch_transactions: usize,
     /// How long a claimed job belongs to its worker; after that another worker may run it.
     pub lease_secs: u64,
     /// Attempts before a failing job ends `failed`.
@@ -248,10 +251,16 @@ impl Settings {
             });
         }
         let sc = &self.scheduler;
-        if sc.batch_size == 0 || sc.lease_secs == 0 || sc.max_attempts == 0 || sc.poll_interval_ms == 0 {
+        if sc.batch_size == 0
+            || sc.batch_transactions == 0
+            || sc.lease_secs == 0
+            || sc.max_attempts == 0
+            || sc.poll_interval_ms == 0
+        {
             return Err(ConfigError::Rejected {
                 key: "scheduler",
-                reason: "batch_size, lease_secs, max_attempts and poll_interval_ms must be at least 1".into(),
+                reason: "batch_size, batch_transactions, lease_secs, max_attempts and poll_interval_ms must be at least 1"
+                    .into(),
             });
         }
         Ok(self)

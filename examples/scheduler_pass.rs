@@ -122,6 +122,8 @@ async fn fill(conn: &impl ConnectionTrait, open: u64, supervisors: u64) -> anyho
     )
     .await?;
     conn.execute_unprepared("ANALYZE appeals; ANALYZE jobs").await?;
+    // The fill's dirty pages are written now, not by the checkpointer during the passes.
+    conn.execute_unprepared("CHECKPOINT").await?;
     Ok(())
 }
 

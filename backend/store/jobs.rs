@@ -13,10 +13,10 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait, TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement, TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -143,7 +143,10 @@ pub async fn claim(
 }
 
 /// PostgreSQL: concurrent claimers skip rows another claimer has locked, so each takes a
-/// disjoint batch without waiting.
+/// disjoint batch without waiting. One statement, committed on its own: the due rows are
+/// locked and leased at once, and the lease (owner, expiry, attempts) changes no indexed
+/// column, so with the room migration 12 leaves on the table's pages it is written as a
+/// HOT update, without new index entries.
 async fn claim_skip_locked(
     db: &Db,
     owner: &str,
@@ -151,13 +154,26 @@ async fn claim_skip_locked(
     lease: TimeDelta,
     limit: u64,
 ) -> Result<Vec<Job>, StoreError> {
-    let txn = db.conn().begin().await?;
-    let due = due_query(now, limit)
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .all(&txn)
+    let sql = "WITH due AS ( \
+                 SELECT id FROM jobs \
+                 WHERE status = $1 AND run_at <= $2 AND (lease_expires_at IS NULL OR lease_expires_at <= $2) \
+                 ORDER BY run_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+               UPDATE jobs SET lease_owner = $4, lease_expires_at = $5, attempts = jobs.attempts + 1, updated_at = $2 \
+               FROM due WHERE jobs.id = due.id \
+               RETURNING jobs.*";
+    let values: [sea_orm::Value; 5] = [
+        PENDING.into(),
+        now.into(),
+        i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        owner.into(),
+        (now + lease).into(),
+    ];
+    let mut claimed = job::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+        .all(db.conn())
         .await?;
-    let claimed = take_lease(&txn, due, owner, now, lease).await?;
-    txn.commit().await?;
+    // RETURNING gives no order; the batch runs in due order.
+    claimed.sort_by_key(|job| (job.run_at, job.id));
     Ok(claimed)
 }
 

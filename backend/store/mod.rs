@@ -148,6 +148,16 @@ impl Db {
         self.backend
     }
 
+    /// How many write transactions may usefully run at once when `wanted` are asked for:
+    /// PostgreSQL runs them side by side; SQLite has one writer, so more than one would only
+    /// queue on its lock.
+    pub fn concurrent_writers(&self, wanted: usize) -> usize {
+        match self.backend {
+            Backend::Postgres => wanted.max(1),
+            Backend::Sqlite => 1,
+        }
+    }
+
     /// Begins a write transaction. On SQLite it begins IMMEDIATE, taking the write lock at
     /// once, so two writers queue on the busy timeout instead of failing on lock upgrade.
     pub async fn write(&self) -> Result<DatabaseTransaction, StoreError> {

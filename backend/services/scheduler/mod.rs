@@ -134,18 +134,53 @@ impl Scheduler {
 
     /// Claims one batch of due jobs and runs them.
     ///
-    /// One transaction per batch: one commit (one WAL flush) for the batch. The appeals of
-    /// the batch are locked first, all at once in id order. The common kinds then run
-    /// set-based in a savepoint (see `batch`); the jobs left over, and every job of a
-    /// batch whose set-based run failed, run one by one with a savepoint each, so a job
-    /// whose effect fails ends retried or failed without taking the others with it.
+    /// On PostgreSQL the batch is split by appeal into `scheduler.batch_transactions` parts
+    /// that run at once, each in its own transaction on its own connection (see
+    /// [`split_by_appeal`]); the parts share no appeal, so they never wait on each other,
+    /// and each keeps its appeals' jobs in due order.
     pub async fn run_batch(&self, now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {
         let settings = self.settings();
         let lease = TimeDelta::seconds(i64::try_from(settings.lease_secs).unwrap_or(i64::MAX));
         let started = Instant::now();
         let claimed = jobs::claim(&self.app.db, &self.owner, now, lease, settings.batch_size).await?;
-        let claim_time = started.elapsed();
+        let claim_ms = ms(started.elapsed());
         let mut report = RunReport { claimed: claimed.len() as u64, ..Default::default() };
+        let parts = split_by_appeal(claimed, self.app.db.concurrent_writers(settings.batch_transactions));
+        tracing::debug!(claimed = report.claimed, parts = parts.len(), claim_ms, "scheduler batch claimed");
+        match <[Vec<Job>; 1]>::try_from(parts) {
+            Ok([part]) => report.add(self.run_claimed(&part, now).await?),
+            Err(parts) => {
+                let mut running = tokio::task::JoinSet::new();
+                for part in parts {
+                    let this = self.clone();
+                    running.spawn(async move { this.run_claimed(&part, now).await });
+                }
+                // Every part ends (commits or rolls back) before the batch reports; the first
+                // error is the batch's, and the failed part's jobs run again when their
+                // leases expire.
+                let mut failure = None;
+                while let Some(ran) = running.join_next().await {
+                    match ran.map_err(|err| SchedulerError::Batch(format!("a batch part stopped: {err}"))) {
+                        Ok(Ok(part)) => report.add(part),
+                        Ok(Err(err)) | Err(err) => failure = failure.or(Some(err)),
+                    }
+                }
+                if let Some(err) = failure {
+                    return Err(err);
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs claimed jobs in one transaction: one commit (one WAL flush) for all of them.
+    /// Their appeals are locked first, all at once in id order. The common kinds then run
+    /// set-based in a savepoint (see `batch`); the jobs left over, and every job of a set
+    /// whose set-based run failed, run one by one with a savepoint each, so a job whose
+    /// effect fails ends retried or failed without taking the others with it. The report's
+    /// `claimed` is left to the caller.
+    async fn run_claimed(&self, claimed: &[Job], now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {
+        let mut report = RunReport::default();
         if claimed.is_empty() {
             return Ok(report);
         }
@@ -160,7 +195,7 @@ impl Scheduler {
         let lock_time = started.elapsed();
 
         let started = Instant::now();
-        let (rest, phases) = match self.run_set_based(&batch, &claimed, &appeals, now).await {
+        let (rest, phases) = match self.run_set_based(&batch, claimed, &appeals, now).await {
             Ok(ran) => {
                 report.add(ran.report);
                 (ran.rest, ran.phases)
@@ -181,9 +216,8 @@ impl Scheduler {
         let started = Instant::now();
         batch.commit().await?;
         tracing::debug!(
-            claimed = claimed.len(),
+            jobs = claimed.len(),
             one_by_one,
-            claim_ms = ms(claim_time),
             lock_ms = ms(lock_time),
             set_based_ms = ms(set_time),
             complete_ms = ms(phases.complete),
@@ -329,6 +363,84 @@ impl Scheduler {
     }
 }
 
+/// Splits claimed jobs (in due order) into at most `parts` non-empty parts, each appeal's
+/// jobs in one part and in due order: the part is chosen by the appeal's id, so the parts
+/// share no appeal. Jobs of no appeal go to the first part.
+fn split_by_appeal(claimed: Vec<Job>, parts: usize) -> Vec<Vec<Job>> {
+    let parts = parts.max(1);
+    if parts == 1 {
+        return vec![claimed];
+    }
+    let mut split: Vec<Vec<Job>> = (0..parts).map(|_| Vec::new()).collect();
+    for job in claimed {
+        let at = job.appeal_id.map_or(0, |id| (id.as_u128() % parts as u128) as usize);
+        split[at].push(job);
+    }
+    split.retain(|part| !part.is_empty());
+    split
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn job(n: u128, appeal: Option<u128>) -> Job {
+        let at = Utc.with_ymd_and_hms(2026, 3, 17, 10, 0, 0).single().expect("an instant");
+        Job {
+            id: Uuid::from_u128(n),
+            kind: "deadline".to_owned(),
+            appeal_id: appeal.map(Uuid::from_u128),
+            run_at: at + TimeDelta::seconds(n as i64),
+            dedupe_key: format!("job-{n}"),
+            payload: "{}".to_owned(),
+            status: jobs::PENDING.to_owned(),
+            attempts: 1,
+            lease_owner: Some("me".to_owned()),
+            lease_expires_at: None,
+            last_error: None,
+            done_at: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn ids(part: &[Job]) -> Vec<u128> {
+        part.iter().map(|j| j.id.as_u128()).collect()
+    }
+
+    #[test]
+    fn a_batch_splits_by_appeal_and_keeps_each_parts_due_order() {
+        // Appeals 10, 11, 12, 13; appeal 10 has three jobs, one job has no appeal.
+        let claimed = vec![
+            job(1, Some(10)),
+            job(2, Some(11)),
+            job(3, Some(10)),
+            job(4, None),
+            job(5, Some(13)),
+            job(6, Some(12)),
+            job(7, Some(10)),
+        ];
+        let parts = split_by_appeal(claimed, 2);
+        assert_eq!(parts.iter().map(|p| ids(p)).collect::<Vec<_>>(), vec![vec![1, 3, 4, 6, 7], vec![2, 5]]);
+        for part in &parts {
+            assert!(part.windows(2).all(|w| w[0].run_at <= w[1].run_at), "due order within a part");
+        }
+    }
+
+    #[test]
+    fn a_batch_is_one_part_when_one_is_asked_for_or_all_jobs_share_an_appeal() {
+        let one = split_by_appeal(vec![job(1, Some(10)), job(2, Some(11))], 1);
+        assert_eq!(one.iter().map(|p| ids(p)).collect::<Vec<_>>(), vec![vec![1, 2]]);
+        let shared = split_by_appeal(vec![job(1, Some(11)), job(2, Some(11)), job(3, Some(11))], 4);
+        assert_eq!(shared.iter().map(|p| ids(p)).collect::<Vec<_>>(), vec![vec![1, 2, 3]]);
+        assert!(split_by_appeal(Vec::new(), 3).is_empty());
+        assert_eq!(split_by_appeal(vec![job(1, Some(10))], 0).len(), 1, "zero parts is read as one");
+    }
 }
