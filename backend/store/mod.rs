@@ -26,6 +26,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -246,6 +247,23 @@ impl From<Backend> for DbBackend {
     }
 }
 
+/// `instant` moved into years 1 to 9999, the range in which both backends compare instants
+/// correctly: SQLite compares stored instants as text, which orders only four-digit years
+/// (year +10000 would sort before 2026), and PostgreSQL refuses instants before 4713 BC.
+/// Every stored instant lies inside, so a query bound a client sent, moved to the edge,
+/// selects the same rows.
+pub fn comparable(instant: DateTime<Utc>) -> DateTime<Utc> {
+    let edge = |y, m, d, micros| {
+        NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|day| day.and_hms_micro_opt(0, 0, 0, 0))
+            .map(|midnight| (midnight + TimeDelta::microseconds(micros)).and_utc())
+    };
+    let (Some(first), Some(last)) = (edge(1, 1, 1, 0), edge(9999, 12, 31, 86_400_000_000 - 1)) else {
+        return instant;
+    };
+    instant.clamp(first, last)
+}
+
 fn create_sqlite_parent_dir(url: &str) -> Result<(), StoreError> {
     let Ok(opts) = SqliteConnectOptions::from_str(url) else {
         return Err(StoreError::UnsupportedUrl(url.to_owned()));
@@ -267,6 +285,20 @@ fn create_sqlite_parent_dir(url: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_outside_years_1_to_9999_are_moved_to_the_nearer_edge() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let first = at("0001-01-01T00:00:00Z");
+        let last = at("9999-12-31T23:59:59.999999Z");
+        assert_eq!(comparable(at("2026-03-17T10:00:00.123456Z")), at("2026-03-17T10:00:00.123456Z"));
+        assert_eq!(comparable(first), first);
+        assert_eq!(comparable(last), last);
+        assert_eq!(comparable(at("+10000-01-01T00:00:00Z")), last);
+        assert_eq!(comparable(DateTime::<Utc>::MAX_UTC), last);
+        assert_eq!(comparable(at("-4714-01-01T00:00:00Z")), first);
+        assert_eq!(comparable(DateTime::<Utc>::MIN_UTC), first);
+    }
 
     #[test]
     fn only_sqlite_and_postgres_urls_are_accepted() {

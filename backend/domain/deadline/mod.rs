@@ -262,6 +262,26 @@ impl DeadlineState {
             calendar.working_days_after(today).take_while(|day| *day <= due_date).nth(limit).is_some();
         if more_than_limit_remain { DeadlineState::OnTime } else { DeadlineState::DueSoon }
     }
+
+    /// The same states as [`DeadlineState::at`] at `now`, as ranges of due instants (to the
+    /// microsecond, as stored), for a query to filter by: an appeal due before the first
+    /// instant is overdue, before the second due soon, and from the second on time.
+    pub fn boundaries(
+        policy: &DeadlinePolicy,
+        calendar: &BusinessCalendar,
+        now: DateTime<Utc>,
+    ) -> (DateTime<Utc>, DateTime<Utc>) {
+        use chrono::SubsecRound;
+        // Overdue when `due + 1 s <= now`, that is `due <= now - 1 s` in whole microseconds.
+        let due_soon_from = now.trunc_subsecs(6) - TimeDelta::seconds(1) + TimeDelta::microseconds(1);
+        // On time when the (limit + 1)-th working day after today is on or before the due date.
+        let limit = usize::try_from(policy.due_soon_days).unwrap_or(usize::MAX);
+        let on_time_from = calendar
+            .working_days_after(calendar.local_date(now))
+            .nth(limit)
+            .map_or(DateTime::<Utc>::MAX_UTC, |day| calendar.start_of_day(day));
+        (due_soon_from, on_time_from.max(due_soon_from))
+    }
 }
 
 impl std::fmt::Display for DeadlineState {

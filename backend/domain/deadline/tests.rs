@@ -362,6 +362,31 @@ proptest! {
     }
 
     #[test]
+    fn the_boundaries_put_every_due_instant_in_the_state_it_has(
+        policy in policy(day_count()),
+        due in instant(),
+        now in instant(),
+        near in prop_oneof![Just(None), (-5i64..=5).prop_map(Some)],
+    ) {
+        use chrono::SubsecRound;
+        let calendar = tajikistan();
+        // Stored instants are whole microseconds; some right at the overdue edge.
+        let due = match near {
+            Some(micros) => now.trunc_subsecs(6) - TimeDelta::seconds(1) + TimeDelta::microseconds(micros),
+            None => due.trunc_subsecs(6),
+        };
+        let (due_soon_from, on_time_from) = DeadlineState::boundaries(&policy, &calendar, now);
+        let by_range = if due < due_soon_from {
+            DeadlineState::Overdue
+        } else if due < on_time_from {
+            DeadlineState::DueSoon
+        } else {
+            DeadlineState::OnTime
+        };
+        prop_assert_eq!(by_range, DeadlineState::at(&policy, &calendar, due, now));
+    }
+
+    #[test]
     fn the_state_moves_only_forwards_as_time_passes(
         policy in policy(day_count()),
         due in instant(),

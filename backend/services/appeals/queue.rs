@@ -1,12 +1,13 @@
 //! The staff queue: an official's agency, a supervisor's agency and its sub-agencies,
 //! sorted by deadline and filtered as the work needs.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Directory, Seen, see, viewer_of};
 use crate::app::App;
 use crate::domain::appeal::AppealKind;
+use crate::domain::deadline::DeadlineState;
 use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::services::{Caller, ServiceError};
@@ -60,15 +61,18 @@ pub async fn queue(app: &App, caller: &Caller, filter: QueueFilter) -> Result<Ve
     } else {
         filter.statuses.iter().map(|s| s.as_str().to_owned()).collect()
     };
-    // "Due soon" uses the default policy's window; appeals on other policies are close enough
-    // for a filter, and each row still shows its exact state.
+    // The states' boundaries of the default policy, in working days on the current calendar,
+    // as each row's `deadline_state` counts them. Appeals on a policy with another "due soon"
+    // window may differ from their row's state near its edge. A paused appeal's row is
+    // measured at its pause; the filter measures it now.
     let policy =
         app.jurisdiction.policy(&app.settings.appeals.default_policy, &app.settings.appeals.default_policy);
-    let soon = now + Duration::days(i64::from(policy.due_soon_days));
+    let (due_soon_from, on_time_from) =
+        DeadlineState::boundaries(policy, &app.jurisdiction.calendar.current(), now);
     let (due_from, due_until) = match filter.deadline {
-        Some(DeadlineFilter::Overdue) => (None, Some(now)),
-        Some(DeadlineFilter::DueSoon) => (Some(now), Some(soon)),
-        Some(DeadlineFilter::OnTime) => (Some(soon), None),
+        Some(DeadlineFilter::Overdue) => (None, Some(due_soon_from)),
+        Some(DeadlineFilter::DueSoon) => (Some(due_soon_from), Some(on_time_from)),
+        Some(DeadlineFilter::OnTime) => (Some(on_time_from), None),
         None => (None, None),
     };
     let query = QueueQuery {

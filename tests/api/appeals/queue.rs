@@ -345,13 +345,11 @@ async fn the_deadline_filter_splits_overdue_due_soon_and_on_time_at_the_clocks_t
     assert_eq!(queue_ids(&app, &official, &[("deadline", "due_soon")]).await, Vec::<String>::new());
 }
 
-// BUG, found by this test (both backends): `deadline=due_soon` is computed as "due within
-// `due_soon_days` calendar days from now", while each row's `deadline_state` (and the
-// policy, config/deadlines.toml) counts working days up to the due date. An appeal due on
-// Tuesday evening is `due_soon` on the Saturday before, yet `deadline=due_soon` leaves it
-// out and `deadline=on_time` lists it. Remove the `ignore` once the filter agrees.
+// Regression: the filter once counted `due_soon_days` as calendar days from now, while each
+// row's `deadline_state` (and the policy, config/deadlines.toml) counts working days up to
+// the due date: an appeal due on Tuesday evening was `due_soon` on the Saturday before, yet
+// `deadline=due_soon` left it out and `deadline=on_time` listed it.
 #[tokio::test]
-#[ignore = "BUG: deadline=due_soon counts calendar days from now; deadline_state counts working days"]
 async fn the_deadline_filter_lists_an_appeal_under_the_deadline_state_its_row_shows() {
     let app = spawn_queue_app().await;
     let citizen = app.citizen().await;
@@ -426,12 +424,10 @@ async fn bound_mismatch(
     (found != expected).then(|| format!("{field}={value}: expected {expected:?}, got {found:?}"))
 }
 
-// BUG, found by this test (SQLite only): times are stored as text there and compared as
-// strings, so a bound with a five-digit year (which the parameter accepts) sorts before
-// "2026-...": created_from=+10000-01-01T00:00:00Z lists every appeal and
-// created_until=+10000-01-01T00:00:00Z none. PostgreSQL answers both correctly.
+// Regression (SQLite): times are stored as text there and compared as strings, so a bound
+// with a five-digit year (which the parameter accepts) sorted before "2026-...":
+// created_from=+10000-01-01T00:00:00Z listed every appeal and created_until= the same, none.
 #[tokio::test]
-#[ignore = "BUG (SQLite): a created_from/created_until after the year 9999 is compared as text"]
 async fn a_filing_time_bound_after_the_year_9999_is_compared_as_an_instant() {
     let app = spawn_queue_app().await;
     let citizen = app.citizen().await;
@@ -451,11 +447,9 @@ async fn a_filing_time_bound_after_the_year_9999_is_compared_as_an_instant() {
     assert!(mismatches.is_empty(), "far-future bounds:\n{}", mismatches.join("\n"));
 }
 
-// BUG, found by this test (PostgreSQL only): a bound before 4713 BC, the earliest
-// timestamptz, is sent to the database as it is and the query fails: created_from=
-// -4714-01-01T00:00:00Z is a 500. SQLite answers it (every appeal).
+// Regression (PostgreSQL): a bound before 4713 BC, the earliest timestamptz, went to the
+// database as it was and the query failed: created_from=-4714-01-01T00:00:00Z was a 500.
 #[tokio::test]
-#[ignore = "BUG (PostgreSQL): a created_from/created_until before 4713 BC is a 500"]
 async fn a_filing_time_bound_before_4713_bc_is_answered_or_refused_never_a_500() {
     let app = spawn_queue_app().await;
     let citizen = app.citizen().await;
@@ -772,5 +766,34 @@ async fn a_parameter_of_the_wrong_type_is_a_400_problem() {
     {
         let response = ask_queue(&app, &official, &[(field, value)]).await;
         assert_problem(response, 400, "bad-request").await;
+    }
+}
+
+/// A cursor as the server writes one (URL-safe base64 of the JSON key), crafted here.
+fn crafted_cursor(at: &str, id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json!([at, id]).to_string())
+}
+
+#[tokio::test]
+async fn a_crafted_cursor_in_any_year_is_answered_never_a_500() {
+    let app = spawn_queue_app().await;
+    let citizen = app.citizen().await;
+    let official = app.official_of(RECEPTION).await;
+    let appeal = app.files(&citizen, &complaint()).await;
+    let all = ids_of(&[&appeal]);
+    let nil = Uuid::nil().to_string();
+    // The queue goes soonest deadline first, a citizen's own list newest first.
+    for (at, queue, mine) in [
+        ("-262143-01-01T00:00:00Z", all.clone(), vec![]),
+        ("-4714-01-01T00:00:00Z", all.clone(), vec![]),
+        ("+10000-01-01T00:00:00Z", vec![], all.clone()),
+        ("+262142-12-31T23:59:59Z", vec![], all.clone()),
+    ] {
+        let cursor = crafted_cursor(at, &nil);
+        assert_eq!(queue_ids(&app, &official, &[("cursor", &cursor)]).await, queue, "queue after {at}");
+        let response = app.get(&format!("/api/v1/appeals?cursor={cursor}"), citizen.token()).await;
+        assert_eq!(response.status(), 200, "own appeals after {at}");
+        assert_eq!(ids_on(&response.json().await.unwrap()), mine, "own appeals after {at}");
     }
 }
