@@ -7,7 +7,10 @@ use uuid::Uuid;
 
 use crate::domain::access::ViewLevel;
 use crate::domain::deadline::DeadlineState;
+use crate::domain::lifecycle::Action;
 use crate::services::appeals::Seen;
+use crate::store::agencies::Agency;
+use crate::store::appeals::QueueRow;
 use crate::store::attachments::Attachment;
 use crate::store::events::Event;
 
@@ -121,9 +124,7 @@ impl AppealView {
         });
         Self {
             id: a.id,
-            tracking_number: crate::domain::tracking::TrackingNumber::parse(&a.tracking_number)
-                .map(|t| t.to_string())
-                .unwrap_or(a.tracking_number),
+            tracking_number: display_tracking_number(a.tracking_number),
             kind: a.kind,
             status: a.status,
             channel: a.channel,
@@ -139,13 +140,7 @@ impl AppealView {
             legal_entity: (a.legal_entity_name.is_some() || a.legal_entity_tax_id.is_some())
                 .then_some(LegalEntityView { name: a.legal_entity_name, tax_id: a.legal_entity_tax_id }),
             language: a.language,
-            agency: AgencyRef {
-                id: seen.agency.id,
-                code: seen.agency.code,
-                name_tg: seen.agency.name_tg,
-                name_ru: seen.agency.name_ru,
-                name_en: seen.agency.name_en,
-            },
+            agency: AgencyRef::of(seen.agency),
             registration_number: a.registration_number,
             registered_at: a.registered_at,
             due_at: a.due_at,
@@ -158,12 +153,103 @@ impl AppealView {
             dismissal_reason: a.dismissal_reason,
             closed_at: a.closed_at,
             version: a.version,
-            allowed_actions: seen.allowed.iter().map(|a| a.as_str().replace('_', "-")).collect(),
+            allowed_actions: action_names(&seen.allowed),
             created_at: a.created_at,
             updated_at: a.updated_at,
             staff,
         }
     }
+}
+
+/// One appeal in a staff queue: what a list shows and acts on. The texts, the contacts and
+/// the routing are in the appeal itself (`GET /api/v1/appeals/{id}`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QueueItemView {
+    pub id: Uuid,
+    /// Quote this number when calling or writing about the appeal.
+    pub tracking_number: String,
+    /// application | request | proposal | complaint
+    pub kind: String,
+    pub status: String,
+    pub subject: String,
+    pub category: String,
+    pub region: String,
+    pub district: Option<String>,
+    /// How many people sign the appeal, the applicant included.
+    pub signatories: i32,
+    pub language: String,
+    pub agency: AgencyRef,
+    pub assignee_id: Option<Uuid>,
+    /// low | normal | high | urgent
+    pub priority: String,
+    pub registration_number: Option<String>,
+    pub registered_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// on_time | due_soon | overdue
+    pub deadline_state: DeadlineState,
+    /// Set while the appeal waits for the citizen and the clock is stopped.
+    pub paused_at: Option<DateTime<Utc>>,
+    pub extensions_granted: i32,
+    /// Send as If-Match (also the ETag) when acting on the appeal.
+    pub version: i32,
+    /// The actions this reader may take now (path segments under /actions/).
+    pub allowed_actions: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl QueueItemView {
+    pub fn of(seen: Seen<QueueRow>) -> Self {
+        let a = seen.appeal;
+        Self {
+            id: a.id,
+            tracking_number: display_tracking_number(a.tracking_number),
+            kind: a.kind,
+            status: a.status,
+            subject: a.subject,
+            category: a.category_code,
+            region: a.region_code,
+            district: a.district_code,
+            signatories: a.co_signers_count,
+            language: a.language,
+            agency: AgencyRef::of(seen.agency),
+            assignee_id: a.assignee_id,
+            priority: a.priority,
+            registration_number: a.registration_number,
+            registered_at: a.registered_at,
+            due_at: a.due_at,
+            deadline_state: seen.deadline_state,
+            paused_at: a.paused_at,
+            extensions_granted: a.extensions_granted,
+            version: a.version,
+            allowed_actions: action_names(&seen.allowed),
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+impl AgencyRef {
+    fn of(agency: Agency) -> Self {
+        Self {
+            id: agency.id,
+            code: agency.code,
+            name_tg: agency.name_tg,
+            name_ru: agency.name_ru,
+            name_en: agency.name_en,
+        }
+    }
+}
+
+/// A stored tracking number as it is written for people (grouped), or as stored when it
+/// does not parse.
+fn display_tracking_number(stored: String) -> String {
+    crate::domain::tracking::TrackingNumber::parse(&stored).map(|t| t.to_string()).unwrap_or(stored)
+}
+
+/// Actions as the path segments under `/actions/`.
+fn action_names(actions: &[Action]) -> Vec<String> {
+    actions.iter().map(|a| a.as_str().replace('_', "-")).collect()
 }
 
 /// One step in an appeal's timeline.

@@ -12,7 +12,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::appeal_views::{AppealView, AttachmentView, EventView};
+use super::appeal_views::{AppealView, AttachmentView, EventView, QueueItemView};
 use super::extract::{Authenticated, ClientAddr, Params, PathId, Valid};
 use super::pagination::{ListParams, Page};
 use super::problem::{ApiError, ProblemKind};
@@ -28,7 +28,7 @@ use crate::services::appeals::attachments::{self, UploadRefused};
 use crate::services::appeals::filing::{self, Filer, IdempotencyKey};
 use crate::services::appeals::queue::{self, Assignee, DeadlineFilter, QueueFilter};
 use crate::services::appeals::{Seen, reads, viewer_of};
-use crate::store::appeals::QueueOrder;
+use crate::store::appeals::{QueueOrder, QueueRow};
 
 /// The routes; `max_upload_bytes` caps attachment bodies (JSON bodies keep the global cap).
 pub fn routes(max_upload_bytes: usize) -> OpenApiRouter<App> {
@@ -654,12 +654,12 @@ where
 /// The caller's work queue: an official's agency, a supervisor's agency and sub-agencies.
 #[utoipa::path(get, path = "/api/v1/queue", tag = "appeals", security(("bearer" = [])),
     params(QueueParams),
-    responses((status = 200, description = "A page of the queue", body = Page<AppealView>)))]
+    responses((status = 200, description = "A page of the queue", body = Page<QueueItemView>)))]
 async fn work_queue(
     State(app): State<App>,
     Authenticated(caller): Authenticated,
     Params(params): Params<QueueParams>,
-) -> Result<Json<Page<AppealView>>, ApiError> {
+) -> Result<Json<Page<QueueItemView>>, ApiError> {
     let paging = ListParams { limit: params.limit, cursor: params.cursor.clone() };
     let limit = paging.limit()?;
     let after = paging.cursor::<Position>()?.map(|Position(at, id)| (at, id));
@@ -711,11 +711,11 @@ async fn work_queue(
         limit: limit + 1,
     };
     let rows = queue::queue(&app, &caller, filter).await?;
-    let key = move |s: &Seen| match order {
+    let key = move |s: &Seen<QueueRow>| match order {
         QueueOrder::DueAt => Position(s.appeal.due_at, s.appeal.id),
         QueueOrder::CreatedAt => Position(s.appeal.created_at, s.appeal.id),
     };
-    Ok(Json(Page::from_rows(rows, limit, key, AppealView::of)))
+    Ok(Json(Page::from_rows(rows, limit, key, QueueItemView::of)))
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use uuid::Uuid;
 
 use super::entity::appeal;
@@ -140,13 +143,72 @@ pub struct QueueQuery {
     pub limit: u64,
 }
 
+/// What a queue page shows of an appeal: what a list needs to sort, filter and act on, and
+/// not the texts, contacts or routing internals (read one appeal for those).
+#[derive(Debug, Clone, PartialEq, FromQueryResult)]
+pub struct QueueRow {
+    pub id: Uuid,
+    pub tracking_number: String,
+    pub kind: String,
+    pub status: String,
+    pub subject: String,
+    pub category_code: String,
+    pub region_code: String,
+    pub district_code: Option<String>,
+    pub co_signers_count: i32,
+    pub language: String,
+    pub citizen_id: Option<Uuid>,
+    pub agency_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    pub registration_number: Option<String>,
+    pub priority: String,
+    pub deadline_policy: String,
+    pub registered_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub extensions_granted: i32,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns of [`QueueRow`], in its order.
+const QUEUE_COLUMNS: [appeal::Column; 23] = [
+    appeal::Column::Id,
+    appeal::Column::TrackingNumber,
+    appeal::Column::Kind,
+    appeal::Column::Status,
+    appeal::Column::Subject,
+    appeal::Column::CategoryCode,
+    appeal::Column::RegionCode,
+    appeal::Column::DistrictCode,
+    appeal::Column::CoSignersCount,
+    appeal::Column::Language,
+    appeal::Column::CitizenId,
+    appeal::Column::AgencyId,
+    appeal::Column::AssigneeId,
+    appeal::Column::RegistrationNumber,
+    appeal::Column::Priority,
+    appeal::Column::DeadlinePolicy,
+    appeal::Column::RegisteredAt,
+    appeal::Column::DueAt,
+    appeal::Column::PausedAt,
+    appeal::Column::ExtensionsGranted,
+    appeal::Column::Version,
+    appeal::Column::CreatedAt,
+    appeal::Column::UpdatedAt,
+];
+
 /// One page of a staff queue.
 pub async fn queue(
     db: &impl ConnectionTrait,
     backend: Backend,
     q: &QueueQuery,
-) -> Result<Vec<Appeal>, StoreError> {
-    let mut query = appeal::Entity::find().filter(appeal::Column::AgencyId.is_in(q.agencies.clone()));
+) -> Result<Vec<QueueRow>, StoreError> {
+    let mut query = appeal::Entity::find()
+        .select_only()
+        .columns(QUEUE_COLUMNS)
+        .filter(appeal::Column::AgencyId.is_in(q.agencies.clone()));
     if !q.statuses.is_empty() {
         query = query.filter(appeal::Column::Status.is_in(q.statuses.clone()));
     }
@@ -203,7 +265,7 @@ pub async fn queue(
     } else {
         query.order_by_desc(column).order_by_desc(appeal::Column::Id)
     };
-    Ok(query.limit(q.limit).all(db).await?)
+    Ok(query.limit(q.limit).into_model::<QueueRow>().all(db).await?)
 }
 
 /// Full-text search over subject and text: PostgreSQL's text search with the `simple`

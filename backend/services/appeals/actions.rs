@@ -138,7 +138,7 @@ fn handed_over(
     let ancestors = directory.ancestors(before.agency_id);
     let level = access::view_level(viewer, &facts(before, &ancestors)).ok_or(ServiceError::NotFound)?;
     let agency = directory.get(after.agency_id).cloned().ok_or(ServiceError::NotFound)?;
-    let deadline_state = super::deadline_state(app, &after, now);
+    let deadline_state = super::deadline_state(app, (&after).into(), now);
     Ok(Seen { appeal: after, agency, level, allowed: Vec::new(), deadline_state })
 }
 

@@ -20,12 +20,12 @@ use crate::domain::access::{self, AppealFacts, Denial, User, ViewLevel, Viewer};
 use crate::domain::deadline::DeadlineState;
 use crate::domain::lifecycle::{Action, Status, allowed_actions};
 use crate::store::agencies::{self, Agency};
-use crate::store::appeals::Appeal;
+use crate::store::appeals::{Appeal, QueueRow};
 
-/// An appeal as one viewer may see it.
+/// An appeal (its whole row, or the queue's [`QueueRow`]) as one viewer may see it.
 #[derive(Debug, Clone)]
-pub struct Seen {
-    pub appeal: Appeal,
+pub struct Seen<A = Appeal> {
+    pub appeal: A,
     pub agency: Agency,
     pub level: ViewLevel,
     /// What this viewer may do next.
@@ -101,44 +101,97 @@ pub fn viewer_of(caller: &Caller) -> Viewer {
     Viewer::User(User { id: caller.id, role: caller.role, agency: caller.agency_id })
 }
 
-/// What the access policy needs to know about an appeal.
-pub(crate) fn facts<'a>(appeal: &Appeal, ancestors: &'a [Uuid]) -> AppealFacts<'a> {
-    AppealFacts {
-        id: appeal.id,
-        owner: appeal.citizen_id,
-        agency: appeal.agency_id,
-        agency_ancestors: ancestors,
-        assignee: appeal.assignee_id,
+/// What the access policy and the deadline state need of an appeal, from its whole row or
+/// from the queue's summary of it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Core<'a> {
+    pub id: Uuid,
+    pub owner: Option<Uuid>,
+    pub agency_id: Uuid,
+    pub assignee_id: Option<Uuid>,
+    pub status: &'a str,
+    pub deadline_policy: &'a str,
+    pub due_at: DateTime<Utc>,
+    pub paused_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> From<&'a Appeal> for Core<'a> {
+    fn from(a: &'a Appeal) -> Self {
+        Core {
+            id: a.id,
+            owner: a.citizen_id,
+            agency_id: a.agency_id,
+            assignee_id: a.assignee_id,
+            status: &a.status,
+            deadline_policy: &a.deadline_policy,
+            due_at: a.due_at,
+            paused_at: a.paused_at,
+        }
     }
 }
 
-/// Decides what `viewer` sees of `appeal`; `NotFound` when nothing.
-pub(crate) fn see(
+impl<'a> From<&'a QueueRow> for Core<'a> {
+    fn from(a: &'a QueueRow) -> Self {
+        Core {
+            id: a.id,
+            owner: a.citizen_id,
+            agency_id: a.agency_id,
+            assignee_id: a.assignee_id,
+            status: &a.status,
+            deadline_policy: &a.deadline_policy,
+            due_at: a.due_at,
+            paused_at: a.paused_at,
+        }
+    }
+}
+
+/// What the access policy needs to know about an appeal.
+pub(crate) fn facts<'a>(appeal: &Appeal, ancestors: &'a [Uuid]) -> AppealFacts<'a> {
+    facts_of(appeal.into(), ancestors)
+}
+
+fn facts_of<'a>(core: Core<'_>, ancestors: &'a [Uuid]) -> AppealFacts<'a> {
+    AppealFacts {
+        id: core.id,
+        owner: core.owner,
+        agency: core.agency_id,
+        agency_ancestors: ancestors,
+        assignee: core.assignee_id,
+    }
+}
+
+/// Decides what `viewer` sees of `appeal` (a whole row or a queue row); `NotFound` when
+/// nothing.
+pub(crate) fn see<A>(
     app: &App,
     directory: &Directory,
     viewer: &Viewer,
-    appeal: Appeal,
+    appeal: A,
     now: DateTime<Utc>,
-) -> Result<Seen, ServiceError> {
-    let ancestors = directory.ancestors(appeal.agency_id);
-    let facts = facts(&appeal, &ancestors);
+) -> Result<Seen<A>, ServiceError>
+where
+    for<'a> &'a A: Into<Core<'a>>,
+{
+    let core: Core = (&appeal).into();
+    let ancestors = directory.ancestors(core.agency_id);
+    let facts = facts_of(core, &ancestors);
     let level = access::view_level(viewer, &facts).ok_or(ServiceError::NotFound)?;
-    let status: Status = appeal.status.parse().map_err(|_| ServiceError::NotFound)?;
+    let status: Status = core.status.parse().map_err(|_| ServiceError::NotFound)?;
     let allowed = match access::actor_kind(viewer, &facts) {
         Some(actor) => {
             allowed_actions(status, actor).into_iter().filter(|a| access::may(viewer, &facts, *a)).collect()
         }
         None => Vec::new(),
     };
-    let agency = directory.get(appeal.agency_id).cloned().ok_or(ServiceError::NotFound)?;
-    let deadline_state = deadline_state(app, &appeal, now);
+    let agency = directory.get(core.agency_id).cloned().ok_or(ServiceError::NotFound)?;
+    let deadline_state = deadline_state(app, core, now);
     Ok(Seen { appeal, agency, level, allowed, deadline_state })
 }
 
 /// Whether the appeal is on time, due soon or overdue now, under its own policy.
-pub(crate) fn deadline_state(app: &App, appeal: &Appeal, now: DateTime<Utc>) -> DeadlineState {
+pub(crate) fn deadline_state(app: &App, appeal: Core<'_>, now: DateTime<Utc>) -> DeadlineState {
     let jurisdiction = &app.jurisdiction;
-    let policy = jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
+    let policy = jurisdiction.policy(appeal.deadline_policy, &app.settings.appeals.default_policy);
     // A paused clock does not run out: measure as if it were still the moment of pausing.
     let at = appeal.paused_at.unwrap_or(now);
     DeadlineState::at(policy, &jurisdiction.calendar.current(), appeal.due_at, at)

@@ -11,7 +11,7 @@ use crate::domain::deadline::DeadlineState;
 use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::services::{Caller, ServiceError};
-use crate::store::appeals::{self, AssigneeFilter, QueueOrder, QueueQuery};
+use crate::store::appeals::{self, AssigneeFilter, QueueOrder, QueueQuery, QueueRow};
 
 /// Which deadline state to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,11 @@ pub struct QueueFilter {
 }
 
 /// One page of the caller's queue.
-pub async fn queue(app: &App, caller: &Caller, filter: QueueFilter) -> Result<Vec<Seen>, ServiceError> {
+pub async fn queue(
+    app: &App,
+    caller: &Caller,
+    filter: QueueFilter,
+) -> Result<Vec<Seen<QueueRow>>, ServiceError> {
     let agency = match (caller.role, caller.agency_id) {
         (Role::Official | Role::Supervisor, Some(agency)) => agency,
         _ => return Err(ServiceError::Forbidden),
@@ -97,5 +101,5 @@ pub async fn queue(app: &App, caller: &Caller, filter: QueueFilter) -> Result<Ve
     };
     let rows = appeals::queue(app.db.conn(), app.db.backend(), &query).await?;
     let viewer = viewer_of(caller);
-    rows.into_iter().map(|appeal| see(app, &directory, &viewer, appeal, now)).collect()
+    rows.into_iter().map(|row| see(app, &directory, &viewer, row, now)).collect()
 }

@@ -797,3 +797,62 @@ async fn a_crafted_cursor_in_any_year_is_answered_never_a_500() {
         assert_eq!(ids_on(&response.json().await.unwrap()), mine, "own appeals after {at}");
     }
 }
+
+#[tokio::test]
+async fn a_queue_item_is_a_summary_and_the_appeal_itself_holds_the_texts_and_contacts() {
+    let app = spawn_queue_app().await;
+    let citizen = app.citizen().await;
+    let official = app.official_of(RECEPTION).await;
+    let appeal = app.files(&citizen, &hisor_complaint()).await;
+    let page = queue_page(&app, &official, &[]).await;
+    let item = page["items"][0].as_object().expect("an item");
+    let full = appeal_as(&app, &official, &appeal).await;
+
+    let mut keys: Vec<&str> = item.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "agency",
+            "allowed_actions",
+            "assignee_id",
+            "category",
+            "created_at",
+            "deadline_state",
+            "district",
+            "due_at",
+            "extensions_granted",
+            "id",
+            "kind",
+            "language",
+            "paused_at",
+            "priority",
+            "region",
+            "registered_at",
+            "registration_number",
+            "signatories",
+            "status",
+            "subject",
+            "tracking_number",
+            "updated_at",
+            "version",
+        ]
+    );
+    // What the item shows agrees with the appeal; the text is only in the appeal.
+    for (field, in_appeal) in [
+        ("id", &full["id"]),
+        ("tracking_number", &full["tracking_number"]),
+        ("subject", &full["subject"]),
+        ("status", &full["status"]),
+        ("due_at", &full["due_at"]),
+        ("deadline_state", &full["deadline_state"]),
+        ("version", &full["version"]),
+        ("allowed_actions", &full["allowed_actions"]),
+        ("agency", &full["agency"]),
+        ("priority", &full["staff"]["priority"]),
+        ("assignee_id", &full["staff"]["assignee_id"]),
+    ] {
+        assert_eq!(&item[field], in_appeal, "{field}");
+    }
+    assert!(full["text"].as_str().unwrap().contains("Ҳисор"), "{full}");
+}
