@@ -135,6 +135,8 @@ pub struct AuthSettings {
     #[serde(default)]
     pub signing_key_pem: Option<String>,
     pub previous_public_key_files: Vec<PathBuf>,
+    /// Access tokens whose signature was checked, remembered per process; 0 turns it off.
+    pub verified_tokens_remembered: usize,
     pub min_password_chars: usize,
     pub max_password_chars: usize,
     pub argon2: Argon2Settings,

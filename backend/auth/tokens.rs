@@ -1,6 +1,9 @@
 //! Access tokens (EdDSA-signed JWT with a key id) and refresh tokens (opaque, random,
 //! stored only as a SHA-256 hash). Expiry is checked against the application's clock.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
@@ -60,6 +63,33 @@ pub struct TokenIssuer {
     audience: String,
     ttl: Duration,
     leeway: i64,
+    verified: Arc<Verified>,
+}
+
+/// Tokens whose signature, key, issuer and audience were checked, by the SHA-256 of the
+/// token, with their claims: what is true of a token's bytes stays true while this process
+/// holds the same key ring. At most `capacity`; when full it is emptied.
+#[derive(Debug, Default)]
+struct Verified {
+    capacity: usize,
+    claims: Mutex<HashMap<[u8; 32], Claims>>,
+}
+
+impl Verified {
+    fn get(&self, digest: &[u8; 32]) -> Option<Claims> {
+        self.claims.lock().unwrap_or_else(PoisonError::into_inner).get(digest).cloned()
+    }
+
+    fn put(&self, digest: [u8; 32], claims: &Claims) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut remembered = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        if remembered.len() >= self.capacity {
+            remembered.clear();
+        }
+        remembered.insert(digest, claims.clone());
+    }
 }
 
 impl TokenIssuer {
@@ -70,6 +100,10 @@ impl TokenIssuer {
             audience: settings.audience.clone(),
             ttl: Duration::seconds(settings.access_token_ttl_secs),
             leeway: settings.leeway_secs as i64,
+            verified: Arc::new(Verified {
+                capacity: settings.verified_tokens_remembered,
+                ..Default::default()
+            }),
         }
     }
 
@@ -97,8 +131,31 @@ impl TokenIssuer {
     }
 
     /// Verifies signature, algorithm (EdDSA only), key id, issuer and audience, then expiry
-    /// and not-before against `now` with the configured leeway.
+    /// and not-before against `now` with the configured leeway. A token this process has
+    /// verified before skips the first part (see `auth.verified_tokens_remembered`); the
+    /// times are checked every time.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, TokenError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let claims = match self.verified.get(&digest) {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signed(token)?;
+                self.verified.put(digest, &claims);
+                claims
+            }
+        };
+        let now = now.timestamp();
+        if claims.exp + self.leeway <= now {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf - self.leeway > now {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// The claims of `token` if its signature, algorithm, key id, issuer and audience hold.
+    fn verify_signed(&self, token: &str) -> Result<Claims, TokenError> {
         let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::Algorithm);
@@ -112,17 +169,9 @@ impl TokenIssuer {
         // Time is checked below against the application's clock, not the system's.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        let claims = decode::<Claims>(token, &key.decoding, &validation)
+        Ok(decode::<Claims>(token, &key.decoding, &validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?
-            .claims;
-        let now = now.timestamp();
-        if claims.exp + self.leeway <= now {
-            return Err(TokenError::Expired);
-        }
-        if claims.nbf - self.leeway > now {
-            return Err(TokenError::NotYetValid);
-        }
-        Ok(claims)
+            .claims)
     }
 }
 
@@ -145,4 +194,63 @@ impl RefreshSecret {
 /// The stored form of a refresh token.
 pub fn hash_refresh_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::config::{ExtractSettings, Settings};
+
+    fn issuer(remembered: usize) -> TokenIssuer {
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut settings = Settings::figment(&config, "test").unwrap().extract_checked().unwrap().auth;
+        settings.verified_tokens_remembered = remembered;
+        TokenIssuer::new(KeyRing::generate(), &settings)
+    }
+
+    fn remembered(issuer: &TokenIssuer) -> usize {
+        issuer.verified.claims.lock().unwrap().len()
+    }
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 17, hour, 0, 0).single().unwrap()
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_checked_for_expiry_and_a_changed_one_for_its_signature() {
+        let issuer = issuer(10);
+        let token = issuer.issue(Uuid::now_v7(), Role::Official, at(10));
+        let claims = issuer.verify(&token.token, at(10)).unwrap();
+        assert_eq!(remembered(&issuer), 1);
+        assert_eq!(issuer.verify(&token.token, at(10)).unwrap(), claims, "the same answer from memory");
+        assert_eq!(remembered(&issuer), 1);
+        // Still valid within the leeway after expiry; refused after it, remembered or not.
+        let late = token.expires_at + Duration::seconds(issuer.leeway);
+        assert_eq!(issuer.verify(&token.token, late), Err(TokenError::Expired));
+        assert_eq!(issuer.verify(&token.token, at(9)), Err(TokenError::NotYetValid));
+        // Another token, even one differing only in its signature's last character, is checked.
+        let mut forged = token.token.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        assert!(matches!(issuer.verify(&forged, at(10)), Err(TokenError::Invalid(_))));
+        assert_eq!(remembered(&issuer), 1, "a refused token is not remembered");
+    }
+
+    #[test]
+    fn the_memory_is_emptied_when_full_and_off_at_zero() {
+        let small = issuer(2);
+        for expected in [1, 2, 1] {
+            let token = small.issue(Uuid::now_v7(), Role::Citizen, at(10));
+            small.verify(&token.token, at(10)).unwrap();
+            assert_eq!(remembered(&small), expected);
+        }
+        let off = issuer(0);
+        let token = off.issue(Uuid::now_v7(), Role::Citizen, at(10));
+        off.verify(&token.token, at(10)).unwrap();
+        assert_eq!(remembered(&off), 0);
+    }
 }
