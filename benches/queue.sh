@@ -17,7 +17,8 @@
 # Env: PG_URL (server URL without database, default postgres://postgres@127.0.0.1:5432),
 #      DB (database name, default murojiat_queue_bench; dropped and re-created),
 #      REUSE=1 keeps an already seeded database DB (skips creating and seeding it),
-#      BIN=path runs that binary instead of building the release one (for trying the script).
+#      BIN=path runs that binary instead of building the release one (for trying the script),
+#      SSLMODE (default disable: PostgreSQL is on this machine) for the server and pgbench alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APPEALS=${1:-1000000}
@@ -27,6 +28,8 @@ DEEP=${4:-20}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 DB=${DB:-murojiat_queue_bench}
 DB_URL="$PG_URL/$DB"
+# The server and the baseline reach PostgreSQL the same way.
+export PGSSLMODE=${SSLMODE:-disable}
 
 command -v oha >/dev/null || cargo install oha --locked
 command -v jq >/dev/null || { echo "jq is required" >&2; exit 1; }
@@ -45,7 +48,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-export MUROJIAT_DATABASE__URL=$DB_URL MUROJIAT_LOGGING__FILTER=warn
+export MUROJIAT_DATABASE__URL="$DB_URL?sslmode=$PGSSLMODE" MUROJIAT_LOGGING__FILTER=warn
 export MUROJIAT_AUTH__SIGNING_KEY_FILE=$WORK/keys/jwt-ed25519.pem
 
 if [[ ${REUSE:-0} == 1 ]]; then
@@ -97,9 +100,11 @@ echo "== oha: deep queue page"
 OHA_JSON -H "authorization: Bearer $TOKEN" "$B/api/v1/queue?cursor=$CURSOR" >"$WORK/deep.json"
 
 STATUSES="('registered','in_progress','awaiting_citizen','contested')"
-echo "SELECT * FROM appeals WHERE agency_id IN ('$AGENCY') AND status IN $STATUSES ORDER BY due_at, id LIMIT 21;" >"$WORK/first.sql"
+# The columns of a queue item (store::appeals::QueueRow).
+COLUMNS="id, tracking_number, kind, status, subject, category_code, region_code, district_code, co_signers_count, language, citizen_id, agency_id, assignee_id, registration_number, priority, deadline_policy, registered_at, due_at, paused_at, extensions_granted, version, created_at, updated_at"
+echo "SELECT $COLUMNS FROM appeals WHERE agency_id IN ('$AGENCY') AND status IN $STATUSES ORDER BY due_at, id LIMIT 21;" >"$WORK/first.sql"
 # The keyset condition as the server writes it: a row-value comparison (an index range).
-echo "SELECT * FROM appeals WHERE agency_id IN ('$AGENCY') AND status IN $STATUSES AND (due_at, id) > ('$LAST_DUE', '$LAST_ID') ORDER BY due_at, id LIMIT 21;" >"$WORK/deep.sql"
+echo "SELECT $COLUMNS FROM appeals WHERE agency_id IN ('$AGENCY') AND status IN $STATUSES AND (due_at, id) > ('$LAST_DUE', '$LAST_ID') ORDER BY due_at, id LIMIT 21;" >"$WORK/deep.sql"
 pg_row() { # name sql-file
     local out; out=$(pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" -f "$2" --log --log-prefix="$WORK/pg" "$DB_URL" 2>/dev/null)
     local tps; tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p')
@@ -114,7 +119,7 @@ pg_row() { # name sql-file
     echo
     echo "- Date: $(date -u +%Y-%m-%dT%H:%MZ)"
     echo "- Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -h | awk '/Mem:/{print $2}') memory, shared with other work"
-    echo "- Server: $BIN, \`--env production\`, PostgreSQL $(psql "$DB_URL" -tAc 'SHOW server_version') on loopback"
+    echo "- Server: $BIN, \`--env production\`, PostgreSQL $(psql "$DB_URL" -tAc 'SHOW server_version') on loopback, sslmode=$PGSSLMODE for the server and pgbench"
     echo "- Command: \`benches/queue.sh $APPEALS $CLIENTS $SECONDS_EACH $DEEP\` (oha and pgbench, $CLIENTS clients, ${SECONDS_EACH} s each)"
     echo "- Seed: $(tail -1 "$WORK/seed.txt") Wall time with start-up: ${SEED_SECS%.*} s."
     echo "- Audit: \`murojiat audit verify\` → $AUDIT in ${AUDIT_SECS%.*} s"

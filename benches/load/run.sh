@@ -32,7 +32,8 @@
 #      DB (database, default murojiat_load; dropped and re-created unless REUSE=1),
 #      REUSE=1 keeps an already seeded DB (skips seeding; rules and accounts are re-made),
 #      BIN / LOAD = prebuilt murojiat and load binaries (else `cargo build --release`),
-#      CITIZENS (default 32).
+#      CITIZENS (default 32),
+#      SSLMODE (default disable: PostgreSQL is on this machine) for the server and pgbench alike.
 # Needs: psql and pgbench (postgresql-client), curl, jq, bc, python3 (all on this machine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,6 +45,8 @@ CITIZENS=${CITIZENS:-32}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 DB=${DB:-murojiat_load}
 DB_URL="$PG_URL/$DB"
+# The server and the baseline reach PostgreSQL the same way.
+export PGSSLMODE=${SSLMODE:-disable}
 for tool in psql pgbench curl jq bc python3; do
     command -v $tool >/dev/null || { echo "$tool is required" >&2; exit 1; }
 done
@@ -139,7 +142,7 @@ filing() {
 }
 
 # ------------------------------------------------------------------------ PostgreSQL
-export MUROJIAT_DATABASE__URL=$DB_URL
+export MUROJIAT_DATABASE__URL="$DB_URL?sslmode=$PGSSLMODE"
 if [[ ${REUSE:-0} == 1 ]]; then
     SEED="reused database $DB"
 else
@@ -234,7 +237,7 @@ echo
 echo "## Load ($(date -u +%Y-%m-%d))"
 echo
 echo "- Date: $STARTED to $(date -u +%H:%MZ); machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -h | awk '/Mem:/{print $2}'); load average at the start: $LOAD_BEFORE, at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "- Command: \`benches/load/run.sh $APPEALS $CLIENTS $SECONDS_EACH $RATE\`; PostgreSQL $(psql "$DB_URL" -tAc 'SHOW server_version') on loopback; $SEED; $PRESENT appeals present for the reads; 1,000 routing rules; $CITIZENS citizens"
+echo "- Command: \`benches/load/run.sh $APPEALS $CLIENTS $SECONDS_EACH $RATE\`; PostgreSQL $(psql "$DB_URL" -tAc 'SHOW server_version') on loopback (sslmode=$PGSSLMODE for the server and pgbench); $SEED; $PRESENT appeals present for the reads; 1,000 routing rules; $CITIZENS citizens"
 echo
 echo "Latencies are of the answered (2xx) requests; \"failed\" counts the others (503: shed past \`server.max_in_flight_requests\`). Open-loop latencies count from each request's due start."
 echo
