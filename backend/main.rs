@@ -17,6 +17,12 @@ use murojiat::services::audit::{self, AuditReport};
 use murojiat::store::Db;
 use murojiat::{demo, telemetry};
 
+/// mimalloc instead of the C library's allocator: a queue page allocates and frees a few
+/// hundred small objects (rows, strings, JSON), and glibc's malloc spent 12-15% of the
+/// server's time on them (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Murojiat: citizens' appeals to government — filing, routing, deadlines, answers.
 #[derive(Debug, Parser)]
 #[command(name = "murojiat", version, about, long_about = None)]

@@ -25,6 +25,10 @@ use murojiat::store::Db;
 use murojiat::store::jobs;
 use sea_orm::ConnectionTrait;
 
+/// The allocator of the `murojiat` binary, whose scheduler this times.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
