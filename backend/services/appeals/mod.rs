@@ -115,35 +115,28 @@ pub(crate) struct Core<'a> {
     pub paused_at: Option<DateTime<Utc>>,
 }
 
-impl<'a> From<&'a Appeal> for Core<'a> {
-    fn from(a: &'a Appeal) -> Self {
-        Core {
-            id: a.id,
-            owner: a.citizen_id,
-            agency_id: a.agency_id,
-            assignee_id: a.assignee_id,
-            status: &a.status,
-            deadline_policy: &a.deadline_policy,
-            due_at: a.due_at,
-            paused_at: a.paused_at,
+/// `Core` of a row type with the appeal's columns under their own names.
+macro_rules! core_of {
+    ($row:ty) => {
+        impl<'a> From<&'a $row> for Core<'a> {
+            fn from(a: &'a $row) -> Self {
+                Core {
+                    id: a.id,
+                    owner: a.citizen_id,
+                    agency_id: a.agency_id,
+                    assignee_id: a.assignee_id,
+                    status: &a.status,
+                    deadline_policy: &a.deadline_policy,
+                    due_at: a.due_at,
+                    paused_at: a.paused_at,
+                }
+            }
         }
-    }
+    };
 }
 
-impl<'a> From<&'a QueueRow> for Core<'a> {
-    fn from(a: &'a QueueRow) -> Self {
-        Core {
-            id: a.id,
-            owner: a.citizen_id,
-            agency_id: a.agency_id,
-            assignee_id: a.assignee_id,
-            status: &a.status,
-            deadline_policy: &a.deadline_policy,
-            due_at: a.due_at,
-            paused_at: a.paused_at,
-        }
-    }
-}
+core_of!(Appeal);
+core_of!(QueueRow);
 
 /// What the access policy needs to know about an appeal.
 pub(crate) fn facts<'a>(appeal: &Appeal, ancestors: &'a [Uuid]) -> AppealFacts<'a> {

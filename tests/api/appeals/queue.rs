@@ -19,6 +19,20 @@ async fn spawn_queue_app() -> TestApp {
     spawn_appeals_app_with(|f| f.merge(Serialized::default("auth.access_token_ttl_secs", 100_000_000))).await
 }
 
+/// A queue app with a citizen who files and an official of the reception who works the queue.
+struct Desk {
+    app: TestApp,
+    citizen: Session,
+    official: Session,
+}
+
+async fn desk() -> Desk {
+    let app = spawn_queue_app().await;
+    let citizen = app.citizen().await;
+    let official = app.official_of(RECEPTION).await;
+    Desk { app, citizen, official }
+}
+
 /// [`complaint`] with the fields in `changes` replaced.
 fn complaint_with(changes: Value) -> Value {
     let mut body = complaint();
@@ -78,21 +92,31 @@ async fn due_at(app: &TestApp, who: &Session, appeal: &Filed) -> DateTime<Utc> {
     instant(&appeal_as(app, who, appeal).await["due_at"])
 }
 
+/// Three complaints filed a day apart, oldest first; the oldest is taken and given ten more
+/// days, so by deadline it comes last.
+async fn three_days_the_first_extended(
+    app: &TestApp,
+    citizen: &Session,
+    official: &Session,
+    supervisor: &Session,
+) -> [Filed; 3] {
+    let oldest = app.files(citizen, &complaint()).await;
+    app.clock.advance(Duration::days(1));
+    let middle = app.files(citizen, &complaint()).await;
+    app.clock.advance(Duration::days(1));
+    let newest = app.files(citizen, &complaint()).await;
+    app.acts(official, &oldest.id, "take", 1, &json!({})).await;
+    let extension = json!({"days": 10, "reason": "An inspection is needed."});
+    app.acts(supervisor, &oldest.id, "grant-extension", 2, &extension).await;
+    [oldest, middle, newest]
+}
+
 #[tokio::test]
 async fn an_officials_queue_holds_the_open_appeals_of_their_agency_soonest_deadline_first() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let supervisor = app.supervisor_of(RECEPTION).await;
-    let extended = app.files(&citizen, &complaint()).await;
-    app.clock.advance(Duration::days(1));
-    let second = app.files(&citizen, &complaint()).await;
-    app.clock.advance(Duration::days(1));
-    let third = app.files(&citizen, &complaint()).await;
-    // The first filed gets ten more days, so its deadline is now the latest.
-    app.acts(&official, &extended.id, "take", 1, &json!({})).await;
-    let extension = json!({"days": 10, "reason": "An inspection is needed."});
-    app.acts(&supervisor, &extended.id, "grant-extension", 2, &extension).await;
+    let [extended, second, third] =
+        three_days_the_first_extended(&app, &citizen, &official, &supervisor).await;
     // Appeals the reception owes nothing more on, or no longer holds.
     let answered = app.files(&citizen, &complaint()).await;
     app.acts(&official, &answered.id, "take", 1, &json!({})).await;
@@ -120,9 +144,7 @@ async fn an_officials_queue_holds_the_open_appeals_of_their_agency_soonest_deadl
 
 #[tokio::test]
 async fn a_supervisor_sees_the_queue_of_their_agency_and_of_every_agency_under_it() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let here = app.files(&citizen, &complaint()).await;
     app.clock.advance(Duration::days(1));
     let there = app.files(&citizen, &complaint()).await;
@@ -146,9 +168,7 @@ async fn a_supervisor_sees_the_queue_of_their_agency_and_of_every_agency_under_i
 
 #[tokio::test]
 async fn the_status_filter_takes_several_comma_separated_statuses_closed_ones_included() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let registered = app.files(&citizen, &complaint()).await;
     app.clock.advance(Duration::days(1));
     let in_progress = app.files(&citizen, &complaint()).await;
@@ -180,9 +200,7 @@ async fn the_status_filter_takes_several_comma_separated_statuses_closed_ones_in
 
 #[tokio::test]
 async fn the_assignee_filter_takes_me_unassigned_or_a_colleagues_user_id() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let colleague = app.official_of(RECEPTION).await;
     let mine = app.files(&citizen, &complaint()).await;
     app.acts(&official, &mine.id, "take", 1, &json!({})).await;
@@ -236,9 +254,7 @@ async fn file_varied(app: &TestApp, citizen: &Session) -> Varied {
 
 #[tokio::test]
 async fn the_category_filter_takes_several_comma_separated_codes() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let v = file_varied(&app, &citizen).await;
 
     let page = queue_page(&app, &official, &[("category", "electricity")]).await;
@@ -257,9 +273,7 @@ async fn the_category_filter_takes_several_comma_separated_codes() {
 
 #[tokio::test]
 async fn the_territory_filter_matches_an_appeals_region_or_its_district() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let v = file_varied(&app, &citizen).await;
 
     // A region finds the appeals in it, with a district or without.
@@ -280,9 +294,7 @@ async fn the_territory_filter_matches_an_appeals_region_or_its_district() {
 
 #[tokio::test]
 async fn the_kind_filter_takes_several_comma_separated_kinds() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let v = file_varied(&app, &citizen).await;
 
     let page = queue_page(&app, &official, &[("kind", "proposal,application")]).await;
@@ -294,9 +306,7 @@ async fn the_kind_filter_takes_several_comma_separated_kinds() {
 
 #[tokio::test]
 async fn filters_of_different_parameters_must_all_match() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let v = file_varied(&app, &citizen).await;
     app.acts(&official, &v.power_in_dushanbe.id, "take", 1, &json!({})).await;
 
@@ -311,9 +321,7 @@ async fn filters_of_different_parameters_must_all_match() {
 
 #[tokio::test]
 async fn the_deadline_filter_splits_overdue_due_soon_and_on_time_at_the_clocks_time() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let late = app.files(&citizen, &complaint()).await;
     app.clock.advance(Duration::days(7));
     let soon = app.files(&citizen, &complaint()).await;
@@ -351,9 +359,7 @@ async fn the_deadline_filter_splits_overdue_due_soon_and_on_time_at_the_clocks_t
 // `deadline=due_soon` left it out and `deadline=on_time` listed it.
 #[tokio::test]
 async fn the_deadline_filter_lists_an_appeal_under_the_deadline_state_its_row_shows() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     // Filed Monday 2 March: due at the end of Tuesday 17 March, Dushanbe time.
     let appeal = app.files(&citizen, &complaint()).await;
     let due = due_at(&app, &official, &appeal).await;
@@ -378,9 +384,7 @@ async fn the_deadline_filter_lists_an_appeal_under_the_deadline_state_its_row_sh
 
 #[tokio::test]
 async fn the_filing_time_filters_take_a_range_from_inclusive_until_exclusive() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let first = app.files(&citizen, &complaint()).await;
     app.clock.advance(Duration::days(1));
     let second = app.files(&citizen, &complaint()).await;
@@ -429,9 +433,7 @@ async fn bound_mismatch(
 // created_from=+10000-01-01T00:00:00Z listed every appeal and created_until= the same, none.
 #[tokio::test]
 async fn a_filing_time_bound_after_the_year_9999_is_compared_as_an_instant() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let appeal = app.files(&citizen, &complaint()).await;
     let all = ids_of(&[&appeal]);
 
@@ -451,9 +453,7 @@ async fn a_filing_time_bound_after_the_year_9999_is_compared_as_an_instant() {
 // database as it was and the query failed: created_from=-4714-01-01T00:00:00Z was a 500.
 #[tokio::test]
 async fn a_filing_time_bound_before_4713_bc_is_answered_or_refused_never_a_500() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let appeal = app.files(&citizen, &complaint()).await;
     let all = ids_of(&[&appeal]);
 
@@ -479,9 +479,7 @@ fn hisor_complaint() -> Value {
 
 #[tokio::test]
 async fn search_finds_tajik_words_in_the_subject_and_text_whatever_their_case() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     // The stock complaint speaks of Sino street: "Дар маҳаллаи мо се рӯз об нест".
     let sino = app.files(&citizen, &complaint()).await;
     app.clock.advance(Duration::days(1));
@@ -512,9 +510,7 @@ async fn search_finds_tajik_words_in_the_subject_and_text_whatever_their_case() 
 
 #[tokio::test]
 async fn search_finds_russian_words_in_the_subject_and_text_whatever_their_case() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let tajik = app.files(&citizen, &complaint()).await;
     app.clock.advance(Duration::days(1));
     let russian = app
@@ -544,9 +540,7 @@ async fn search_finds_russian_words_in_the_subject_and_text_whatever_their_case(
 
 #[tokio::test]
 async fn search_text_with_quotes_or_query_syntax_is_read_as_words_and_never_a_500() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let hisor = app.files(&citizen, &hisor_complaint()).await;
 
     // Characters FTS5 and tsquery give meaning to, alone and around a word.
@@ -608,19 +602,10 @@ async fn search_text_with_quotes_or_query_syntax_is_read_as_words_and_never_a_50
 
 #[tokio::test]
 async fn sort_created_lists_the_newest_filing_first_where_the_default_lists_the_soonest_deadline() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let supervisor = app.supervisor_of(RECEPTION).await;
-    let oldest = app.files(&citizen, &complaint()).await;
-    app.clock.advance(Duration::days(1));
-    let middle = app.files(&citizen, &complaint()).await;
-    app.clock.advance(Duration::days(1));
-    let newest = app.files(&citizen, &complaint()).await;
-    // The oldest is given ten more days: by deadline it comes last.
-    app.acts(&official, &oldest.id, "take", 1, &json!({})).await;
-    let extension = json!({"days": 10, "reason": "An inspection is needed."});
-    app.acts(&supervisor, &oldest.id, "grant-extension", 2, &extension).await;
+    let [oldest, middle, newest] =
+        three_days_the_first_extended(&app, &citizen, &official, &supervisor).await;
 
     assert_eq!(queue_ids(&app, &official, &[]).await, ids_of(&[&middle, &newest, &oldest]));
     assert_eq!(queue_ids(&app, &official, &[("sort", "due")]).await, ids_of(&[&middle, &newest, &oldest]));
@@ -669,9 +654,7 @@ async fn walk_pages(app: &TestApp, who: &Session, params: &[(&str, &str)]) -> Ve
 
 #[tokio::test]
 async fn following_next_cursor_walks_every_appeal_once_in_deadline_order() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let [a, b, c, d, e] = file_five(&app, &citizen).await;
 
     assert_eq!(queue_ids(&app, &official, &[]).await, ids_of(&[&a, &b, &c, &d, &e]));
@@ -681,9 +664,7 @@ async fn following_next_cursor_walks_every_appeal_once_in_deadline_order() {
 
 #[tokio::test]
 async fn following_next_cursor_walks_every_appeal_once_newest_first() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let [a, b, c, d, e] = file_five(&app, &citizen).await;
 
     // Filed at the same instant, the later id comes first.
@@ -693,9 +674,7 @@ async fn following_next_cursor_walks_every_appeal_once_newest_first() {
 
 #[tokio::test]
 async fn pages_of_a_filtered_queue_hold_only_what_matches() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let [a, b, c, d, e] = file_five(&app, &citizen).await;
     for taken in [&a, &c, &d, &e] {
         app.acts(&official, &taken.id, "take", 1, &json!({})).await;
@@ -709,9 +688,7 @@ async fn pages_of_a_filtered_queue_hold_only_what_matches() {
 
 #[tokio::test]
 async fn a_last_page_that_is_exactly_full_has_no_next_cursor() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let [a, b, c, d, e] = file_five(&app, &citizen).await;
     app.acts(&citizen, &c.id, "withdraw", 1, &json!({})).await;
 
@@ -722,9 +699,7 @@ async fn a_last_page_that_is_exactly_full_has_no_next_cursor() {
 
 #[tokio::test]
 async fn malformed_paging_or_filter_parameters_are_a_422_naming_the_parameter() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     app.files(&citizen, &complaint()).await;
     // Base64 of JSON that is not a queue position, and text that is not base64 at all.
     let foreign_cursor = "eyJhIjoxfQ";
@@ -777,9 +752,7 @@ fn crafted_cursor(at: &str, id: &str) -> String {
 
 #[tokio::test]
 async fn a_crafted_cursor_in_any_year_is_answered_never_a_500() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let appeal = app.files(&citizen, &complaint()).await;
     let all = ids_of(&[&appeal]);
     let nil = Uuid::nil().to_string();
@@ -800,9 +773,7 @@ async fn a_crafted_cursor_in_any_year_is_answered_never_a_500() {
 
 #[tokio::test]
 async fn a_queue_item_is_a_summary_and_the_appeal_itself_holds_the_texts_and_contacts() {
-    let app = spawn_queue_app().await;
-    let citizen = app.citizen().await;
-    let official = app.official_of(RECEPTION).await;
+    let Desk { app, citizen, official } = desk().await;
     let appeal = app.files(&citizen, &hisor_complaint()).await;
     let page = queue_page(&app, &official, &[]).await;
     let item = page["items"][0].as_object().expect("an item");
