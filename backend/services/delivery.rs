@@ -184,14 +184,16 @@ async fn over_hourly_cap(
     message: &OutboxMessage,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, ServiceError> {
-    let cap = app.settings.mail.outbox.hourly_cap_per_recipient as usize;
-    let hour = TimeDelta::hours(1);
-    let sent = outbox::sent_to_since(app.db.conn(), &message.recipient_email, now - hour).await?;
-    if cap == 0 || sent.len() < cap {
+    let cap = app.settings.mail.outbox.hourly_cap_per_recipient;
+    if cap == 0 {
         return Ok(None);
     }
-    // The oldest send that must leave the window before one more fits.
-    Ok(Some(sent[sent.len() - cap] + hour))
+    let hour = TimeDelta::hours(1);
+    let latest =
+        outbox::latest_sent_to(app.db.conn(), &message.recipient_email, now - hour, cap.into()).await?;
+    // Full when the last `cap` sends all fell within the hour; then the oldest of them must
+    // leave the window before one more fits.
+    Ok(latest.get(cap as usize - 1).map(|oldest| *oldest + hour))
 }
 
 /// Renders and builds the email for `message`, or says why it cannot be.

@@ -8,7 +8,7 @@
 //! the same Message-ID (it is derived from the row id).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query, SelectStatement};
 
 use super::bulk::OnDuplicate;
 use sea_orm::{
@@ -43,6 +43,15 @@ vocabulary! {
 /// The statuses a sender may claim once `next_attempt_at` has come.
 const CLAIMABLE: [DeliveryStatus; 3] =
     [DeliveryStatus::Pending, DeliveryStatus::Failed, DeliveryStatus::Sending];
+
+/// `status IN ('pending', 'failed', 'sending')`, with the statuses written into the SQL
+/// rather than bound: only then can either database see that the condition is the one of
+/// the partial index `idx_outbox_claimable` (migration 13) and read the due messages from it
+/// in order. The statuses are this module's own constants, never a client's input.
+fn claimable() -> Expr {
+    let statuses: Vec<String> = CLAIMABLE.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    Expr::cust(format!("\"status\" IN ({})", statuses.join(", ")))
+}
 
 /// A message to be sent.
 #[derive(Debug, Clone)]
@@ -110,14 +119,7 @@ pub async fn claim_due(
     limit: u64,
 ) -> Result<Vec<OutboxMessage>, StoreError> {
     let txn = db.write().await?;
-    let mut due = Query::select();
-    due.column(Column::Id)
-        .from(row::Entity)
-        .and_where(Expr::col(Column::Status).is_in(CLAIMABLE.map(DeliveryStatus::as_str)))
-        .and_where(Expr::col(Column::NextAttemptAt).lte(now))
-        .order_by(Column::NextAttemptAt, sea_orm::Order::Asc)
-        .limit(limit);
-    lock_claimed_rows(db.backend(), &mut due);
+    let due = due_messages(db.backend(), now, limit);
     let mut claimed = row::Entity::update_many()
         .col_expr(Column::Status, Expr::value(DeliveryStatus::Sending.as_str()))
         .col_expr(Column::NextAttemptAt, Expr::value(lease_until))
@@ -130,10 +132,24 @@ pub async fn claim_due(
     Ok(claimed)
 }
 
+/// The ids a claim takes: up to `limit` messages due at `now`, earliest due first, read in
+/// that order from the partial index `idx_outbox_claimable`.
+pub fn due_messages(backend: Backend, now: DateTime<Utc>, limit: u64) -> SelectStatement {
+    let mut due = Query::select();
+    due.column(Column::Id)
+        .from(row::Entity)
+        .and_where(claimable())
+        .and_where(Expr::col(Column::NextAttemptAt).lte(now))
+        .order_by(Column::NextAttemptAt, sea_orm::Order::Asc)
+        .limit(limit);
+    lock_claimed_rows(backend, &mut due);
+    due
+}
+
 /// PostgreSQL: concurrent senders skip each other's rows instead of waiting for them.
 /// SQLite: the write transaction already holds the only write lock, so there is nothing to
 /// skip.
-fn lock_claimed_rows(backend: Backend, select: &mut sea_orm::sea_query::SelectStatement) {
+fn lock_claimed_rows(backend: Backend, select: &mut SelectStatement) {
     if backend == Backend::Postgres {
         select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
@@ -201,18 +217,21 @@ pub async fn drop_message(db: &impl ConnectionTrait, id: Uuid, reason: &str) -> 
     Ok(())
 }
 
-/// The send times of messages to `email` sent since `since`, oldest first.
-pub async fn sent_to_since(
+/// The send times of the latest `limit` messages to `email` sent since `since`, newest
+/// first.
+pub async fn latest_sent_to(
     db: &impl ConnectionTrait,
     email: &str,
     since: DateTime<Utc>,
+    limit: u64,
 ) -> Result<Vec<DateTime<Utc>>, StoreError> {
     let times: Vec<Option<DateTime<Utc>>> = row::Entity::find()
         .select_only()
         .column(Column::SentAt)
         .filter(Column::RecipientEmail.eq(email))
         .filter(Column::SentAt.gt(since))
-        .order_by_asc(Column::SentAt)
+        .order_by_desc(Column::SentAt)
+        .limit(limit)
         .into_tuple()
         .all(db)
         .await?;
@@ -221,10 +240,7 @@ pub async fn sent_to_since(
 
 /// How many messages are waiting to go out (pending, failed and being sent).
 pub async fn backlog(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
-    Ok(row::Entity::find()
-        .filter(Column::Status.is_in(CLAIMABLE.map(DeliveryStatus::as_str)))
-        .count(db)
-        .await?)
+    Ok(row::Entity::find().filter(claimable()).count(db).await?)
 }
 
 /// How many messages are in `status`.

@@ -15,6 +15,7 @@ mod m20261201_000009_report_tallies;
 mod m20261201_000010_open_stints_cover;
 mod m20261201_000011_idempotency_keys_by_age;
 mod m20261201_000012_jobs_page_room;
+mod m20261201_000013_outbox_claimable;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_open_stints_cover::Migration),
             Box::new(m20261201_000011_idempotency_keys_by_age::Migration),
             Box::new(m20261201_000012_jobs_page_room::Migration),
+            Box::new(m20261201_000013_outbox_claimable::Migration),
         ]
     }
 }
