@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::keys::KeyRing;
 use crate::auth::password::PasswordHasher;
+use crate::auth::seal::Sealer;
 use crate::auth::tokens::TokenIssuer;
 use crate::clock::SharedClock;
 use crate::config::Settings;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub clock: SharedClock,
     pub hasher: PasswordHasher,
     pub tokens: TokenIssuer,
+    /// Seals secrets kept for a while, such as a guest's access code in an idempotency record.
+    pub sealer: Sealer,
     pub limits: RateLimits,
     pub metrics: Metrics,
     pub jurisdiction: Jurisdiction,
@@ -103,6 +106,7 @@ impl App {
         keys: KeyRing,
     ) -> Result<Self, StartError> {
         let hasher = PasswordHasher::new(settings.auth.argon2)?;
+        let sealer = keys.sealer.clone();
         let tokens = TokenIssuer::new(keys, &settings.auth);
         let limits = RateLimits::new(&settings.rate_limit);
         let jurisdiction = Jurisdiction::load(&settings)?;
@@ -113,6 +117,7 @@ impl App {
             clock,
             hasher,
             tokens,
+            sealer,
             limits,
             metrics: Metrics::default(),
             jurisdiction,

@@ -11,6 +11,8 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::seal::Sealer;
+
 /// PKCS#8 v1 DER of an Ed25519 private key is this prefix followed by the 32-byte seed.
 const PKCS8_PREFIX: [u8; 16] =
     [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
@@ -39,6 +41,9 @@ pub struct KeyRing {
     pub signing_kid: String,
     pub encoding: EncodingKey,
     pub verifying: Vec<VerifyingKey>,
+    /// Seals secrets kept for a while (see [`Sealer`]), under a key derived from the signing
+    /// key's seed.
+    pub sealer: Sealer,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -78,6 +83,7 @@ impl KeyRing {
             signing_kid: current.kid.clone(),
             encoding: EncodingKey::from_ed_der(&der),
             verifying: vec![current],
+            sealer: Sealer::from_seed(&seed),
         }
     }
 

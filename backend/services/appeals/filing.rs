@@ -65,10 +65,41 @@ pub struct Routed {
 }
 
 /// What is kept under an idempotency key: enough to answer a retry exactly as the first time.
+/// A guest's access code is kept sealed (see [`crate::auth::seal`]) for the appeal, never
+/// readable in the database.
 #[derive(Debug, Serialize, Deserialize)]
 struct FirstResult {
     appeal_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed_access_code: Option<String>,
+    /// The code in the clear, as records written before codes were sealed hold it (records
+    /// are kept a day); never written now.
+    #[serde(default, skip_serializing)]
     access_code: Option<String>,
+}
+
+impl FirstResult {
+    fn new(app: &App, appeal_id: Uuid, access_code: Option<&AccessCode>) -> Self {
+        let sealed_access_code = access_code
+            .map(|code| app.sealer.seal(appeal_id.as_bytes(), code.reveal().as_bytes(), &mut rand::rng()));
+        Self { appeal_id, sealed_access_code, access_code: None }
+    }
+
+    /// The guest's access code, if one was sealed and still opens: a new signing key since
+    /// the first filing makes it unreadable.
+    fn access_code(&self, app: &App) -> Result<Option<String>, ServiceError> {
+        let Some(sealed) = &self.sealed_access_code else { return Ok(self.access_code.clone()) };
+        let opened =
+            app.sealer.open(self.appeal_id.as_bytes(), sealed).and_then(|code| String::from_utf8(code).ok());
+        match opened {
+            Some(code) => Ok(Some(code)),
+            None => Err(ServiceError::Conflict(
+                "this appeal was filed, but its access code can no longer be shown here: the server's key has \
+                 changed since; the code was also sent to the email address given, if any"
+                    .to_owned(),
+            )),
+        }
+    }
 }
 
 /// Files an appeal.
@@ -107,7 +138,7 @@ pub async fn file(
     // connection is held by a writer waiting its turn (20 retries of one filing are enough).
     let txn = app.db.write().await?;
     if let Some(key) = &idempotency {
-        let first = FirstResult { appeal_id, access_code: access_code.as_ref().map(AccessCode::reveal) };
+        let first = FirstResult::new(app, appeal_id, access_code.as_ref());
         let record = IdempotencyRecord {
             scope: key.scope.clone(),
             key: key.key.clone(),
@@ -176,11 +207,12 @@ async fn replay(
     }
     let result: FirstResult =
         serde_json::from_str(&first.response_body).map_err(|_| ServiceError::Store(StoreError::NotFound))?;
+    let access_code = result.access_code(app)?;
     let appeal = appeals::by_id(app.db.conn(), result.appeal_id).await?.ok_or(ServiceError::NotFound)?;
-    let viewer = filer_viewer(filer, &appeal, result.access_code.as_deref());
+    let viewer = filer_viewer(filer, &appeal, access_code.as_deref());
     let directory = Directory::load(app).await?;
     let seen = see(app, &directory, &viewer, appeal, app.clock.now())?;
-    Ok(Filed { seen, access_code: result.access_code, replayed: true })
+    Ok(Filed { seen, access_code, replayed: true })
 }
 
 /// Routes the appeal and writes it with its first event. The appeal records exactly the

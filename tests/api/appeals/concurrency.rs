@@ -7,7 +7,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::appeals::{RECEPTION, complaint, guest_complaint, pdf, spawn_appeals_app};
+use murojiat::auth::seal::Sealer;
 use murojiat::store::appeals;
+use murojiat::store::entity::idempotency_key;
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
 use crate::support::assert_problem;
 
@@ -101,6 +104,44 @@ async fn a_guests_retries_get_the_same_access_code_and_take_no_registration_numb
     let sequence = |n: String| n.rsplit('-').next().unwrap().parse::<u64>().unwrap();
     assert_eq!(sequence(number(&first)), 1);
     assert_eq!(sequence(number(&second)), 2, "no number was taken by a retry");
+}
+
+/// The idempotency record keeps a guest's access code only sealed under the server's key:
+/// nothing in the stored record reads as the code, yet a retry still shows it. A record
+/// sealed under another key (the server's key changed since) gets a 409 that says so, and
+/// nothing is filed again.
+#[tokio::test]
+async fn the_stored_record_holds_the_guests_code_only_sealed() {
+    let app = spawn_appeals_app().await;
+    let file = || {
+        app.request(Method::POST, "/api/v1/public/appeals", None)
+            .header("Idempotency-Key", "guest-sealed-1")
+            .json(&guest_complaint())
+            .send()
+    };
+    let first: Value = file().await.unwrap().json().await.unwrap();
+    let code = first["access_code"].as_str().expect("an access code").to_owned();
+    let records = idempotency_key::Entity::find().all(app.db.conn()).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let stored = format!("{:?}", records[0]);
+    let bare: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
+    assert!(!stored.contains(&code) && !stored.contains(&bare), "the code is stored readable: {stored}");
+
+    let retry = file().await.unwrap();
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.json::<Value>().await.unwrap()["access_code"], code.as_str());
+
+    // As if the server's key had changed since: the seal no longer opens.
+    let appeal_id: uuid::Uuid = first["appeal"]["id"].as_str().unwrap().parse().unwrap();
+    let other_key = Sealer::from_seed(&[7; 32]).seal(appeal_id.as_bytes(), code.as_bytes(), &mut rand::rng());
+    let body = json!({ "appeal_id": appeal_id, "sealed_access_code": other_key }).to_string();
+    let mut record: idempotency_key::ActiveModel = records[0].clone().into();
+    record.response_body = Set(body);
+    record.update(app.db.conn()).await.unwrap();
+    let problem = assert_problem(file().await.unwrap(), 409, "conflict").await;
+    let detail = problem.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("access code"), "{detail}");
+    assert_eq!(app.count_appeals().await, 1);
 }
 
 /// A key is remembered for `appeals.idempotency_retention_hours`: a retry within that time
