@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use futures::future::join_all;
-use reqwest::Method;
+use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
 use crate::support::appeals::{RECEPTION, complaint, guest_complaint, pdf, spawn_appeals_app};
@@ -12,7 +12,7 @@ use murojiat::store::appeals;
 use murojiat::store::entity::idempotency_key;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
-use crate::support::assert_problem;
+use crate::support::{TestApp, assert_problem};
 
 #[tokio::test]
 async fn twenty_concurrent_filings_with_one_idempotency_key_make_one_appeal() {
@@ -65,18 +65,20 @@ async fn twenty_concurrent_filings_with_one_idempotency_key_make_one_appeal() {
     assert_eq!(app.count_appeals().await, 2);
 }
 
+/// A guest's filing of the same complaint under `key`.
+fn guest_filing(app: &TestApp, key: &str) -> RequestBuilder {
+    app.request(Method::POST, "/api/v1/public/appeals", None)
+        .header("Idempotency-Key", key)
+        .json(&guest_complaint())
+}
+
 /// The idempotency record is written first, naming the appeal's id and the guest's access
 /// code chosen before the transaction: a guest's retry gets the same code (which opens the
 /// appeal), and retries take no registration number.
 #[tokio::test]
 async fn a_guests_retries_get_the_same_access_code_and_take_no_registration_number() {
     let app = spawn_appeals_app().await;
-    let file = || {
-        app.request(Method::POST, "/api/v1/public/appeals", None)
-            .header("Idempotency-Key", "guest-retry-1")
-            .json(&guest_complaint())
-            .send()
-    };
+    let file = || guest_filing(&app, "guest-retry-1").send();
     let mut answers = Vec::new();
     for response in join_all((0..5).map(|_| file())).await {
         let response = response.expect("the server answers");
@@ -113,12 +115,7 @@ async fn a_guests_retries_get_the_same_access_code_and_take_no_registration_numb
 #[tokio::test]
 async fn the_stored_record_holds_the_guests_code_only_sealed() {
     let app = spawn_appeals_app().await;
-    let file = || {
-        app.request(Method::POST, "/api/v1/public/appeals", None)
-            .header("Idempotency-Key", "guest-sealed-1")
-            .json(&guest_complaint())
-            .send()
-    };
+    let file = || guest_filing(&app, "guest-sealed-1").send();
     let first: Value = file().await.unwrap().json().await.unwrap();
     let code = first["access_code"].as_str().expect("an access code").to_owned();
     let records = idempotency_key::Entity::find().all(app.db.conn()).await.unwrap();
