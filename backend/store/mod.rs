@@ -136,6 +136,13 @@ impl Db {
                     .foreign_keys(true)
             });
         }
+        if backend == Backend::Postgres && tls_on_loopback(url, std::env::var("PGSSLMODE").ok().as_deref()) {
+            tracing::warn!(
+                "PostgreSQL is on this machine and reached over TCP with TLS allowed (sslmode=prefer, \
+                 the default): encryption on loopback costs CPU and protects nothing; use the Unix socket \
+                 or add ?sslmode=disable to database.url (docs/operations.md, PostgreSQL)"
+            );
+        }
         let conn = Database::connect(options).await?;
         Ok(Self { conn, backend })
     }
@@ -238,6 +245,31 @@ pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
     }
 }
 
+/// Whether a PostgreSQL URL reaches a server on this machine over TCP while leaving TLS to
+/// the server's offer (`sslmode` absent, from the URL and from `PGSSLMODE` alike, or
+/// `prefer`/`allow`). A Unix socket (`host=/path`) or any explicit mode that asks for TLS
+/// (`require`, `verify-*`: the operator chose it) is not this case.
+pub fn tls_on_loopback(url: &str, env_sslmode: Option<&str>) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else { return false };
+    let query = |name: &str| parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    if query("host").is_some_and(|h| h.starts_with('/')) {
+        return false;
+    }
+    let loopback = match parsed.host() {
+        // `postgres:` is not a scheme the URL standard knows, so an IPv4 address arrives as
+        // a name.
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    let mode = query("sslmode").or_else(|| env_sslmode.map(str::to_owned));
+    loopback && matches!(mode.as_deref(), None | Some("prefer") | Some("allow"))
+}
+
 impl From<Backend> for DbBackend {
     fn from(backend: Backend) -> Self {
         match backend {
@@ -285,6 +317,22 @@ fn create_sqlite_parent_dir(url: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_left_to_a_server_on_this_machine_is_noticed() {
+        let base = "postgres://murojiat@127.0.0.1:5432/murojiat";
+        assert!(tls_on_loopback(base, None));
+        assert!(tls_on_loopback("postgres://m@localhost/m", None));
+        assert!(tls_on_loopback("postgresql://m@[::1]:5432/m?sslmode=prefer", None));
+        assert!(tls_on_loopback("postgres://m@127.0.0.2/m?sslmode=allow", None));
+        assert!(!tls_on_loopback(&format!("{base}?sslmode=disable"), None));
+        assert!(!tls_on_loopback(base, Some("disable")), "PGSSLMODE counts when the URL says nothing");
+        assert!(tls_on_loopback(&format!("{base}?sslmode=prefer"), Some("disable")), "the URL wins");
+        assert!(!tls_on_loopback(&format!("{base}?sslmode=verify-full"), None), "asked for on purpose");
+        assert!(!tls_on_loopback("postgres://m@localhost/m?host=/var/run/postgresql", None), "a socket");
+        assert!(!tls_on_loopback("postgres://m@db.example.tj/m", None), "another machine");
+        assert!(!tls_on_loopback("not a url", None));
+    }
 
     #[test]
     fn instants_outside_years_1_to_9999_are_moved_to_the_nearer_edge() {
