@@ -74,21 +74,21 @@ struct FirstResult {
     sealed_access_code: Option<String>,
     /// The code in the clear, as records written before codes were sealed hold it (records
     /// are kept a day); never written now.
-    #[serde(default, skip_serializing)]
-    access_code: Option<String>,
+    #[serde(default, skip_serializing, rename = "access_code")]
+    legacy_access_code: Option<String>,
 }
 
 impl FirstResult {
     fn new(app: &App, appeal_id: Uuid, access_code: Option<&AccessCode>) -> Self {
         let sealed_access_code = access_code
             .map(|code| app.sealer.seal(appeal_id.as_bytes(), code.reveal().as_bytes(), &mut rand::rng()));
-        Self { appeal_id, sealed_access_code, access_code: None }
+        Self { appeal_id, sealed_access_code, legacy_access_code: None }
     }
 
     /// The guest's access code, if one was sealed and still opens: a new signing key since
     /// the first filing makes it unreadable.
     fn access_code(&self, app: &App) -> Result<Option<String>, ServiceError> {
-        let Some(sealed) = &self.sealed_access_code else { return Ok(self.access_code.clone()) };
+        let Some(sealed) = &self.sealed_access_code else { return Ok(self.legacy_access_code.clone()) };
         let opened =
             app.sealer.open(self.appeal_id.as_bytes(), sealed).and_then(|code| String::from_utf8(code).ok());
         match opened {
@@ -481,4 +481,19 @@ fn request_hash(raw: &RawAppeal, channel: Channel) -> String {
     hasher.update(channel.as_str().as_bytes());
     hasher.update(serde_json::to_vec(raw).unwrap_or_default());
     hex::encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_from_before_sealing_is_read_and_the_code_is_never_written_in_the_clear() {
+        let old = r#"{"appeal_id":"01a233f4-8257-7225-8cdf-03ca2d235188","access_code":"MSV2-QWA9-K7W8"}"#;
+        let read: FirstResult = serde_json::from_str(old).unwrap();
+        assert_eq!(read.legacy_access_code.as_deref(), Some("MSV2-QWA9-K7W8"));
+        assert_eq!(read.sealed_access_code, None);
+        let written = serde_json::to_string(&read).unwrap();
+        assert!(!written.contains("MSV2"), "{written}");
+    }
 }
