@@ -16,6 +16,7 @@ use crate::domain::account::Email;
 use crate::domain::field::FieldError;
 use crate::domain::locale::Locale;
 use crate::notify::MessageKind;
+use crate::store::deferred::Deferred;
 use crate::store::entity::user::ActiveModel as UserChange;
 use crate::store::users::{self, User};
 use crate::store::{account_tokens, refresh_tokens};
@@ -163,7 +164,9 @@ async fn mail(
     // Each link is its own message: the cause is the link's hash, unique per token.
     let cause = format!("{kind}:{}", &hash(data.to_string().as_str())[..16]);
     let time_zone = app.jurisdiction.calendar.rules().time_zone.name();
-    notices::enqueue(app, db, &recipient, kind, data, time_zone, None, &cause, now).await
+    let mut writes = Deferred::new();
+    notices::enqueue(app, db, &mut writes, &recipient, kind, data, time_zone, None, &cause, now).await?;
+    Ok(writes.flush(db).await?)
 }
 
 fn link(app: &App, page: &str, token: &str) -> String {

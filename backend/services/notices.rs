@@ -1,5 +1,7 @@
 //! What email an appeal event causes, and to whom. Called inside the transaction that
-//! writes the event, so the outbox row commits (or rolls back) with the change itself.
+//! writes the event, so the outbox row commits (or rolls back) with the change itself: the
+//! recipient's account is read through the transaction, and the message joins the change's
+//! deferred writes.
 
 use std::collections::HashSet;
 
@@ -15,6 +17,7 @@ use crate::notify::{MessageKind, message_id};
 use crate::services::{Caller, ServiceError};
 use crate::store::agencies::Agency;
 use crate::store::appeals::Appeal;
+use crate::store::deferred::Deferred;
 use crate::store::events::Event;
 use crate::store::outbox::{self, NewMessage};
 use crate::store::users::{self, User};
@@ -65,6 +68,7 @@ pub fn is_secret(kind: MessageKind) -> bool {
 pub async fn for_appeal_event(
     app: &App,
     db: &impl ConnectionTrait,
+    writes: &mut Deferred,
     appeal: &Appeal,
     event: &Event,
     agency: &Agency,
@@ -76,14 +80,16 @@ pub async fn for_appeal_event(
     let Some(recipient) = applicant(db, appeal).await? else {
         return Ok(());
     };
-    to_applicant(app, db, &recipient, appeal, event, agency, previous).await
+    to_applicant(app, db, writes, &recipient, appeal, event, agency, previous).await
 }
 
 /// [`for_appeal_event`] for an applicant already known (the citizen filing, as signed in),
 /// without reading the account again.
+#[allow(clippy::too_many_arguments)]
 pub async fn to_applicant(
     app: &App,
     db: &impl ConnectionTrait,
+    writes: &mut Deferred,
     recipient: &Recipient,
     appeal: &Appeal,
     event: &Event,
@@ -97,6 +103,7 @@ pub async fn to_applicant(
     enqueue(
         app,
         db,
+        writes,
         recipient,
         kind,
         data,
@@ -112,6 +119,7 @@ pub async fn to_applicant(
 pub async fn guest_access_code(
     app: &App,
     db: &impl ConnectionTrait,
+    writes: &mut Deferred,
     appeal: &Appeal,
     agency: &Agency,
     access_code: &str,
@@ -128,7 +136,7 @@ pub async fn guest_access_code(
     });
     let cause = format!("access-code:{}", appeal.id);
     let kind = MessageKind::GuestAccessCode;
-    enqueue(app, db, &recipient, kind, data, &agency.time_zone, Some(appeal.id), &cause, now).await
+    enqueue(app, db, writes, &recipient, kind, data, &agency.time_zone, Some(appeal.id), &cause, now).await
 }
 
 /// Writes one message for `recipient`, deduplicated by `cause` and the address.
@@ -136,6 +144,7 @@ pub async fn guest_access_code(
 pub async fn enqueue(
     app: &App,
     db: &impl ConnectionTrait,
+    writes: &mut Deferred,
     recipient: &Recipient,
     kind: MessageKind,
     data: Value,
@@ -147,7 +156,8 @@ pub async fn enqueue(
     if !is_essential(kind) && !wants_optional_mail(db, &recipient.email).await? {
         return Ok(());
     }
-    outbox::enqueue(db, message(app, recipient, kind, data, time_zone, appeal_id, cause, now)?).await?;
+    let message = message(app, recipient, kind, data, time_zone, appeal_id, cause, now)?;
+    writes.push(outbox::enqueuing(message));
     Ok(())
 }
 

@@ -27,6 +27,7 @@ use crate::domain::report::{
 use crate::domain::role::Role;
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
+use crate::store::deferred::Deferred;
 use crate::store::events::{self, Event};
 use crate::store::stints::{self, DeadlineQuery, DeadlineRow, Reach, Series, StintAppeal};
 use crate::store::{StoreError, reference, tallies, users};
@@ -437,9 +438,11 @@ impl Names {
 }
 
 /// Keeps the appeal's stints in step with an event just recorded in `txn` about it;
-/// `appeal` is its row after the change. Events that change no figure are skipped.
+/// `appeal` is its row after the change. Events that change no figure are skipped. The
+/// stints are read through `txn` and written through `writes`.
 pub(crate) async fn track(
     txn: &impl ConnectionTrait,
+    writes: &mut Deferred,
     agencies: &[Agency],
     appeal: &Appeal,
     event: &Event,
@@ -473,7 +476,9 @@ pub(crate) async fn track(
     if found.first() == before.as_ref() && found.len() == 1 {
         return Ok(()); // nothing the figures count changed
     }
-    stints::save(txn, &stint_appeal(appeal), before.as_ref(), &found, |id| time_zone(agencies, id)).await
+    writes
+        .extend(stints::saving(&stint_appeal(appeal), before.as_ref(), &found, |id| time_zone(agencies, id)));
+    Ok(())
 }
 
 /// An appeal's stints, folded from its whole timeline (oldest event first).

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -50,9 +51,12 @@ pub async fn append(db: &impl ConnectionTrait, new: NewEvent) -> Result<Event, S
 }
 
 /// Starts the chain of an appeal written in this same transaction (it has no events yet, so
-/// there is no end of a chain to read).
-pub async fn append_first(db: &impl ConnectionTrait, new: NewEvent) -> Result<Event, StoreError> {
-    Ok(appeal_event::ActiveModel::from(link(None, new)).insert(db).await?)
+/// there is no end of a chain to read): the event, and the statement that writes it, to run
+/// with the appeal's other writes (see [`super::deferred`]).
+pub fn first(new: NewEvent) -> (Event, InsertStatement) {
+    let event = link(None, new);
+    let statement = appeal_event::Entity::insert(appeal_event::ActiveModel::from(event.clone())).into_query();
+    (event, statement)
 }
 
 /// The end of an appeal's chain: its last event's sequence number and hash.

@@ -13,10 +13,10 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, UpdateStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement, TryInsertResult,
+    QuerySelect, QueryTrait, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -62,8 +62,15 @@ pub async fn schedule_all(
     new: Vec<NewJob>,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    let Some(statement) = scheduling(new, now) else { return Ok(0) };
+    Ok(db.execute(&statement).await?.rows_affected())
+}
+
+/// The statement [`schedule_all`] runs (none for no jobs), to run later with other writes
+/// (see [`super::deferred`]).
+pub fn scheduling(new: Vec<NewJob>, now: DateTime<Utc>) -> Option<InsertStatement> {
     if new.is_empty() {
-        return Ok(0);
+        return None;
     }
     let rows = new.into_iter().map(|new| job::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -95,15 +102,7 @@ pub async fn schedule_all(
             job::Column::UpdatedAt,
         ])
         .action_and_where(Expr::col((job::Entity, job::Column::Status)).eq(Expr::value(SUPERSEDED)));
-    let written = job::Entity::insert_many(rows)
-        .on_conflict(on_conflict)
-        .try_insert()
-        .exec_without_returning(db)
-        .await?;
-    Ok(match written {
-        TryInsertResult::Inserted(n) => n,
-        _ => 0,
-    })
+    Some(job::Entity::insert_many(rows).on_conflict(on_conflict).into_query())
 }
 
 /// Supersedes the appeal's pending jobs of `kinds` whose keys are not in `keep`; returns how
@@ -115,6 +114,12 @@ pub async fn supersede(
     keep: &[String],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    Ok(db.execute(&superseding(appeal_id, kinds, keep, now)).await?.rows_affected())
+}
+
+/// The statement [`supersede`] runs, to run later with other writes (see
+/// [`super::deferred`]).
+pub fn superseding(appeal_id: Uuid, kinds: &[&str], keep: &[String], now: DateTime<Utc>) -> UpdateStatement {
     let mut query = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(SUPERSEDED))
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
@@ -124,7 +129,7 @@ pub async fn supersede(
     if !keep.is_empty() {
         query = query.filter(job::Column::DedupeKey.is_not_in(keep.iter().cloned()));
     }
-    Ok(query.exec(db).await?.rows_affected)
+    query.into_query()
 }
 
 /// Claims up to `limit` pending jobs due at `now` whose lease is free or expired, soonest

@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod calendar;
 pub mod counters;
 pub mod coverage;
+pub mod deferred;
 pub mod entity;
 pub mod escalations;
 pub mod events;

@@ -8,11 +8,14 @@
 //! the same Message-ID (it is derived from the row id).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, OnConflict, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, InsertStatement, LockBehavior, LockType, OnConflict, Query, SelectStatement,
+};
 
 use super::bulk::OnDuplicate;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, Set,
 };
 use uuid::Uuid;
 
@@ -74,11 +77,15 @@ pub struct NewMessage {
 
 /// Writes `message` unless one with its dedupe key exists; true when it was written.
 pub async fn enqueue(db: &impl ConnectionTrait, message: NewMessage) -> Result<bool, StoreError> {
-    let inserted = row::Entity::insert(new_row(message))
+    Ok(db.execute(&enqueuing(message)).await?.rows_affected() > 0)
+}
+
+/// The statement [`enqueue`] runs, to run later with other writes (see
+/// [`super::deferred`]).
+pub fn enqueuing(message: NewMessage) -> InsertStatement {
+    row::Entity::insert(new_row(message))
         .on_conflict(OnConflict::column(Column::DedupeKey).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted > 0)
+        .into_query()
 }
 
 /// [`enqueue`] for many messages, a statement per thousand; returns how many were written.

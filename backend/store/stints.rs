@@ -3,10 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, IntoColumnRef, OnConflict, Query, SimpleExpr};
+use sea_orm::sea_query::{
+    Asterisk, Expr, ExprTrait, Func, InsertStatement, IntoColumnRef, OnConflict, Query, SimpleExpr,
+};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect,
+    QueryResult, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -51,19 +53,19 @@ pub async fn of_appeals(
     Ok(rows.into_iter().map(|r| (r.appeal_id, from_row(r))).collect())
 }
 
-/// Writes the stints of one appeal that a change touched (new ones inserted, known ones by
-/// (appeal, seq) updated), and moves the monthly tallies by the difference: `before` is the
+/// The writes for the stints of one appeal that a change touched (new ones inserted, known
+/// ones by (appeal, seq) updated) and for moving the monthly tallies by the difference, to
+/// run with the change's other writes (see [`super::deferred`]): `before` is the
 /// stored state of the stints in `after` that existed (the last one, as [`last`] read it).
 /// `tz_of` gives each agency's time zone, in which the local dates are taken.
-pub async fn save(
-    db: &impl ConnectionTrait,
+pub fn saving(
     appeal: &StintAppeal,
     before: Option<&Stint>,
     after: &[Stint],
     tz_of: impl Fn(Uuid) -> Tz,
-) -> Result<(), StoreError> {
+) -> Vec<InsertStatement> {
     if after.is_empty() {
-        return Ok(());
+        return Vec::new();
     }
     let mut change = Tallies::default();
     for stint in after {
@@ -90,10 +92,11 @@ pub async fn save(
             Column::Extensions,
         ])
         .to_owned();
-    row::Entity::insert_many(rows).on_conflict(on_conflict).exec_without_returning(db).await?;
+    let mut statements = vec![row::Entity::insert_many(rows).on_conflict(on_conflict).into_query()];
     // Last: the tally rows are shared with every other change at the same agency and month,
     // so their locks are held for as short a time as the transaction allows.
-    tallies::add(db, change).await
+    statements.extend(tallies::adding(change));
+    statements
 }
 
 /// Inserts the stints of many appeals with multi-row statements (rebuilds and bulk loads)

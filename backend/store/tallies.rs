@@ -1,8 +1,8 @@
 //! The deadline reports' monthly tallies (`domain::report::tally`): added to as differences
 //! in the transaction that changes the stints they count, and summed by the reports.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, OnConflict, Query, SimpleExpr};
-use sea_orm::{ConnectionTrait, EntityTrait, QueryResult};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, InsertStatement, OnConflict, Query, SimpleExpr};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryResult, QueryTrait};
 
 use super::StoreError;
 use super::entity::report_tally::{self as row, Column};
@@ -27,6 +27,15 @@ const COUNTED: [Column; 7] = [
 /// Adds the tallies to their rows (creating missing ones), in key order: two transactions
 /// adding to the same rows lock them in the same order and so never deadlock.
 pub async fn add(db: &impl ConnectionTrait, tallies: Tallies) -> Result<(), StoreError> {
+    for statement in adding(tallies) {
+        db.execute(&statement).await?;
+    }
+    Ok(())
+}
+
+/// The statements [`add`] runs (none for no tallies), to run later with other writes (see
+/// [`super::deferred`]).
+pub fn adding(tallies: Tallies) -> Vec<InsertStatement> {
     let rows: Vec<row::ActiveModel> = tallies.into_rows().map(|(key, tally)| to_row(key, &tally)).collect();
     let mut on_conflict = OnConflict::columns([
         Column::Grouping,
@@ -40,12 +49,13 @@ pub async fn add(db: &impl ConnectionTrait, tallies: Tallies) -> Result<(), Stor
             .value(column, Expr::col((row::Entity, column)).add(Expr::col((Alias::new("excluded"), column))));
     }
     // 12 columns a row: under both backends' limits on bound parameters per statement.
+    let mut statements = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<row::ActiveModel> = rows.by_ref().take(1000).collect();
-        row::Entity::insert_many(chunk).on_conflict(on_conflict.clone()).exec_without_returning(db).await?;
+        statements.push(row::Entity::insert_many(chunk).on_conflict(on_conflict.clone()).into_query());
     }
-    Ok(())
+    statements
 }
 
 /// Removes every tally (before a rebuild).

@@ -10,6 +10,7 @@ mod audit;
 mod bulk;
 mod calendar;
 mod contract;
+mod deferred;
 mod demo_seed;
 mod errors;
 mod jobs;

@@ -16,6 +16,7 @@ use crate::services::{ServiceError, notices};
 use crate::store::StoreError;
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal, AppealChange};
+use crate::store::deferred::Deferred;
 use crate::store::events::{self, NewEvent};
 use crate::store::{counters, users};
 
@@ -94,7 +95,10 @@ pub async fn act(
         }
         Err(other) => return Err(other.into()),
     };
-    crate::services::scheduler::plan(app, &txn, Some(&appeal), &updated, now).await?;
+    // The appeal's row and its event are written now (a stale version or a moved chain must
+    // stop the action); the rest follows in one go just before the commit.
+    let mut writes = Deferred::new();
+    crate::services::scheduler::plan(app, &mut writes, Some(&appeal), &updated, now);
     let (actor_id, actor_role) = actor(viewer);
     let event = events::append(
         &txn,
@@ -111,11 +115,12 @@ pub async fn act(
         },
     )
     .await?;
-    crate::services::reports::track(&txn, directory.all(), &updated, &event).await?;
+    crate::services::reports::track(&txn, &mut writes, directory.all(), &updated, &event).await?;
     if let Some(agency) = directory.get(updated.agency_id) {
         let previous = directory.get(appeal.agency_id).filter(|a| a.id != agency.id);
-        notices::for_appeal_event(app, &txn, &updated, &event, agency, previous).await?;
+        notices::for_appeal_event(app, &txn, &mut writes, &updated, &event, agency, previous).await?;
     }
+    writes.flush(&txn).await?;
     txn.commit().await?;
     let directory = Directory::load(app).await?;
     match see(app, &directory, viewer, updated.clone(), now) {

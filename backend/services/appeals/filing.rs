@@ -20,6 +20,7 @@ use crate::domain::tracking::{AccessCode, TrackingNumber, format_registration_nu
 use crate::services::{Caller, ServiceError, account_mail, notices, reference, routing};
 use crate::store::agencies::Agency;
 use crate::store::appeals::{self, Appeal};
+use crate::store::deferred::Deferred;
 use crate::store::events::{self, NewEvent};
 use crate::store::idempotency::{self, IdempotencyRecord};
 use crate::store::{StoreError, counters, users};
@@ -304,47 +305,49 @@ async fn register(
         updated_at: now,
     };
     let appeal = insert_with_unused_tracking_number(txn, appeal).await?;
-    crate::services::scheduler::plan(app, txn, None, &appeal, now).await?;
+    // What follows the appeal's row is written in one go at the end (on PostgreSQL one
+    // statement instead of five).
+    let mut writes = Deferred::new();
+    crate::services::scheduler::plan(app, &mut writes, None, &appeal, now);
     let (actor_id, actor_role) = match filer {
         Filer::Citizen(caller) | Filer::Official { caller, .. } => (Some(caller.id), caller.role.as_str()),
         Filer::Guest => (None, "guest"),
     };
-    let event = events::append_first(
-        txn,
-        NewEvent {
-            appeal_id: appeal.id,
-            at: now,
-            actor_id,
-            actor_role: actor_role.to_owned(),
-            action: "file".to_owned(),
-            visibility: "public".to_owned(),
-            status_before: Status::INITIAL.as_str().to_owned(),
-            status_after: Status::INITIAL.as_str().to_owned(),
-            data: serde_json::json!({
-                "agency": routed.agency.code,
-                "registration_number": registration_number,
-                "due_at": due_at,
-                "channel": channel.as_str(),
-                "deadline_policy": policy.name,
-                "ruleset_version": routed.ruleset_version,
-                "rule_id": routed.rule_id,
-            }),
-        },
-    )
-    .await?;
-    crate::services::reports::track(txn, directory.all(), &appeal, &event).await?;
+    let (event, write_event) = events::first(NewEvent {
+        appeal_id: appeal.id,
+        at: now,
+        actor_id,
+        actor_role: actor_role.to_owned(),
+        action: "file".to_owned(),
+        visibility: "public".to_owned(),
+        status_before: Status::INITIAL.as_str().to_owned(),
+        status_after: Status::INITIAL.as_str().to_owned(),
+        data: serde_json::json!({
+            "agency": routed.agency.code,
+            "registration_number": registration_number,
+            "due_at": due_at,
+            "channel": channel.as_str(),
+            "deadline_policy": policy.name,
+            "ruleset_version": routed.ruleset_version,
+            "rule_id": routed.rule_id,
+        }),
+    });
+    writes.push(write_event);
+    crate::services::reports::track(txn, &mut writes, directory.all(), &appeal, &event).await?;
     let revealed = access_code.as_ref().map(AccessCode::reveal);
     match filer {
         // The account as loaded for this request.
         Filer::Citizen(caller) => {
             let recipient = notices::Recipient::of_caller(caller);
-            notices::to_applicant(app, txn, &recipient, &appeal, &event, &routed.agency, None).await?
+            notices::to_applicant(app, txn, &mut writes, &recipient, &appeal, &event, &routed.agency, None)
+                .await?
         }
-        _ => notices::for_appeal_event(app, txn, &appeal, &event, &routed.agency, None).await?,
+        _ => notices::for_appeal_event(app, txn, &mut writes, &appeal, &event, &routed.agency, None).await?,
     }
     if let Some(code) = &revealed {
-        notices::guest_access_code(app, txn, &appeal, &routed.agency, code, now).await?;
+        notices::guest_access_code(app, txn, &mut writes, &appeal, &routed.agency, code, now).await?;
     }
+    writes.flush(txn).await?;
     let viewer = filer_viewer(filer, &appeal, revealed.as_deref());
     let seen = see(app, &directory, &viewer, appeal, now)?;
     Ok(Filed { seen, access_code: revealed, replayed: false })

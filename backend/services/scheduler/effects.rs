@@ -15,6 +15,7 @@ use crate::domain::lifecycle::{self, Action, ActorKind, Status};
 use crate::notify::MessageKind;
 use crate::services::notices;
 use crate::store::appeals::{self, Appeal, AppealChange};
+use crate::store::deferred::Deferred;
 use crate::store::events::{self, NewEvent};
 use crate::store::jobs::Job;
 use crate::store::users;
@@ -242,9 +243,10 @@ async fn close(
     )
     .await?;
     let agencies = crate::store::agencies::all(txn).await?;
-    crate::services::reports::track(txn, &agencies, &updated, &event).await?;
-    super::plan(app, txn, Some(appeal), &updated, now).await?;
-    Ok(())
+    let mut writes = Deferred::new();
+    crate::services::reports::track(txn, &mut writes, &agencies, &updated, &event).await?;
+    super::plan(app, &mut writes, Some(appeal), &updated, now);
+    Ok(writes.flush(txn).await?)
 }
 
 /// The active supervisors of the appeal's agency, to whom a missed deadline escalates.

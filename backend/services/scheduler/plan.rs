@@ -1,16 +1,16 @@
 //! Which jobs an appeal needs, decided from its state before and after a change. Filing,
 //! every lifecycle action and every job effect call [`plan`] in the transaction that makes
-//! the change, so the jobs table always agrees with the appeals it watches.
+//! the change (its writes join the change's deferred ones), so the jobs table always agrees
+//! with the appeals it watches.
 
 use chrono::{DateTime, Utc};
-use sea_orm::ConnectionTrait;
 
 use super::kind::{self, JobKind};
 use crate::app::App;
 use crate::domain::deadline;
 use crate::domain::lifecycle::Status;
-use crate::store::StoreError;
 use crate::store::appeals::Appeal;
+use crate::store::deferred::Deferred;
 use crate::store::jobs::{self, NewJob};
 
 /// Brings the appeal's jobs in line with `after` (the appeal as it is now stored), given
@@ -22,18 +22,16 @@ use crate::store::jobs::{self, NewJob};
 /// - a citizen-reply job when a request for information opens, superseded when it closes;
 /// - a contest-window job when the appeal is answered, superseded when it leaves
 ///   `answered`.
-pub async fn plan(
-    app: &App,
-    db: &impl ConnectionTrait,
-    before: Option<&Appeal>,
-    after: &Appeal,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+///
+/// The writes go to `writes`. Within one plan they touch disjoint rows, as a flush requires:
+/// every key scheduled is one its kind's supersede keeps, and a kind is superseded with
+/// nothing kept only when none of it is scheduled.
+pub fn plan(app: &App, writes: &mut Deferred, before: Option<&Appeal>, after: &Appeal, now: DateTime<Utc>) {
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&after.deadline_policy, &app.settings.appeals.default_policy);
     let current = jurisdiction.calendar.current();
     let calendar = &*current;
-    let Ok(status) = after.status.parse::<Status>() else { return Ok(()) };
+    let Ok(status) = after.status.parse::<Status>() else { return };
     let was = before.and_then(|b| b.status.parse::<Status>().ok());
     let id = after.id;
     let job = |kind: JobKind, run_at: DateTime<Utc>, key: String, payload: serde_json::Value| NewJob {
@@ -70,8 +68,12 @@ pub async fn plan(
         ));
     }
     if before.is_some() {
-        jobs::supersede(db, id, &[JobKind::Reminder.as_str(), JobKind::Deadline.as_str()], &keep, now)
-            .await?;
+        writes.push(jobs::superseding(
+            id,
+            &[JobKind::Reminder.as_str(), JobKind::Deadline.as_str()],
+            &keep,
+            now,
+        ));
     }
 
     // The forwarding window runs from the moment the appeal arrives at an agency.
@@ -86,7 +88,7 @@ pub async fn plan(
             wanted.push(job(JobKind::ForwardingWindow, deadline::overdue_at(closes), key, payload));
         }
         if before.is_some() {
-            jobs::supersede(db, id, &[JobKind::ForwardingWindow.as_str()], &keep, now).await?;
+            writes.push(jobs::superseding(id, &[JobKind::ForwardingWindow.as_str()], &keep, now));
         }
     }
 
@@ -103,7 +105,7 @@ pub async fn plan(
             ));
         }
     } else if was == Some(Status::AwaitingCitizen) {
-        jobs::supersede(db, id, &[JobKind::CitizenReply.as_str()], &[], now).await?;
+        writes.push(jobs::superseding(id, &[JobKind::CitizenReply.as_str()], &[], now));
     }
 
     // An answer: the appeal closes when the contest window does.
@@ -120,9 +122,8 @@ pub async fn plan(
             ));
         }
     } else if was == Some(Status::Answered) {
-        jobs::supersede(db, id, &[JobKind::ContestWindow.as_str()], &[], now).await?;
+        writes.push(jobs::superseding(id, &[JobKind::ContestWindow.as_str()], &[], now));
     }
 
-    jobs::schedule_all(db, wanted, now).await?;
-    Ok(())
+    writes.extend(jobs::scheduling(wanted, now));
 }
