@@ -4,7 +4,7 @@
 //! it; a process that dies in between leaves the row claimed until its lease runs out, and
 //! the next pass sends it again with the same Message-ID, so receivers can drop the copy.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -79,7 +79,9 @@ enum Outcome {
     Sent,
     Failed,
     Dead,
-    Postponed,
+    /// Held back until then by the hourly cap; written with the batch's others.
+    Postponed(DateTime<Utc>),
+    /// Dropped by the hourly cap; written with the batch's others.
     Dropped,
 }
 
@@ -102,7 +104,9 @@ pub async fn deliver_due(app: &App) -> Result<DeliveryReport, ServiceError> {
     }
 }
 
-/// Claims one batch of due messages and delivers it.
+/// Claims one batch of due messages and delivers it. The recipients' hourly allowances are
+/// read for the whole batch at once, and the messages the caps hold back are written back
+/// together at the end: a few statements per batch rather than two per message.
 pub async fn deliver_batch(app: &App) -> Result<DeliveryReport, ServiceError> {
     let settings = &app.settings.mail.outbox;
     let now = app.clock.now();
@@ -115,39 +119,57 @@ pub async fn deliver_batch(app: &App) -> Result<DeliveryReport, ServiceError> {
     for message in batch {
         by_recipient.entry(message.recipient_email.to_lowercase()).or_default().push(message);
     }
-    let groups: Vec<Vec<Result<Outcome, ServiceError>>> = futures::stream::iter(by_recipient.into_values())
-        .map(|messages| async move {
+    let mut allowances = allowances(app, &by_recipient, now).await?;
+    let groups: Vec<Vec<(Uuid, Result<Outcome, ServiceError>)>> =
+        futures::stream::iter(by_recipient.into_iter().map(|(recipient, messages)| {
+            let allowance = allowances.remove(&recipient).unwrap_or_else(|| Allowance::new(0, Vec::new()));
+            (messages, allowance)
+        }))
+        .map(|(messages, mut allowance)| async move {
             let mut outcomes = Vec::with_capacity(messages.len());
             for message in &messages {
-                outcomes.push(deliver(app, message, now).await);
+                outcomes.push((message.id, deliver(app, message, &mut allowance, now).await));
             }
             outcomes
         })
         .buffer_unordered(settings.concurrency.max(1))
         .collect()
         .await;
-    let outcomes = groups.into_iter().flatten();
-    for outcome in outcomes {
-        match outcome? {
-            Outcome::Sent => report.sent += 1,
-            Outcome::Failed => report.failed += 1,
-            Outcome::Dead => report.dead += 1,
-            Outcome::Postponed => report.postponed += 1,
-            Outcome::Dropped => report.dropped += 1,
+    let mut postponed = Vec::new();
+    let mut dropped = Vec::new();
+    let mut first_error = None;
+    for (id, outcome) in groups.into_iter().flatten() {
+        match outcome {
+            Ok(Outcome::Sent) => report.sent += 1,
+            Ok(Outcome::Failed) => report.failed += 1,
+            Ok(Outcome::Dead) => report.dead += 1,
+            Ok(Outcome::Postponed(until)) => postponed.push((id, until)),
+            Ok(Outcome::Dropped) => dropped.push(id),
+            Err(error) => {
+                first_error.get_or_insert(error);
+            }
         }
     }
-    Ok(report)
+    let db = app.db.conn();
+    outbox::postpone_all(db, &postponed).await?;
+    outbox::drop_all(db, &dropped, "over the recipient's hourly cap").await?;
+    report.postponed = postponed.len();
+    report.dropped = dropped.len();
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(report),
+    }
 }
 
-async fn deliver(app: &App, message: &OutboxMessage, now: DateTime<Utc>) -> Result<Outcome, ServiceError> {
+async fn deliver(
+    app: &App,
+    message: &OutboxMessage,
+    allowance: &mut Allowance,
+    now: DateTime<Utc>,
+) -> Result<Outcome, ServiceError> {
     let db = app.db.conn();
-    if let Some(free_at) = over_hourly_cap(app, message, now).await? {
-        if message.essential {
-            outbox::postpone(db, message.id, free_at).await?;
-            return Ok(Outcome::Postponed);
-        }
-        outbox::drop_message(db, message.id, "over the recipient's hourly cap").await?;
-        return Ok(Outcome::Dropped);
+    if let Some(free_at) = allowance.full_until() {
+        return Ok(if message.essential { Outcome::Postponed(free_at) } else { Outcome::Dropped });
     }
     let email = match compose(app, message) {
         Ok(email) => email,
@@ -161,6 +183,7 @@ async fn deliver(app: &App, message: &OutboxMessage, now: DateTime<Utc>) -> Resu
         Ok(()) => {
             let kind = message.template.parse::<MessageKind>().ok();
             outbox::mark_sent(db, message.id, now, kind.is_some_and(is_secret)).await?;
+            allowance.record(now);
             Ok(Outcome::Sent)
         }
         Err(error) => {
@@ -178,22 +201,70 @@ async fn deliver(app: &App, message: &OutboxMessage, now: DateTime<Utc>) -> Resu
     }
 }
 
-/// When the recipient's hourly allowance has room again, if it is full now.
-async fn over_hourly_cap(
+/// Each recipient's hourly allowance (keyed as `by_recipient` is), from one read of the
+/// latest sends to every address of the batch.
+async fn allowances(
     app: &App,
-    message: &OutboxMessage,
+    by_recipient: &BTreeMap<String, Vec<OutboxMessage>>,
     now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, ServiceError> {
-    let cap = app.settings.mail.outbox.hourly_cap_per_recipient;
+) -> Result<HashMap<String, Allowance>, ServiceError> {
+    let cap = app.settings.mail.outbox.hourly_cap_per_recipient as usize;
     if cap == 0 {
-        return Ok(None);
+        return Ok(HashMap::new());
     }
-    let hour = TimeDelta::hours(1);
-    let latest =
-        outbox::latest_sent_to(app.db.conn(), &message.recipient_email, now - hour, cap.into()).await?;
-    // Full when the last `cap` sends all fell within the hour; then the oldest of them must
-    // leave the window before one more fits.
-    Ok(latest.get(cap as usize - 1).map(|oldest| *oldest + hour))
+    let mut addresses: Vec<String> =
+        by_recipient.values().flatten().map(|message| message.recipient_email.clone()).collect();
+    addresses.sort_unstable();
+    addresses.dedup();
+    let latest = outbox::latest_sent_to_each(app.db.conn(), &addresses, now - HOUR, cap as u64).await?;
+    Ok(by_recipient
+        .iter()
+        .map(|(recipient, messages)| {
+            // The addresses of one recipient, however they were written.
+            let mut spellings: Vec<&str> = messages.iter().map(|m| m.recipient_email.as_str()).collect();
+            spellings.sort_unstable();
+            spellings.dedup();
+            let sent =
+                spellings.iter().filter_map(|address| latest.get(*address)).flatten().copied().collect();
+            (recipient.clone(), Allowance::new(cap, sent))
+        })
+        .collect())
+}
+
+const HOUR: TimeDelta = TimeDelta::hours(1);
+
+/// A recipient's hourly allowance through one batch: their latest sends within the hour
+/// before the batch (at most `cap`, newest first), with the batch's own sends added as they
+/// happen.
+#[derive(Debug, Clone, PartialEq)]
+struct Allowance {
+    /// 0: no cap.
+    cap: usize,
+    sent: Vec<DateTime<Utc>>,
+}
+
+impl Allowance {
+    fn new(cap: usize, mut sent: Vec<DateTime<Utc>>) -> Self {
+        sent.sort_unstable_by(|a, b| b.cmp(a));
+        sent.truncate(cap);
+        Self { cap, sent }
+    }
+
+    /// When there is room again, if the allowance is full: when the oldest of the last `cap`
+    /// sends leaves the hour.
+    fn full_until(&self) -> Option<DateTime<Utc>> {
+        match self.cap {
+            0 => None,
+            cap => self.sent.get(cap - 1).map(|oldest| *oldest + HOUR),
+        }
+    }
+
+    fn record(&mut self, at: DateTime<Utc>) {
+        if self.cap > 0 {
+            self.sent.insert(0, at);
+            self.sent.truncate(self.cap);
+        }
+    }
 }
 
 /// Renders and builds the email for `message`, or says why it cannot be.
@@ -266,4 +337,39 @@ pub async fn counts(app: &App) -> Result<Vec<(DeliveryStatus, u64)>, ServiceErro
         counts.push((*status, outbox::count_in(app.db.conn(), *status).await?));
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 17, 10, minute, 0).unwrap()
+    }
+
+    #[test]
+    fn an_allowance_fills_with_the_batchs_own_sends_and_frees_when_the_oldest_leaves_the_hour() {
+        let mut allowance = Allowance::new(3, vec![at(5), at(20)]);
+        assert_eq!(allowance.full_until(), None);
+        allowance.record(at(30));
+        assert_eq!(
+            allowance.full_until(),
+            Some(at(5) + HOUR),
+            "three sends: full until the first is an hour old"
+        );
+        let mut spelled_twice = Allowance::new(2, vec![at(1), at(40), at(10)]);
+        assert_eq!(spelled_twice.full_until(), Some(at(10) + HOUR), "the latest two count, however read");
+        spelled_twice.record(at(50));
+        assert_eq!(spelled_twice.full_until(), Some(at(40) + HOUR));
+    }
+
+    #[test]
+    fn a_cap_of_zero_never_fills() {
+        let mut allowance = Allowance::new(0, vec![at(1), at(2)]);
+        allowance.record(at(3));
+        assert_eq!(allowance.full_until(), None);
+        assert!(allowance.sent.is_empty());
+    }
 }

@@ -117,41 +117,42 @@ impl Deferred {
 
 /// The writes as few PostgreSQL statements: `WITH w1 AS (…), w2 AS (…) <last write>`, each
 /// binding at most [`VALUES_PER_STATEMENT`] values (a single write with more is sent alone).
+/// Rendering clones every value, so the usual case, one statement, is rendered once.
 fn combined(writes: &[Write]) -> Vec<Statement> {
+    let Some(all) = one_statement(writes) else { return Vec::new() };
+    if all.values.as_ref().map_or(0, |values| values.0.len()) <= VALUES_PER_STATEMENT {
+        return vec![all];
+    }
     let mut statements = Vec::new();
-    let mut group: Vec<&Write> = Vec::new();
+    let mut start = 0;
     let mut bound = 0;
-    for write in writes {
+    for (at, write) in writes.iter().enumerate() {
         let values = write.values();
-        if !group.is_empty() && bound + values > VALUES_PER_STATEMENT {
-            statements.push(one_statement(&group));
-            group.clear();
+        if at > start && bound + values > VALUES_PER_STATEMENT {
+            statements.extend(one_statement(&writes[start..at]));
+            start = at;
             bound = 0;
         }
-        group.push(write);
         bound += values;
     }
-    if !group.is_empty() {
-        statements.push(one_statement(&group));
-    }
+    statements.extend(one_statement(&writes[start..]));
     statements
 }
 
-fn one_statement(group: &[&Write]) -> Statement {
+fn one_statement(group: &[Write]) -> Option<Statement> {
+    let (last, parts) = group.split_last()?;
     let mut sql = SqlWriterValues::new("$", true);
-    if let Some((last, parts)) = group.split_last() {
-        for (n, part) in parts.iter().enumerate() {
-            let _ = write!(sql, "{} w{n} AS (", if n == 0 { "WITH" } else { "," });
-            part.build_into(&mut sql);
-            let _ = write!(sql, ")");
-        }
-        if !parts.is_empty() {
-            let _ = write!(sql, " ");
-        }
-        last.build_into(&mut sql);
+    for (n, part) in parts.iter().enumerate() {
+        let _ = write!(sql, "{} w{n} AS (", if n == 0 { "WITH" } else { "," });
+        part.build_into(&mut sql);
+        let _ = write!(sql, ")");
     }
+    if !parts.is_empty() {
+        let _ = write!(sql, " ");
+    }
+    last.build_into(&mut sql);
     let (sql, values) = sql.into_parts();
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+    Some(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
 }
 
 #[cfg(test)]

@@ -7,9 +7,12 @@
 //! mid-send leaves the row to be claimed again once the lease runs out; the re-send carries
 //! the same Message-ID (it is derived from the row id).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Expr, ExprTrait, InsertStatement, LockBehavior, LockType, OnConflict, Query, SelectStatement,
+    Alias, Expr, ExprTrait, InsertStatement, LockBehavior, LockType, OnConflict, Order, Query,
+    SelectStatement, UnionType,
 };
 
 use super::bulk::OnDuplicate;
@@ -200,49 +203,87 @@ pub async fn mark_failed(
     Ok(())
 }
 
-/// Puts a claimed message back to wait until `until` without counting the attempt (the
-/// recipient's hourly cap is full).
-pub async fn postpone(db: &impl ConnectionTrait, id: Uuid, until: DateTime<Utc>) -> Result<(), StoreError> {
-    row::Entity::update_many()
-        .col_expr(Column::Status, Expr::value(DeliveryStatus::Pending.as_str()))
-        .col_expr(Column::NextAttemptAt, Expr::value(until))
-        .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
-        .filter(Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Drops a claimed non-essential message for good, saying why.
-pub async fn drop_message(db: &impl ConnectionTrait, id: Uuid, reason: &str) -> Result<(), StoreError> {
-    row::Entity::update_many()
-        .col_expr(Column::Status, Expr::value(DeliveryStatus::Dropped.as_str()))
-        .col_expr(Column::LastError, Expr::value(reason))
-        .filter(Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// The send times of the latest `limit` messages to `email` sent since `since`, newest
-/// first.
-pub async fn latest_sent_to(
+/// Puts claimed messages back to wait, each until its own time, without counting the
+/// attempt (their recipients' hourly caps are full): one statement per 500 messages.
+pub async fn postpone_all(
     db: &impl ConnectionTrait,
-    email: &str,
+    until: &[(Uuid, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    for chunk in until.chunks(500) {
+        let Some(((first, first_at), rest)) = chunk.split_first() else { continue };
+        let mut when = Expr::case(Column::Id.eq(*first), Expr::value(*first_at));
+        for (id, at) in rest {
+            when = when.case(Column::Id.eq(*id), Expr::value(*at));
+        }
+        row::Entity::update_many()
+            .col_expr(Column::Status, Expr::value(DeliveryStatus::Pending.as_str()))
+            .col_expr(Column::NextAttemptAt, when.finally(Expr::col(Column::NextAttemptAt)).into())
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
+            .filter(Column::Id.is_in(chunk.iter().map(|(id, _)| *id)))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Drops claimed non-essential messages for good, saying why: one statement per thousand.
+pub async fn drop_all(db: &impl ConnectionTrait, ids: &[Uuid], reason: &str) -> Result<(), StoreError> {
+    for chunk in ids.chunks(1000) {
+        row::Entity::update_many()
+            .col_expr(Column::Status, Expr::value(DeliveryStatus::Dropped.as_str()))
+            .col_expr(Column::LastError, Expr::value(reason))
+            .filter(Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// For each of `emails` (as written in the messages), the send times of the latest `limit`
+/// messages sent to it since `since`, newest first; addresses with none are missing. One
+/// query per hundred addresses, each address read by a descent of its index that stops after
+/// `limit` rows.
+pub async fn latest_sent_to_each(
+    db: &impl ConnectionTrait,
+    emails: &[String],
     since: DateTime<Utc>,
     limit: u64,
-) -> Result<Vec<DateTime<Utc>>, StoreError> {
-    let times: Vec<Option<DateTime<Utc>>> = row::Entity::find()
-        .select_only()
-        .column(Column::SentAt)
-        .filter(Column::RecipientEmail.eq(email))
-        .filter(Column::SentAt.gt(since))
-        .order_by_desc(Column::SentAt)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(times.into_iter().flatten().collect())
+) -> Result<HashMap<String, Vec<DateTime<Utc>>>, StoreError> {
+    let mut latest: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
+    for chunk in emails.chunks(100) {
+        let member = |email: &String| {
+            let newest = Query::select()
+                .columns([Column::RecipientEmail, Column::SentAt])
+                .from(row::Entity)
+                .and_where(Column::RecipientEmail.eq(email.as_str()))
+                .and_where(Column::SentAt.gt(since))
+                .order_by(Column::SentAt, Order::Desc)
+                .limit(limit)
+                .to_owned();
+            // Each address's LIMIT inside its own subquery: SQLite allows none on a member
+            // of a compound select.
+            Query::select()
+                .columns([Column::RecipientEmail, Column::SentAt])
+                .from_subquery(newest, Alias::new("newest"))
+                .to_owned()
+        };
+        let Some((first, rest)) = chunk.split_first() else { continue };
+        let mut query = member(first);
+        for email in rest {
+            query.union(UnionType::All, member(email));
+        }
+        let rows = db.query_all(&query).await?;
+        for row in rows {
+            let email: String = row.try_get("", "recipient_email")?;
+            if let Some(sent_at) = row.try_get::<Option<DateTime<Utc>>>("", "sent_at")? {
+                latest.entry(email).or_default().push(sent_at);
+            }
+        }
+    }
+    for times in latest.values_mut() {
+        times.sort_unstable_by(|a, b| b.cmp(a));
+    }
+    Ok(latest)
 }
 
 /// How many messages are waiting to go out (pending, failed and being sent).

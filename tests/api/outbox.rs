@@ -3,7 +3,10 @@
 
 use chrono::TimeDelta;
 use murojiat::clock::Clock;
+use murojiat::domain::locale::Locale;
+use murojiat::notify::MessageKind;
 use murojiat::services::delivery::{self, DeliveryReport};
+use murojiat::services::notices::{self, Recipient};
 use murojiat::store::entity::outbox_message;
 use murojiat::store::entity::{category, territory};
 use murojiat::store::{Backend, outbox, reference};
@@ -263,6 +266,71 @@ async fn the_hourly_cap_delays_legal_notices_instead_of_dropping_them() {
     app.clock.advance(TimeDelta::minutes(61));
     assert_eq!(deliver(&app).await.sent, 2);
     assert_eq!(sink.messages().len(), 5);
+}
+
+/// One batch holds messages to several people: each one's cap is counted separately, an
+/// address written in two cases is one person, and optional mail over the cap is dropped
+/// (with the reason) while legal notices wait.
+#[tokio::test]
+async fn one_batch_counts_each_recipients_cap_and_drops_only_optional_mail() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let now = app.clock.now();
+    let mail = |n: usize, email: &str, essential: bool| {
+        let recipient =
+            Recipient { email: email.to_owned(), name: "Саид".to_owned(), locale: Locale::Tg };
+        let data =
+            json!({ "name": "Саид", "verify_url": "https://murojiat.test/verify?t=1", "expires_at": now });
+        let mut message = notices::message(
+            &app.app,
+            &recipient,
+            MessageKind::VerifyEmail,
+            data,
+            "Asia/Dushanbe",
+            None,
+            &format!("test:{n}"),
+            now,
+        )
+        .unwrap();
+        message.essential = essential;
+        message
+    };
+    let mut messages = Vec::new();
+    for n in 0..3 {
+        messages.push(mail(n, "said@example.tj", false));
+        messages.push(mail(10 + n, "SAID@example.tj", true));
+    }
+    messages.push(mail(20, "zarina@example.tj", false));
+    outbox::enqueue_many(app.db.conn(), messages).await.unwrap();
+
+    let report = deliver(&app).await;
+    assert_eq!((report.claimed, report.sent), (7, 4), "three to Said, one to Zarina");
+    let rows = outbox_rows(&app).await;
+    let said: Vec<&outbox_message::Model> =
+        rows.iter().filter(|m| m.recipient_email.eq_ignore_ascii_case("said@example.tj")).collect();
+    let count = |status: &str, essential: bool| {
+        said.iter().filter(|m| m.status == status && m.essential == essential).count()
+    };
+    let held = count("pending", true);
+    let dropped = count("dropped", false);
+    assert_eq!(held + count("sent", true), 3);
+    assert_eq!(dropped + count("sent", false), 3);
+    assert_eq!((report.postponed, report.dropped), (held, dropped));
+    assert_eq!(held + dropped, 3, "three of Said's six over his cap of three");
+    assert!(
+        said.iter()
+            .filter(|m| m.status == "dropped")
+            .all(|m| m.last_error.as_deref() == Some("over the recipient's hourly cap"))
+    );
+    let waiting = said.iter().filter(|m| m.status == "pending").map(|m| m.next_attempt_at);
+    assert!(
+        waiting.into_iter().all(|at| at > now + TimeDelta::minutes(59)),
+        "held until the hour has passed"
+    );
+    assert_eq!(sink.messages().len(), 4);
+
+    app.clock.advance(TimeDelta::minutes(61));
+    assert_eq!(deliver(&app).await.sent, held, "the held legal notices go out when the hour has passed");
 }
 
 #[tokio::test]
