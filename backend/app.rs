@@ -180,6 +180,7 @@ pub fn launch(app: App, listener: TcpListener) -> Result<Server, StartError> {
         .outbox
         .deliver
         .then(|| tokio::spawn(delivery::run_worker(app.clone(), signal.clone())));
+    let calendar = tokio::spawn(crate::services::calendar::watch(app.clone(), signal.clone()));
     let task = tokio::spawn(async move {
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -194,6 +195,7 @@ pub fn launch(app: App, listener: TcpListener) -> Result<Server, StartError> {
             })
             .await;
         sweeper.abort();
+        let _ = calendar.await;
         if let Some(postman) = postman {
             let _ = postman.await;
         }
@@ -211,11 +213,13 @@ pub fn launch(app: App, listener: TcpListener) -> Result<Server, StartError> {
 /// finishes (or, past the grace period, is abandoned to its lease) before it returns.
 pub async fn work_until_signalled(app: App) {
     let (stop, stopped) = watch::channel(false);
+    let calendar = tokio::spawn(crate::services::calendar::watch(app.clone(), stopped.clone()));
     let scheduler = tokio::spawn(Scheduler::new(app.clone()).run_until(stopped));
     shutdown_signal().await;
     tracing::info!("shutting down: finishing the scheduler's current job");
     let _ = stop.send(true);
     finish_scheduler(scheduler, Duration::from_secs(app.settings.server.shutdown_grace_secs)).await;
+    let _ = calendar.await;
     app.db.clone().close().await;
 }
 

@@ -58,8 +58,8 @@ impl Jurisdiction {
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?;
         let calendar = BusinessCalendar::new(rules, tables.clone()).map_err(invalid)?;
-        let calendar =
-            CalendarCache { rules, files: tables, current: Arc::new(RwLock::new(Arc::new(calendar))) };
+        let in_force = InForce { calendar: Arc::new(calendar), stored: None };
+        let calendar = CalendarCache { rules, files: tables, current: Arc::new(RwLock::new(in_force)) };
         let policies_path = dir.join(&settings.jurisdiction.deadlines_file);
         let policies = DeadlinePolicies::from_toml(&read(&policies_path)?).map_err(|e| {
             JurisdictionError::File { path: policies_path.display().to_string(), reason: e.to_string() }
@@ -88,23 +88,44 @@ fn file_error(path: &Path, e: std::io::Error) -> JurisdictionError {
 }
 
 /// The calendar in force, shared by every request and job of the process. Readers take a
-/// cheap snapshot ([`Self::current`]); an edit swaps in a new calendar ([`Self::replace`]).
+/// cheap snapshot ([`Self::current`]); an edit swaps in a new calendar ([`Self::replace`],
+/// [`Self::replace_stored`]).
 #[derive(Debug, Clone)]
 pub struct CalendarCache {
     rules: CalendarRules,
     files: Vec<YearTable>,
-    current: Arc<RwLock<Arc<BusinessCalendar>>>,
+    current: Arc<RwLock<InForce>>,
+}
+
+/// The calendar in force and, when it was read from the database, the tables it was built
+/// from.
+#[derive(Debug)]
+struct InForce {
+    calendar: Arc<BusinessCalendar>,
+    stored: Option<Vec<YearTable>>,
 }
 
 impl CalendarCache {
     /// The calendar as it is now.
     pub fn current(&self) -> Arc<BusinessCalendar> {
-        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.current.read().unwrap_or_else(PoisonError::into_inner).calendar.clone()
     }
 
     /// Puts `calendar` in force for everything that reads the calendar from now on.
     pub fn replace(&self, calendar: BusinessCalendar) {
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(calendar);
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) =
+            InForce { calendar: Arc::new(calendar), stored: None };
+    }
+
+    /// Puts `calendar`, built from the database's `tables`, in force.
+    pub fn replace_stored(&self, calendar: BusinessCalendar, tables: Vec<YearTable>) {
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) =
+            InForce { calendar: Arc::new(calendar), stored: Some(tables) };
+    }
+
+    /// Whether the calendar in force was built from exactly these tables of the database.
+    pub fn holds(&self, tables: &[YearTable]) -> bool {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).stored.as_deref() == Some(tables)
     }
 
     /// The time zone and weekend (from the base file; not edited through the API).

@@ -1,7 +1,8 @@
 //! The business calendar as data in the database: seeded from config/calendar on first
 //! start, listed and edited per year by administrators, and put in force at once in this
-//! process (other processes pick an edit up when they next load the calendar: at start, or
-//! when an administrator lists a year through them).
+//! process. Every process also reads the stored calendar again every
+//! `appeals.reference_cache_secs` ([`watch`], [`refresh`]), so an edit made through another
+//! process is in force here within that time.
 
 use chrono::Datelike;
 
@@ -18,9 +19,41 @@ pub async fn load(app: &App) -> Result<(), ServiceError> {
     let txn = app.db.write().await?;
     let tables = tables_seeded(app, &txn).await?;
     txn.commit().await?;
-    let built = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables)
+    put_in_force(app, tables)
+}
+
+/// Reads the stored calendar and puts it in force if it differs from the one in force here
+/// (an administrator edited it through another process); true when it did. A database whose
+/// calendar was emptied is left to the next start, which seeds it again from the files.
+pub async fn refresh(app: &App) -> Result<bool, ServiceError> {
+    let tables = calendar::tables(app.db.conn()).await?;
+    if tables.is_empty() || app.jurisdiction.calendar.holds(&tables) {
+        return Ok(false);
+    }
+    put_in_force(app, tables)?;
+    tracing::info!("the business calendar changed in the database; the new one is in force");
+    Ok(true)
+}
+
+/// Runs [`refresh`] every `appeals.reference_cache_secs` (at least every second) until `stop`
+/// turns true; `serve` and `worker` run it beside their other work.
+pub async fn watch(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = std::time::Duration::from_secs(app.settings.appeals.reference_cache_secs.max(1));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        if let Err(error) = refresh(&app).await {
+            tracing::warn!(%error, "reading the business calendar failed; the one in force stays");
+        }
+    }
+}
+
+fn put_in_force(app: &App, tables: Vec<YearTable>) -> Result<(), ServiceError> {
+    let built = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables.clone())
         .map_err(|e| ServiceError::Internal(format!("the stored calendar is inconsistent: {e}")))?;
-    app.jurisdiction.calendar.replace(built);
+    app.jurisdiction.calendar.replace_stored(built, tables);
     Ok(())
 }
 
@@ -72,12 +105,16 @@ pub async fn set_year(
     let mut tables = tables_seeded(app, &txn).await?;
     tables.retain(|t| t.year != year);
     let table = YearTable { year, entries };
-    tables.push(table.clone());
-    let built = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables)
+    let mut stored = table.clone();
+    stored.entries.sort_by_key(|e| e.date);
+    tables.push(stored);
+    // As the database lists them: years in order, each year's entries by date.
+    tables.sort_by_key(|t| t.year);
+    let built = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables.clone())
         .map_err(|e| FieldError::new("entries", "inconsistent", e.to_string()))?;
     calendar::replace_year(&txn, &table, app.clock.now()).await?;
     txn.commit().await?;
-    app.jurisdiction.calendar.replace(built);
+    app.jurisdiction.calendar.replace_stored(built, tables);
     Ok(view(app, year, Some(table.entries)).await?)
 }
 

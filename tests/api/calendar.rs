@@ -1,7 +1,13 @@
 //! The business calendar as data: administrators list and edit a year, and deadlines follow
 //! the edit at once.
 
-use chrono::{TimeZone, Utc};
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use murojiat::app::App;
+use murojiat::auth::keys::KeyRing;
+use murojiat::services::calendar;
+use murojiat::store::Db;
 use serde_json::{Value, json};
 
 use crate::scheduler::{Desk, instant};
@@ -102,4 +108,39 @@ async fn an_inconsistent_year_is_refused_and_changes_nothing() {
     let year: Value = app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
     assert!(entry(&year, "2026-03-21").is_some(), "the year is as it was");
     assert!(entry(&year, "2026-03-04").is_none());
+}
+
+/// An edit made through one process is in force in every other one after that process next
+/// reads the calendar (every `appeals.reference_cache_secs`; the test runs the read itself).
+#[tokio::test]
+async fn another_process_puts_an_edit_in_force_when_it_next_reads_the_calendar() {
+    let app = spawn_app().await;
+    let settings = app.app.settings.clone();
+    let db = Db::connect(&settings.database).await.unwrap();
+    let other = App::assemble(settings, db, Arc::new(app.clock.clone()), KeyRing::generate()).unwrap();
+    calendar::load(&other).await.unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 3, 17).unwrap();
+    assert!(other.jurisdiction.calendar.current().is_working_day(day));
+    assert!(!calendar::refresh(&other).await.unwrap(), "nothing to read yet");
+
+    let admin = app.admin().await;
+    let year: Value = app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    let mut entries = year["entries"].as_array().unwrap().clone();
+    entries.push(json!({
+        "date": "2026-03-17", "kind": "day_off",
+        "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
+    }));
+    let response = app
+        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
+        .json(&json!({ "entries": entries }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(!calendar::refresh(&app.app).await.unwrap(), "the process that made the edit has it in force");
+    assert!(other.jurisdiction.calendar.current().is_working_day(day), "not read yet");
+
+    assert!(calendar::refresh(&other).await.unwrap());
+    assert!(!other.jurisdiction.calendar.current().is_working_day(day));
+    assert!(!calendar::refresh(&other).await.unwrap(), "read once, in force until the next edit");
 }
