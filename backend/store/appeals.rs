@@ -122,6 +122,15 @@ pub enum QueueOrder {
     CreatedAt,
 }
 
+/// Due instants from `from` (inclusive) until `until` (exclusive), for appeals under one
+/// deadline policy, or (`policy: None`) under any policy no other window of the filter names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueWindow {
+    pub policy: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// Everything a queue can be filtered by. Empty lists mean "any".
 #[derive(Debug, Clone, Default)]
 pub struct QueueQuery {
@@ -132,8 +141,8 @@ pub struct QueueQuery {
     /// Region or district codes; an appeal matches on either of its own.
     pub territories: Vec<String>,
     pub kinds: Vec<String>,
-    pub due_from: Option<DateTime<Utc>>,
-    pub due_until: Option<DateTime<Utc>>,
+    /// The due instants that pass, per deadline policy; any window may match. Empty: any.
+    pub due: Vec<DueWindow>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_until: Option<DateTime<Utc>>,
     pub text: Option<String>,
@@ -199,6 +208,35 @@ const QUEUE_COLUMNS: [appeal::Column; 23] = [
     appeal::Column::UpdatedAt,
 ];
 
+/// The condition of a queue's due windows (see [`DueWindow`]); `None` for no windows. Windows
+/// that share their bounds need no condition on the policy.
+fn due_condition(windows: &[DueWindow]) -> Option<Condition> {
+    let range = |window: &DueWindow| {
+        let mut range = Condition::all();
+        if let Some(from) = window.from {
+            range = range.add(appeal::Column::DueAt.gte(comparable(from)));
+        }
+        if let Some(until) = window.until {
+            range = range.add(appeal::Column::DueAt.lt(comparable(until)));
+        }
+        range
+    };
+    let first = windows.first()?;
+    if windows.iter().all(|w| (w.from, w.until) == (first.from, first.until)) {
+        return Some(range(first));
+    }
+    let named: Vec<&str> = windows.iter().filter_map(|w| w.policy.as_deref()).collect();
+    let mut any = Condition::any();
+    for window in windows {
+        let policy = match &window.policy {
+            Some(name) => appeal::Column::DeadlinePolicy.eq(name.as_str()),
+            None => appeal::Column::DeadlinePolicy.is_not_in(named.iter().copied()),
+        };
+        any = any.add(range(window).add(policy));
+    }
+    Some(any)
+}
+
 /// One page of a staff queue.
 pub async fn queue(
     db: &impl ConnectionTrait,
@@ -230,13 +268,10 @@ pub async fn queue(
     if !q.kinds.is_empty() {
         query = query.filter(appeal::Column::Kind.is_in(q.kinds.clone()));
     }
+    if let Some(due) = due_condition(&q.due) {
+        query = query.filter(due);
+    }
     // Bounds and the cursor may come from a client, in any year chrono reads.
-    if let Some(from) = q.due_from {
-        query = query.filter(appeal::Column::DueAt.gte(comparable(from)));
-    }
-    if let Some(until) = q.due_until {
-        query = query.filter(appeal::Column::DueAt.lt(comparable(until)));
-    }
     if let Some(from) = q.created_from {
         query = query.filter(appeal::Column::CreatedAt.gte(comparable(from)));
     }

@@ -7,11 +7,11 @@ use uuid::Uuid;
 use super::{Directory, Seen, see, viewer_of};
 use crate::app::App;
 use crate::domain::appeal::AppealKind;
-use crate::domain::deadline::DeadlineState;
+use crate::domain::deadline::{DeadlinePolicy, DeadlineState};
 use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::services::{Caller, ServiceError};
-use crate::store::appeals::{self, AssigneeFilter, QueueOrder, QueueQuery, QueueRow};
+use crate::store::appeals::{self, AssigneeFilter, DueWindow, QueueOrder, QueueQuery, QueueRow};
 
 /// Which deadline state to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,19 +65,34 @@ pub async fn queue(
     } else {
         filter.statuses.iter().map(|s| s.as_str().to_owned()).collect()
     };
-    // The states' boundaries of the default policy, in working days on the current calendar,
-    // as each row's `deadline_state` counts them. Appeals on a policy with another "due soon"
-    // window may differ from their row's state near its edge. A paused appeal's row is
-    // measured at its pause; the filter measures it now.
-    let policy =
-        app.jurisdiction.policy(&app.settings.appeals.default_policy, &app.settings.appeals.default_policy);
-    let (due_soon_from, on_time_from) =
-        DeadlineState::boundaries(policy, &app.jurisdiction.calendar.current(), now);
-    let (due_from, due_until) = match filter.deadline {
-        Some(DeadlineFilter::Overdue) => (None, Some(due_soon_from)),
-        Some(DeadlineFilter::DueSoon) => (Some(due_soon_from), Some(on_time_from)),
-        Some(DeadlineFilter::OnTime) => (Some(on_time_from), None),
-        None => (None, None),
+    // The states' boundaries under each policy, in working days on the current calendar, as
+    // each row's `deadline_state` counts them; an appeal under a policy no longer configured
+    // is measured by the default one, as its row is. A paused appeal's row is measured at its
+    // pause; the filter measures it now.
+    let due = match filter.deadline {
+        None => Vec::new(),
+        Some(wanted) => {
+            let calendar = app.jurisdiction.calendar.current();
+            let default = &app.settings.appeals.default_policy;
+            let window = |policy: &DeadlinePolicy, name: Option<String>| {
+                let (due_soon_from, on_time_from) = DeadlineState::boundaries(policy, &calendar, now);
+                let (from, until) = match wanted {
+                    DeadlineFilter::Overdue => (None, Some(due_soon_from)),
+                    DeadlineFilter::DueSoon => (Some(due_soon_from), Some(on_time_from)),
+                    DeadlineFilter::OnTime => (Some(on_time_from), None),
+                };
+                DueWindow { policy: name, from, until }
+            };
+            let mut windows: Vec<DueWindow> = app
+                .jurisdiction
+                .policies
+                .iter()
+                .filter(|p| p.name != *default)
+                .map(|p| window(p, Some(p.name.clone())))
+                .collect();
+            windows.push(window(app.jurisdiction.policy(default, default), None));
+            windows
+        }
     };
     let query = QueueQuery {
         agencies,
@@ -90,8 +105,7 @@ pub async fn queue(
         categories: filter.categories,
         territories: filter.territories,
         kinds: filter.kinds.iter().map(|k| k.as_str().to_owned()).collect(),
-        due_from,
-        due_until,
+        due,
         created_from: filter.created_from,
         created_until: filter.created_until,
         text: filter.text,

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use figment::providers::Serialized;
+use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -363,15 +364,46 @@ async fn the_deadline_filter_lists_an_appeal_under_the_deadline_state_its_row_sh
     // Filed Monday 2 March: due at the end of Tuesday 17 March, Dushanbe time.
     let appeal = app.files(&citizen, &complaint()).await;
     let due = due_at(&app, &official, &appeal).await;
+    let mismatches =
+        filter_mismatches(&app, &official, due, &[120, 96, 84, 72, 60, 48, 36, 24, 12, 1, 0]).await;
+    assert!(mismatches.is_empty(), "the filter and the rows disagree:\n{}", mismatches.join("\n"));
+}
 
+// Regression: the filter measured every appeal by the default policy's "due soon" window
+// (3 working days), while an appeal under `study` (5) shows `due_soon` from 5 working days
+// before its due date: `deadline=due_soon` left it out for two days.
+#[tokio::test]
+async fn the_deadline_filter_measures_each_appeal_by_its_own_policy() {
+    let Desk { app, citizen, official } = desk().await;
+    let appeal = app.files(&citizen, &complaint()).await;
+    let id: Uuid = appeal.id.parse().unwrap();
+    let mut change = murojiat::store::entity::appeal::ActiveModel { id: Set(id), ..Default::default() };
+    change.deadline_policy = Set("study".to_owned());
+    change.update(app.db.conn()).await.unwrap();
+    let due = due_at(&app, &official, &appeal).await;
+    let hours = [192, 168, 144, 120, 96, 72, 48, 24, 1];
+    let mismatches = filter_mismatches(&app, &official, due, &hours).await;
+    assert!(mismatches.is_empty(), "the filter and the rows disagree:\n{}", mismatches.join("\n"));
+    app.clock.set(due - Duration::hours(120));
+    assert_eq!(queue_ids(&app, &official, &[("deadline", "due_soon")]).await, ids_of(&[&appeal]));
+}
+
+/// Where the `deadline` filter and the one queued appeal's `deadline_state` disagree, at each
+/// of `hours_before` its due instant.
+async fn filter_mismatches(
+    app: &TestApp,
+    official: &Session,
+    due: DateTime<Utc>,
+    hours_before: &[i64],
+) -> Vec<String> {
     let mut mismatches = Vec::new();
-    for hours_before in [120, 96, 84, 72, 60, 48, 36, 24, 12, 1, 0] {
-        let now = due - Duration::hours(hours_before);
+    for hours in hours_before {
+        let now = due - Duration::hours(*hours);
         app.clock.set(now);
-        let page = queue_page(&app, &official, &[]).await;
+        let page = queue_page(app, official, &[]).await;
         let state = page["items"][0]["deadline_state"].as_str().unwrap().to_owned();
         for filter in ["overdue", "due_soon", "on_time"] {
-            let listed = !queue_ids(&app, &official, &[("deadline", filter)]).await.is_empty();
+            let listed = !queue_ids(app, official, &[("deadline", filter)]).await.is_empty();
             if listed != (filter == state) {
                 let verb = if listed { "lists" } else { "leaves out" };
                 mismatches
@@ -379,7 +411,7 @@ async fn the_deadline_filter_lists_an_appeal_under_the_deadline_state_its_row_sh
             }
         }
     }
-    assert!(mismatches.is_empty(), "the filter and the rows disagree:\n{}", mismatches.join("\n"));
+    mismatches
 }
 
 #[tokio::test]
