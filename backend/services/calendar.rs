@@ -39,11 +39,7 @@ pub async fn refresh(app: &App) -> Result<bool, ServiceError> {
 /// turns true; `serve` and `worker` run it beside their other work.
 pub async fn watch(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
     let every = std::time::Duration::from_secs(app.settings.appeals.reference_cache_secs.max(1));
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.wait_for(|stop| *stop) => return,
-        }
+    while !super::paused_until_stopped(every, &mut stop).await {
         if let Err(error) = refresh(&app).await {
             tracing::warn!(%error, "reading the business calendar failed; the one in force stays");
         }

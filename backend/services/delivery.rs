@@ -296,9 +296,8 @@ pub async fn run_worker(app: App, mut stop: tokio::sync::watch::Receiver<bool>) 
             Ok(_) => {}
             Err(error) => tracing::error!(%error, "outbox pass failed"),
         }
-        tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = stop.wait_for(|stop| *stop) => return,
+        if super::paused_until_stopped(interval, &mut stop).await {
+            return;
         }
     }
 }

@@ -28,6 +28,19 @@ use crate::domain::role::Role;
 use crate::store::StoreError;
 use crate::store::users::User;
 
+/// Waits `wait` of real time (a background loop's poll interval), or less if `stop` turns
+/// true first; true when it did. The loops of `serve` and `worker` (scheduler, delivery,
+/// calendar) pause between passes with it, so each stops at once when told.
+pub async fn paused_until_stopped(
+    wait: std::time::Duration,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => false,
+        _ = stop.wait_for(|stop| *stop) => true,
+    }
+}
+
 /// The signed-in user a service acts for, as loaded for this request.
 #[derive(Debug, Clone)]
 pub struct Caller {

@@ -240,7 +240,8 @@ pub async fn drop_all(db: &impl ConnectionTrait, ids: &[Uuid], reason: &str) -> 
 }
 
 /// For each of `emails` (as written in the messages), the send times of the latest `limit`
-/// messages sent to it since `since`, newest first; addresses with none are missing. One
+/// messages sent to it since `since`, in no particular order; addresses with none are
+/// missing. One
 /// query per hundred addresses, each address read by a descent of its index that stops after
 /// `limit` rows.
 pub async fn latest_sent_to_each(
@@ -279,9 +280,6 @@ pub async fn latest_sent_to_each(
                 latest.entry(email).or_default().push(sent_at);
             }
         }
-    }
-    for times in latest.values_mut() {
-        times.sort_unstable_by(|a, b| b.cmp(a));
     }
     Ok(latest)
 }

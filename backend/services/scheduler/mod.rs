@@ -352,11 +352,8 @@ impl Scheduler {
                 }
             };
             self.app.scheduler_passes.send_modify(|passes| *passes += 1);
-            if wait > Duration::ZERO {
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = stop.wait_for(|s| *s) => break,
-                }
+            if wait > Duration::ZERO && super::paused_until_stopped(wait, &mut stop).await {
+                break;
             }
         }
         tracing::info!(owner = %self.owner, "scheduler stopped");
