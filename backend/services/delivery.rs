@@ -1,8 +1,10 @@
 //! Draining the outbox: claim the due messages, render and send each, record the outcome.
 //!
 //! Delivery is at least once. A message is marked sent only after the transport accepted
-//! it; a process that dies in between leaves the row claimed until its lease runs out, and
-//! the next pass sends it again with the same Message-ID, so receivers can drop the copy.
+//! it, together with the rest of its batch once the batch is through (one statement, one
+//! commit, instead of one per message); a process that dies in between leaves the rows
+//! claimed until their lease runs out, and the next pass sends them again with the same
+//! Message-IDs, so receivers can drop the copies.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -76,7 +78,11 @@ pub struct DeliveryReport {
 
 /// What became of one message.
 enum Outcome {
-    Sent,
+    /// Accepted by the transport; written with the batch's others, `scrub` saying whether
+    /// the message's data is a secret to forget.
+    Sent {
+        scrub: bool,
+    },
     Failed,
     Dead,
     /// Held back until then by the hourly cap; written with the batch's others.
@@ -105,8 +111,9 @@ pub async fn deliver_due(app: &App) -> Result<DeliveryReport, ServiceError> {
 }
 
 /// Claims one batch of due messages and delivers it. The recipients' hourly allowances are
-/// read for the whole batch at once, and the messages the caps hold back are written back
-/// together at the end: a few statements per batch rather than two per message.
+/// read for the whole batch at once, and the outcomes (sent, held back or dropped by the
+/// caps) are written together at the end: a few statements per batch rather than one or
+/// two per message. Only failures are written one by one, as they happen.
 pub async fn deliver_batch(app: &App) -> Result<DeliveryReport, ServiceError> {
     let settings = &app.settings.mail.outbox;
     let now = app.clock.now();
@@ -135,12 +142,13 @@ pub async fn deliver_batch(app: &App) -> Result<DeliveryReport, ServiceError> {
         .buffer_unordered(settings.concurrency.max(1))
         .collect()
         .await;
+    let mut sent = Vec::new();
     let mut postponed = Vec::new();
     let mut dropped = Vec::new();
     let mut first_error = None;
     for (id, outcome) in groups.into_iter().flatten() {
         match outcome {
-            Ok(Outcome::Sent) => report.sent += 1,
+            Ok(Outcome::Sent { scrub }) => sent.push((id, scrub)),
             Ok(Outcome::Failed) => report.failed += 1,
             Ok(Outcome::Dead) => report.dead += 1,
             Ok(Outcome::Postponed(until)) => postponed.push((id, until)),
@@ -151,8 +159,10 @@ pub async fn deliver_batch(app: &App) -> Result<DeliveryReport, ServiceError> {
         }
     }
     let db = app.db.conn();
+    outbox::mark_all_sent(db, &sent, now).await?;
     outbox::postpone_all(db, &postponed).await?;
     outbox::drop_all(db, &dropped, "over the recipient's hourly cap").await?;
+    report.sent = sent.len();
     report.postponed = postponed.len();
     report.dropped = dropped.len();
     match first_error {
@@ -181,10 +191,9 @@ async fn deliver(
     };
     match app.postman.mailer.send(&email).await {
         Ok(()) => {
-            let kind = message.template.parse::<MessageKind>().ok();
-            outbox::mark_sent(db, message.id, now, kind.is_some_and(is_secret)).await?;
             allowance.record(now);
-            Ok(Outcome::Sent)
+            let kind = message.template.parse::<MessageKind>().ok();
+            Ok(Outcome::Sent { scrub: kind.is_some_and(is_secret) })
         }
         Err(error) => {
             let attempt = u32::try_from(message.attempts).unwrap_or(u32::MAX);

@@ -165,22 +165,27 @@ fn lock_claimed_rows(backend: Backend, select: &mut SelectStatement) {
     }
 }
 
-/// Records a message as sent; `scrub` replaces its data (e.g. a one-time code) with `{}`.
-pub async fn mark_sent(
+/// Records the messages of a batch as sent at `now`, each with whether its data (e.g. a
+/// one-time code) is to be replaced with `{}`: one statement per thousand.
+pub async fn mark_all_sent(
     db: &impl ConnectionTrait,
-    id: Uuid,
+    sent: &[(Uuid, bool)],
     now: DateTime<Utc>,
-    scrub: bool,
 ) -> Result<(), StoreError> {
-    let mut update = row::Entity::update_many()
-        .col_expr(Column::Status, Expr::value(DeliveryStatus::Sent.as_str()))
-        .col_expr(Column::SentAt, Expr::value(now))
-        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
-        .filter(Column::Id.eq(id));
-    if scrub {
-        update = update.col_expr(Column::Data, Expr::value("{}"));
+    for chunk in sent.chunks(1000) {
+        let scrubbed: Vec<Uuid> = chunk.iter().filter(|(_, scrub)| *scrub).map(|(id, _)| *id).collect();
+        let mut update = row::Entity::update_many()
+            .col_expr(Column::Status, Expr::value(DeliveryStatus::Sent.as_str()))
+            .col_expr(Column::SentAt, Expr::value(now))
+            .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+            .filter(Column::Id.is_in(chunk.iter().map(|(id, _)| *id)));
+        if !scrubbed.is_empty() {
+            let data =
+                Expr::case(Column::Id.is_in(scrubbed), Expr::value("{}")).finally(Expr::col(Column::Data));
+            update = update.col_expr(Column::Data, data.into());
+        }
+        update.exec(db).await?;
     }
-    update.exec(db).await?;
     Ok(())
 }
 

@@ -165,6 +165,12 @@ async fn a_guest_gets_the_receipt_and_the_access_code_which_is_erased_once_sent(
     assert!(with_code[0].subject().unwrap().contains("Рамзи дастрасӣ"), "{:?}", with_code[0].subject());
     let stored: Vec<String> = outbox_rows(&app).await.into_iter().map(|row| row.data).collect();
     assert!(stored.iter().all(|data| !data.contains(&code)), "the code is not kept after sending");
+    // Both were recorded sent together; only the code's data was erased, the receipt's kept.
+    assert_eq!(stored.iter().filter(|data| *data == "{}").count(), 1, "{stored:?}");
+    assert!(
+        stored.iter().any(|data| data.contains(filed["appeal"]["tracking_number"].as_str().unwrap())),
+        "{stored:?}"
+    );
 }
 
 #[tokio::test]
