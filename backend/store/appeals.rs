@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -15,17 +15,17 @@ use super::{Backend, StoreError, comparable};
 
 pub use appeal::{ActiveModel as AppealChange, Model as Appeal};
 
-/// Writes a new appeal unless its tracking number is taken (then nothing is written and the
-/// answer is false). One statement, without reading the row back.
-pub async fn insert_unless_tracking_number_taken(
-    db: &impl ConnectionTrait,
-    row: &Appeal,
-) -> Result<bool, StoreError> {
-    let inserted = appeal::Entity::insert(AppealChange::from(row.clone()))
-        .on_conflict(OnConflict::column(appeal::Column::TrackingNumber).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted > 0)
+/// The insert of a new appeal, to run with the writes that follow it (see
+/// [`super::deferred`]). A tracking number that is taken fails it: see
+/// [`tracking_number_taken`].
+pub fn inserting(row: &Appeal) -> InsertStatement {
+    appeal::Entity::insert(AppealChange::from(row.clone())).into_query()
+}
+
+/// Whether `err` is the refusal of a new appeal whose tracking number another appeal has (the
+/// unique index's name on PostgreSQL, the column on SQLite: both name the column).
+pub fn tracking_number_taken(err: &StoreError) -> bool {
+    matches!(err, StoreError::Conflict(what) if what.contains("tracking_number"))
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Appeal>, StoreError> {

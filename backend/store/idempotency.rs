@@ -2,8 +2,8 @@
 //! gets the same answer instead of a second appeal.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{InsertStatement, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait};
 
 use super::StoreError;
 use super::entity::idempotency_key;
@@ -34,13 +34,16 @@ pub async fn delete_recorded_before(
 /// Records a key unless it is taken; false when it is. On PostgreSQL a request that holds the
 /// same key in an uncommitted transaction makes this wait for its outcome.
 pub async fn claim(db: &impl ConnectionTrait, record: IdempotencyRecord) -> Result<bool, StoreError> {
-    let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel::from(record))
+    Ok(db.execute(&claiming(record)).await?.rows_affected() > 0)
+}
+
+/// The statement [`claim`] runs: the insert, skipped when the key is taken.
+pub fn claiming(record: IdempotencyRecord) -> InsertStatement {
+    idempotency_key::Entity::insert(idempotency_key::ActiveModel::from(record))
         .on_conflict(
             OnConflict::columns([idempotency_key::Column::Scope, idempotency_key::Column::Key])
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(db)
-        .await?;
-    Ok(inserted > 0)
+        .into_query()
 }

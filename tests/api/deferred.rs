@@ -26,7 +26,8 @@ fn new_job(key: &str, at: chrono::DateTime<chrono::Utc>) -> NewJob {
     }
 }
 
-fn event_of(appeal_id: Uuid, at: chrono::DateTime<chrono::Utc>) -> NewEvent {
+/// A system note on `appeal_id` at `at`.
+pub(crate) fn event_of(appeal_id: Uuid, at: chrono::DateTime<chrono::Utc>) -> NewEvent {
     NewEvent {
         appeal_id,
         at,

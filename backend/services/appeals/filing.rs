@@ -134,34 +134,80 @@ pub async fn file(
     // replays, rather than doing the work again.
     let appeal_id = Uuid::now_v7();
     let access_code = matches!(filer, Filer::Guest).then(|| AccessCode::generate(&mut rand::rng()));
+    let prepared = Prepared { appeal_id, access_code, channel, citizen_id, entered_by };
+    // The tracking number is drawn at random and the unique index rules out a collision
+    // (astronomically rare with 50 random bits): the whole filing is then made again with a
+    // new number, rather than every filing reading first.
+    let mut draws = 1;
+    loop {
+        match file_once(app, &filer, &new, &prepared, idempotency.as_ref(), &request_hash).await {
+            Err(ServiceError::Store(err))
+                if appeals::tracking_number_taken(&err) && draws < TRACKING_DRAWS =>
+            {
+                draws += 1;
+            }
+            filed => return filed,
+        }
+    }
+}
+
+/// How many tracking numbers one filing draws before it gives up (each collision has a chance
+/// of about one in 2^50 divided by the number of appeals).
+const TRACKING_DRAWS: u32 = 3;
+
+/// One try at filing, in one transaction: route, take the registration number (together with
+/// the idempotency key, when there is one), write everything.
+async fn file_once(
+    app: &App,
+    filer: &Filer<'_>,
+    new: &NewAppeal,
+    prepared: &Prepared,
+    idempotency: Option<&IdempotencyKey>,
+    request_hash: &str,
+) -> Result<Filed, ServiceError> {
     // From here on everything is read through the write transaction, never through a second
     // pooled connection: a transaction waiting for another connection deadlocks once every
     // connection is held by a writer waiting its turn (20 retries of one filing are enough).
     let txn = app.db.write().await?;
-    if let Some(key) = &idempotency {
-        let first = FirstResult::new(app, appeal_id, access_code.as_ref());
-        let record = IdempotencyRecord {
-            scope: key.scope.clone(),
-            key: key.key.clone(),
-            request_hash: request_hash.clone(),
-            response_status: 201,
-            response_body: serde_json::to_string(&first).unwrap_or_default(),
-            created_at: stored_instant(app.clock.now()),
-        };
-        if !idempotency::claim(&txn, record).await? {
-            return replay_after_race(app, &filer, key, &request_hash, txn).await;
+    let now = stored_instant(app.clock.now());
+    let directory = Directory::cached(app, &txn).await?;
+    let routed = match filer {
+        // The body that receives an oral or paper appeal registers it; if it is not
+        // competent, it forwards it.
+        Filer::Official { caller, .. } => received_by(app, &directory, caller)?,
+        _ => route(app, &txn, &directory, new, prepared.channel, now).await?,
+    };
+    let year = app.jurisdiction.calendar.current().local_date(now).year();
+    // The key is claimed by the statement that takes the number: a request holding the same
+    // key waits there for the first one's outcome, and then replays it.
+    let sequence = match idempotency {
+        Some(key) => {
+            let first = FirstResult::new(app, prepared.appeal_id, prepared.access_code.as_ref());
+            let record = IdempotencyRecord {
+                scope: key.scope.clone(),
+                key: key.key.clone(),
+                request_hash: request_hash.to_owned(),
+                response_status: 201,
+                response_body: serde_json::to_string(&first).unwrap_or_default(),
+                created_at: now,
+            };
+            match counters::claim_then_next_registration(&txn, record, routed.agency.id, year).await? {
+                Some(sequence) => sequence,
+                None => return replay_after_race(app, filer, key, request_hash, txn).await,
+            }
         }
-    }
-    let prepared = Prepared { appeal_id, access_code, channel, citizen_id, entered_by };
-    let filed = register(app, &txn, &filer, new, prepared).await?;
+        None => counters::next_registration(&txn, routed.agency.id, year).await?,
+    };
+    let placed = Placed { directory, routed, year, sequence, now };
+    let filed = register(app, &txn, filer, new, prepared, placed).await?;
     match txn.commit().await {
         Ok(()) => Ok(filed),
-        Err(err) => match (StoreError::from(err), &idempotency) {
+        Err(err) => match (StoreError::from(err), idempotency) {
             (StoreError::Conflict(_), Some(key)) => {
                 let first = idempotency::find(app.db.conn(), &key.scope, &key.key)
                     .await?
                     .ok_or(ServiceError::NotFound)?;
-                replay(app, &filer, first, &request_hash).await
+                replay(app, filer, first, request_hash).await
             }
             (other, _) => Err(other.into()),
         },
@@ -216,29 +262,31 @@ async fn replay(
     Ok(Filed { seen, access_code, replayed: true })
 }
 
-/// Routes the appeal and writes it with its first event. The appeal records exactly the
-/// version that routed it.
+/// Where filing placed the appeal before writing it: the agency and the number it took.
+struct Placed {
+    directory: Directory,
+    routed: Routed,
+    year: i32,
+    sequence: i64,
+    now: DateTime<Utc>,
+}
+
+/// Writes the appeal with its first event, its jobs and its emails, all in one go at the
+/// end (on PostgreSQL one statement). The appeal records exactly the version that routed it.
 async fn register(
     app: &App,
     txn: &DatabaseTransaction,
     filer: &Filer<'_>,
-    new: NewAppeal,
-    prepared: Prepared,
+    new: &NewAppeal,
+    prepared: &Prepared,
+    placed: Placed,
 ) -> Result<Filed, ServiceError> {
     let Prepared { appeal_id, access_code, channel, citizen_id, entered_by } = prepared;
-    let now = stored_instant(app.clock.now());
-    let directory = Directory::cached(app, txn).await?;
-    let routed = match filer {
-        // The body that receives an oral or paper appeal registers it; if it is not
-        // competent, it forwards it.
-        Filer::Official { caller, .. } => received_by(app, &directory, caller)?,
-        _ => route(app, txn, &directory, &new, channel, now).await?,
-    };
+    let (appeal_id, channel, citizen_id, entered_by) = (*appeal_id, *channel, *citizen_id, *entered_by);
+    let Placed { directory, routed, year, sequence, now } = placed;
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&routed.policy, &app.settings.appeals.default_policy);
     let due_at = stored_instant(deadline::due_at(policy, &jurisdiction.calendar.current(), now));
-    let year = jurisdiction.calendar.current().local_date(now).year();
-    let sequence = counters::next_registration(txn, routed.agency.id, year).await?;
     let registration_number = format_registration_number(&routed.agency.code, year, sequence as u64);
 
     let (legal_name, legal_tax_id) = match &new.applicant {
@@ -304,10 +352,9 @@ async fn register(
         created_at: now,
         updated_at: now,
     };
-    let appeal = insert_with_unused_tracking_number(txn, appeal).await?;
-    // What follows the appeal's row is written in one go at the end (on PostgreSQL one
-    // statement instead of five).
+    // Nothing reads the appeal before the commit, so its row is written with the rest.
     let mut writes = Deferred::new();
+    writes.push(appeals::inserting(&appeal));
     crate::services::scheduler::plan(app, &mut writes, None, &appeal, now);
     let (actor_id, actor_role) = match filer {
         Filer::Citizen(caller) | Filer::Official { caller, .. } => (Some(caller.id), caller.role.as_str()),
@@ -464,18 +511,6 @@ async fn check_references(
         }
     }
     Ok(errors.finish()?)
-}
-
-/// Writes the appeal; if its tracking number is taken, draws another. With 50 random bits a
-/// collision is astronomically rare, so the unique index checks it, not an extra read.
-async fn insert_with_unused_tracking_number(
-    txn: &DatabaseTransaction,
-    mut appeal: Appeal,
-) -> Result<Appeal, ServiceError> {
-    while !appeals::insert_unless_tracking_number_taken(txn, &appeal).await? {
-        appeal.tracking_number = TrackingNumber::generate(&mut rand::rng()).canonical();
-    }
-    Ok(appeal)
 }
 
 /// Identifies "the same request" for an idempotency key: the body as parsed, and the channel.

@@ -6,10 +6,12 @@ use futures::future::join_all;
 use reqwest::{Method, RequestBuilder};
 use serde_json::{Value, json};
 
+use crate::deferred::event_of;
 use crate::support::appeals::{RECEPTION, complaint, guest_complaint, pdf, spawn_appeals_app};
 use murojiat::auth::seal::Sealer;
-use murojiat::store::appeals;
+use murojiat::store::deferred::Deferred;
 use murojiat::store::entity::idempotency_key;
+use murojiat::store::{StoreError, appeals, events};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 
 use crate::support::{TestApp, assert_problem};
@@ -177,7 +179,8 @@ async fn an_idempotency_key_is_forgotten_after_its_retention_time() {
 }
 
 /// Filing draws a tracking number and lets the unique index rule out the (astronomically
-/// rare) collision: a taken number writes nothing and says so, and filing draws again.
+/// rare) collision: the appeal's insert, sent with the writes that follow it, fails as a
+/// taken tracking number and writes nothing of them, which filing answers by drawing again.
 #[tokio::test]
 async fn an_appeal_with_a_taken_tracking_number_is_not_written() {
     let app = spawn_appeals_app().await;
@@ -185,17 +188,31 @@ async fn an_appeal_with_a_taken_tracking_number_is_not_written() {
     let filed = app.files(&citizen, &complaint()).await;
     let conn = app.db.conn();
     let stored = appeals::by_id(conn, filed.id.parse().unwrap()).await.unwrap().unwrap();
+    let events_before = app.count_events().await;
 
     let mut twin = stored.clone();
     twin.id = uuid::Uuid::now_v7();
     twin.registration_number = Some("twin".to_owned());
-    assert!(!appeals::insert_unless_tracking_number_taken(conn, &twin).await.unwrap());
+    let with_its_event = |twin: &appeals::Appeal| {
+        let mut writes = Deferred::new();
+        writes.push(appeals::inserting(twin));
+        writes.push(events::first(event_of(twin.id, twin.created_at)).1);
+        writes
+    };
+    let txn = app.db.write().await.unwrap();
+    let err = with_its_event(&twin).flush(&txn).await.expect_err("the tracking number is taken");
+    assert!(appeals::tracking_number_taken(&err), "{err:?}");
+    drop(txn);
     assert_eq!(app.count_appeals().await, 1, "nothing written");
-    assert!(appeals::by_id(conn, twin.id).await.unwrap().is_none());
+    assert_eq!(app.count_events().await, events_before, "nor what came with it");
 
     twin.tracking_number = "TWIN0000000000".to_owned();
-    assert!(appeals::insert_unless_tracking_number_taken(conn, &twin).await.unwrap());
+    let txn = app.db.write().await.unwrap();
+    with_its_event(&twin).flush(&txn).await.unwrap();
+    txn.commit().await.unwrap();
     assert_eq!(appeals::by_id(conn, twin.id).await.unwrap().unwrap().tracking_number, "TWIN0000000000");
+    assert_eq!(app.count_events().await, events_before + 1);
+    assert!(!appeals::tracking_number_taken(&StoreError::Conflict("idempotency_keys.key".to_owned())));
 }
 
 #[tokio::test]
