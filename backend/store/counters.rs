@@ -1,16 +1,12 @@
 //! Sequential registration numbers per agency and year, as a records office keeps them.
 
-use std::fmt::Write as _;
-
-use sea_orm::sea_query::{
-    Alias, Expr, ExprTrait, InsertStatement, OnConflict, PostgresQueryBuilder, Query, SqlWriterValues,
-};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, InsertStatement, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use uuid::Uuid;
 
-use super::StoreError;
 use super::entity::registration_counter as counter;
 use super::idempotency::{self, IdempotencyRecord};
+use super::{StoreError, deferred};
 
 /// Takes the next number for `agency` in `year`. Inside the caller's transaction the
 /// counter row stays locked until commit, so numbers are never skipped or repeated.
@@ -59,13 +55,8 @@ fn claim_then_upsert(claim: IdempotencyRecord, agency: Uuid, year: i32) -> Resul
                 .to_owned(),
         )
         .map_err(|err| StoreError::Db(DbErr::Custom(err.to_string())))?;
-    let mut sql = SqlWriterValues::new("$", true);
-    let _ = write!(sql, "WITH claimed AS (");
-    insert_claim.build_collect_any_into(&PostgresQueryBuilder, &mut sql);
-    let _ = write!(sql, ") ");
-    upsert.build_collect_any_into(&PostgresQueryBuilder, &mut sql);
-    let (sql, values) = sql.into_parts();
-    Ok(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+    let claimed = deferred::Write::from(insert_claim);
+    Ok(deferred::with_parts([("claimed", &claimed)], &deferred::Write::from(upsert)))
 }
 
 /// Reserves `count` consecutive registration numbers of an agency for a year at once (for

@@ -141,18 +141,30 @@ fn combined(writes: &[Write]) -> Vec<Statement> {
 
 fn one_statement(group: &[Write]) -> Option<Statement> {
     let (last, parts) = group.split_last()?;
+    Some(with_parts(parts.iter().enumerate().map(|(n, part)| (format!("w{n}"), part)), last))
+}
+
+/// `WITH name AS (part), … last` as one PostgreSQL statement, the values numbered through
+/// from `$1`: how every combined statement is rendered (the parts may be read by name in the
+/// ones after them, as a `RETURNING` feeds the next write).
+pub fn with_parts<'a, N: std::fmt::Display>(
+    parts: impl IntoIterator<Item = (N, &'a Write)>,
+    last: &Write,
+) -> Statement {
     let mut sql = SqlWriterValues::new("$", true);
-    for (n, part) in parts.iter().enumerate() {
-        let _ = write!(sql, "{} w{n} AS (", if n == 0 { "WITH" } else { "," });
+    let mut named = false;
+    for (name, part) in parts {
+        let _ = write!(sql, "{} {name} AS (", if named { "," } else { "WITH" });
         part.build_into(&mut sql);
         let _ = write!(sql, ")");
+        named = true;
     }
-    if !parts.is_empty() {
+    if named {
         let _ = write!(sql, " ");
     }
     last.build_into(&mut sql);
     let (sql, values) = sql.into_parts();
-    Some(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
 #[cfg(test)]
