@@ -148,10 +148,12 @@ pub async fn claim(
 }
 
 /// PostgreSQL: concurrent claimers skip rows another claimer has locked, so each takes a
-/// disjoint batch without waiting. One statement, committed on its own: the due rows are
-/// locked and leased at once, and the lease (owner, expiry, attempts) changes no indexed
-/// column, so with the room migration 12 leaves on the table's pages it is written as a
-/// HOT update, without new index entries.
+/// disjoint batch without waiting. One statement, committed on its own without waiting for
+/// its flush ([`Db::write_unflushed`]: a claim a crash undoes leaves the jobs due, and the
+/// commit that completes them flushes the claim with it): the due rows are locked and
+/// leased at once, and the lease (owner, expiry, attempts) changes no indexed column, so
+/// with the room migration 12 leaves on the table's pages it is written as a HOT update,
+/// without new index entries.
 async fn claim_skip_locked(
     db: &Db,
     owner: &str,
@@ -173,10 +175,12 @@ async fn claim_skip_locked(
         owner.into(),
         (now + lease).into(),
     ];
+    let txn = db.write_unflushed().await?;
     let mut claimed = job::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(DbBackend::Postgres, sql, values))
-        .all(db.conn())
+        .all(&txn)
         .await?;
+    txn.commit().await?;
     // RETURNING gives no order; the batch runs in due order.
     claimed.sort_by_key(|job| (job.run_at, job.id));
     Ok(claimed)

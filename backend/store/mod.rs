@@ -178,6 +178,22 @@ impl Db {
         Ok(self.conn.begin_with_options(options).await?)
     }
 
+    /// Begins a write transaction whose commit does not wait for the write-ahead log to reach
+    /// disk: PostgreSQL's `synchronous_commit = off`, for this transaction only. For leases
+    /// and nothing else: a crash of PostgreSQL may undo such a commit (the lease is gone and
+    /// the work is claimed again, as after any lost claim), but never partly, and never one
+    /// whose effect a later transaction recorded, because a later ordinary commit flushes the
+    /// log up to itself, this transaction's record included. A lease commit that waits for
+    /// nothing leaves the flush to the commit that records the work. SQLite: as [`Db::write`]
+    /// (its durability is set per connection).
+    pub async fn write_unflushed(&self) -> Result<DatabaseTransaction, StoreError> {
+        let txn = self.write().await?;
+        if self.backend == Backend::Postgres {
+            txn.execute_unprepared("SET LOCAL synchronous_commit = off").await?;
+        }
+        Ok(txn)
+    }
+
     /// Begins a read-only transaction for a report's several queries: they see one
     /// snapshot, and on PostgreSQL each is planned for the values it is given. A statement
     /// the pool has prepared gets a generic plan after five runs, and the generic plan of a

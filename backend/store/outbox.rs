@@ -121,14 +121,16 @@ fn new_row(message: NewMessage) -> row::ActiveModel {
 }
 
 /// Claims up to `limit` due messages, oldest due first, for a sender whose lease ends at
-/// `lease_until`; counts the attempt.
+/// `lease_until`; counts the attempt. The claim's commit does not wait for its flush
+/// ([`Db::write_unflushed`]): a claim a crash undoes only sends its messages again, as a
+/// crash in mid-batch does anyway.
 pub async fn claim_due(
     db: &Db,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<OutboxMessage>, StoreError> {
-    let txn = db.write().await?;
+    let txn = db.write_unflushed().await?;
     let due = due_messages(db.backend(), now, limit);
     let mut claimed = row::Entity::update_many()
         .col_expr(Column::Status, Expr::value(DeliveryStatus::Sending.as_str()))

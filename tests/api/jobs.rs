@@ -18,7 +18,10 @@ use murojiat::store::events::{self, NewEvent, Verified};
 use murojiat::store::jobs::{self, NewJob};
 use murojiat::store::users::{self, NewUser};
 use murojiat::store::{Backend, Db, agencies};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
+    Statement,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -96,6 +99,31 @@ async fn claims_take_due_jobs_in_due_order_and_leases_keep_others_away_until_the
     assert!(!jobs::complete(db, first[0].id, "a", now + LEASE).await.unwrap());
     assert!(jobs::complete(db, first[0].id, "c", now + LEASE).await.unwrap());
     assert!(!jobs::complete(db, first[0].id, "c", now + LEASE).await.unwrap(), "done once");
+}
+
+/// `Db::write_unflushed`, the claims' transaction: on PostgreSQL its commit does not wait
+/// for the log's flush, for that transaction only; on both backends it writes as any other.
+#[tokio::test]
+async fn a_lease_transaction_commits_without_waiting_for_its_flush_and_writes_as_any_other() {
+    let app = spawn_app().await;
+    let now = start_instant();
+    let show = || Statement::from_string(DbBackend::Postgres, "SHOW synchronous_commit");
+    let setting = |row: Option<sea_orm::QueryResult>| {
+        row.expect("SHOW returns a row").try_get::<String>("", "synchronous_commit").unwrap()
+    };
+    let txn = app.db.write_unflushed().await.expect("the transaction begins");
+    if app.db.backend() == Backend::Postgres {
+        assert_eq!(setting(txn.query_one_raw(show()).await.unwrap()), "off");
+    }
+    jobs::schedule(&txn, new_job("lease", now), now).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(job(&app, "lease").await.status, jobs::PENDING, "the write is committed");
+    if app.db.backend() == Backend::Postgres {
+        for _ in 0..4 {
+            let pooled = app.db.conn().query_one_raw(show()).await.unwrap();
+            assert_eq!(setting(pooled), "on", "SET LOCAL ends with the transaction");
+        }
+    }
 }
 
 const SECOND: Duration = Duration::seconds(1);
