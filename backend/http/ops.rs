@@ -51,11 +51,16 @@ async fn metrics(State(app): State<App>) -> impl IntoResponse {
     let mut text = app.metrics.render();
     match crate::services::delivery::counts(&app).await {
         Ok(counts) => {
-            text.push_str("# HELP murojiat_outbox_messages Emails in the outbox by delivery status.\n");
+            text.push_str(
+                "# HELP murojiat_outbox_messages Emails in the outbox not sent, by delivery status.\n",
+            );
             text.push_str("# TYPE murojiat_outbox_messages gauge\n");
-            for (status, count) in counts {
+            for (status, count) in counts.unsent {
                 text.push_str(&format!("murojiat_outbox_messages{{status=\"{status}\"}} {count}\n"));
             }
+            text.push_str("# HELP murojiat_mail_sent_total Emails this process has sent since it started.\n");
+            text.push_str("# TYPE murojiat_mail_sent_total counter\n");
+            text.push_str(&format!("murojiat_mail_sent_total {}\n", counts.sent_total));
         }
         Err(error) => tracing::warn!(%error, "outbox counts unavailable for /metrics"),
     }

@@ -55,7 +55,19 @@ const CLAIMABLE: [DeliveryStatus; 3] =
 /// the partial index `idx_outbox_claimable` (migration 13) and read the due messages from it
 /// in order. The statuses are this module's own constants, never a client's input.
 fn claimable() -> Expr {
-    let statuses: Vec<String> = CLAIMABLE.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    status_in(&CLAIMABLE)
+}
+
+/// `status <> 'sent'`, written into the SQL as [`claimable`] is: the condition of the partial
+/// index `idx_outbox_unsent` (migration 14), which holds every message not sent.
+fn unsent() -> Expr {
+    Expr::cust(format!("\"status\" <> '{}'", DeliveryStatus::Sent.as_str()))
+}
+
+/// `status IN (...)` with the statuses written into the SQL (they are this module's own
+/// vocabulary, never a client's text).
+fn status_in(statuses: &[DeliveryStatus]) -> Expr {
+    let statuses: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
     Expr::cust(format!("\"status\" IN ({})", statuses.join(", ")))
 }
 
@@ -296,39 +308,60 @@ pub async fn backlog(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
     Ok(row::Entity::find().filter(claimable()).count(db).await?)
 }
 
-/// How many messages are in each status, in one read of the table (statuses with none are
-/// missing). No index serves it: it reads every message once.
-pub async fn count_by_status(db: &impl ConnectionTrait) -> Result<HashMap<String, u64>, StoreError> {
-    let rows: Vec<(String, i64)> = row::Entity::find()
-        .select_only()
+/// How many messages not sent are in each status (statuses with none are missing), read
+/// from the partial index `idx_outbox_unsent`: as many entries as there are such messages,
+/// however many were sent.
+pub async fn count_unsent_by_status(db: &impl ConnectionTrait) -> Result<HashMap<String, u64>, StoreError> {
+    let backend = db.get_database_backend();
+    let rows = db.query_all_raw(backend.build(&counting_unsent())).await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.try_get("", "status")?;
+            let n: i64 = row.try_get("", "n")?;
+            Ok((status, u64::try_from(n).unwrap_or(0)))
+        })
+        .collect()
+}
+
+/// The statement [`count_unsent_by_status`] runs.
+pub fn counting_unsent() -> SelectStatement {
+    Query::select()
         .column(Column::Status)
-        .column_as(Expr::col(Column::Id).count(), "n")
-        .group_by(Column::Status)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|(status, n)| (status, u64::try_from(n).unwrap_or(0))).collect())
+        .expr_as(Expr::col(Column::Id).count(), "n")
+        .from(row::Entity)
+        .and_where(unsent())
+        .group_by_col(Column::Status)
+        .to_owned()
 }
 
 pub async fn by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<OutboxMessage>, StoreError> {
     Ok(row::Entity::find_by_id(id).one(db).await?)
 }
 
-/// The messages in any of `statuses` after the cursor `after` (by id), up to `limit`.
+/// The messages in any of `statuses` after the cursor `after` (by id), up to `limit`; read
+/// from `idx_outbox_unsent` in id order unless sent messages are asked for.
 pub async fn list(
     db: &impl ConnectionTrait,
     statuses: &[DeliveryStatus],
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<OutboxMessage>, StoreError> {
-    let mut query = row::Entity::find()
-        .filter(Column::Status.is_in(statuses.iter().map(|s| s.as_str())))
-        .order_by_asc(Column::Id)
-        .limit(limit);
+    let backend = db.get_database_backend();
+    let statement = backend.build(&listing(statuses, after, limit));
+    Ok(row::Entity::find().from_raw_sql(statement).all(db).await?)
+}
+
+/// The statement [`list`] runs.
+pub fn listing(statuses: &[DeliveryStatus], after: Option<Uuid>, limit: u64) -> SelectStatement {
+    let mut query = row::Entity::find().filter(status_in(statuses)).order_by_asc(Column::Id).limit(limit);
+    if !statuses.contains(&DeliveryStatus::Sent) {
+        // Said outright, so that SQLite too reads the messages from `idx_outbox_unsent`.
+        query = query.filter(unsent());
+    }
     if let Some(after) = after {
         query = query.filter(Column::Id.gt(after));
     }
-    Ok(query.all(db).await?)
+    query.into_query()
 }
 
 /// Puts a failed, dead or dropped message back in the queue for an attempt now, with a

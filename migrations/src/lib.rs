@@ -16,6 +16,7 @@ mod m20261201_000010_open_stints_cover;
 mod m20261201_000011_idempotency_keys_by_age;
 mod m20261201_000012_jobs_page_room;
 mod m20261201_000013_outbox_claimable;
+mod m20261202_000014_outbox_unsent;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_idempotency_keys_by_age::Migration),
             Box::new(m20261201_000012_jobs_page_room::Migration),
             Box::new(m20261201_000013_outbox_claimable::Migration),
+            Box::new(m20261202_000014_outbox_unsent::Migration),
         ]
     }
 }
