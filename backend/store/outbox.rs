@@ -65,8 +65,11 @@ fn unsent() -> Expr {
 }
 
 /// `status IN (...)` with the statuses written into the SQL (they are this module's own
-/// vocabulary, never a client's text).
+/// vocabulary, never a client's text); false for no status.
 fn status_in(statuses: &[DeliveryStatus]) -> Expr {
+    if statuses.is_empty() {
+        return Expr::cust("1 = 0");
+    }
     let statuses: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
     Expr::cust(format!("\"status\" IN ({})", statuses.join(", ")))
 }

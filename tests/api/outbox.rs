@@ -440,4 +440,6 @@ async fn the_outbox_count_and_the_admin_list_read_only_the_messages_not_sent() {
     assert!(!list.to_lowercase().contains("sort"), "the list sorts:\n{list}");
     let sent = plan_of(&app, &outbox::listing(&[outbox::DeliveryStatus::Sent], None, 50)).await;
     assert!(!sent.contains("idx_outbox_unsent"), "sent messages are not in the index:\n{sent}");
+    let none = outbox::list(app.db.conn(), &[], None, 50).await.expect("a list of no status is valid SQL");
+    assert!(none.is_empty());
 }
