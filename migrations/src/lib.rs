@@ -3,6 +3,40 @@
 
 pub use sea_orm_migration::prelude::*;
 
+/// A migration made of plain SQL statements that are the same on SQLite and PostgreSQL:
+/// `up` runs them in order to apply it, `down` to undo it.
+macro_rules! sql_migration {
+    ($name:literal, up: [$($up:expr),+ $(,)?], down: [$($down:expr),+ $(,)?] $(,)?) => {
+        pub struct Migration;
+
+        impl $crate::MigrationName for Migration {
+            fn name(&self) -> &str {
+                $name
+            }
+        }
+
+        #[$crate::async_trait::async_trait]
+        impl $crate::MigrationTrait for Migration {
+            async fn up(&self, manager: &$crate::SchemaManager) -> Result<(), $crate::DbErr> {
+                $crate::run_all(manager, &[$($up),+]).await
+            }
+
+            async fn down(&self, manager: &$crate::SchemaManager) -> Result<(), $crate::DbErr> {
+                $crate::run_all(manager, &[$($down),+]).await
+            }
+        }
+    };
+}
+
+/// Runs `statements` one after the other (see `sql_migration!`).
+async fn run_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for statement in statements {
+        db.execute_unprepared(statement).await?;
+    }
+    Ok(())
+}
+
 mod m20261130_000001_accounts;
 mod m20261130_000002_appeals;
 mod m20261130_000003_appeal_search;

@@ -6,38 +6,16 @@
 //! the index alone (an index-only scan on PostgreSQL, a covering index on SQLite), and
 //! replaces the first. It leads with the day received, which every report restricts.
 
-use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::ConnectionTrait;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261201_000010_open_stints_cover"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        db.execute_unprepared(
-            "CREATE INDEX idx_appeal_stints_open_cover ON appeal_stints \
-             (received_day, agency_id, due_day, due_at, paused_at, official_id, category_code, territory_code, kind) \
-             WHERE ended_at IS NULL",
-        )
-        .await?;
-        db.execute_unprepared("DROP INDEX IF EXISTS idx_appeal_stints_open").await?;
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        db.execute_unprepared(
-            "CREATE INDEX idx_appeal_stints_open ON appeal_stints (agency_id, received_day) WHERE ended_at IS NULL",
-        )
-        .await?;
-        db.execute_unprepared("DROP INDEX IF EXISTS idx_appeal_stints_open_cover").await?;
-        Ok(())
-    }
-}
+sql_migration!(
+    "m20261201_000010_open_stints_cover",
+    up: [
+        "CREATE INDEX idx_appeal_stints_open_cover ON appeal_stints \
+         (received_day, agency_id, due_day, due_at, paused_at, official_id, category_code, territory_code, kind) \
+         WHERE ended_at IS NULL",
+        "DROP INDEX IF EXISTS idx_appeal_stints_open",
+    ],
+    down: [
+        "CREATE INDEX idx_appeal_stints_open ON appeal_stints (agency_id, received_day) WHERE ended_at IS NULL",
+        "DROP INDEX IF EXISTS idx_appeal_stints_open_cover",
+    ],
+);

@@ -5,31 +5,12 @@
 //! messages, and the administrators' list of failed, dead or dropped messages reads them in
 //! id order without passing over the sent ones. The same SQL on SQLite and PostgreSQL.
 
-use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::ConnectionTrait;
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261202_000014_outbox_unsent"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX idx_outbox_unsent ON outbox (id, status) WHERE status <> 'sent'",
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.get_connection().execute_unprepared("DROP INDEX IF EXISTS idx_outbox_unsent").await?;
-        Ok(())
-    }
-}
+sql_migration!(
+    "m20261202_000014_outbox_unsent",
+    up: [
+        "CREATE INDEX idx_outbox_unsent ON outbox (id, status) WHERE status <> 'sent'",
+    ],
+    down: [
+        "DROP INDEX IF EXISTS idx_outbox_unsent",
+    ],
+);
