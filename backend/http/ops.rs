@@ -44,7 +44,8 @@ async fn readyz(State(app): State<App>) -> Result<Json<Health>, ApiError> {
     }
 }
 
-/// Prometheus metrics: requests by matched route, status and latency.
+/// Prometheus metrics: requests by matched route, status and latency; the outbox; the
+/// scheduler's due and failed jobs.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 async fn metrics(State(app): State<App>) -> impl IntoResponse {
@@ -63,6 +64,19 @@ async fn metrics(State(app): State<App>) -> impl IntoResponse {
             text.push_str(&format!("murojiat_mail_sent_total {}\n", counts.sent_total));
         }
         Err(error) => tracing::warn!(%error, "outbox counts unavailable for /metrics"),
+    }
+    match crate::services::scheduler::counts(&app, app.clock.now()).await {
+        Ok(jobs) => {
+            text.push_str("# HELP murojiat_jobs_due Scheduler jobs due and not yet done.\n");
+            text.push_str("# TYPE murojiat_jobs_due gauge\n");
+            text.push_str(&format!("murojiat_jobs_due {}\n", jobs.due));
+            text.push_str(
+                "# HELP murojiat_jobs_failed Scheduler jobs that gave up after their last attempt.\n",
+            );
+            text.push_str("# TYPE murojiat_jobs_failed gauge\n");
+            text.push_str(&format!("murojiat_jobs_failed {}\n", jobs.failed));
+        }
+        Err(error) => tracing::warn!(%error, "job counts unavailable for /metrics"),
     }
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }

@@ -356,6 +356,16 @@ pub async fn count_with_status(db: &impl ConnectionTrait, status: &str) -> Resul
     Ok(job::Entity::find().filter(job::Column::Status.eq(status)).count(db).await?)
 }
 
+/// How many pending jobs are due at `now` (run or not yet run): a range of `idx_jobs_due`,
+/// as long as what is due, whatever number is pending later or done.
+pub async fn count_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    Ok(job::Entity::find()
+        .filter(job::Column::Status.eq(PENDING))
+        .filter(job::Column::RunAt.lte(now))
+        .count(db)
+        .await?)
+}
+
 /// The job with this key.
 pub async fn by_key(db: &impl ConnectionTrait, key: &str) -> Result<Option<Job>, StoreError> {
     Ok(job::Entity::find().filter(job::Column::DedupeKey.eq(key)).one(db).await?)

@@ -25,7 +25,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::support::{TestApp, fixtures, spawn_app, start_instant};
+use crate::support::{ANONYMOUS, TestApp, fixtures, spawn_app, start_instant};
 
 const LEASE: Duration = Duration::seconds(60);
 
@@ -155,6 +155,31 @@ async fn a_failing_job_backs_off_then_ends_failed_and_visible() {
     assert_eq!(job(&app, "bad").await.status, jobs::FAILED);
     assert_eq!(jobs::count_with_status(db, jobs::FAILED).await.unwrap(), 1);
     assert_eq!(scheduler.run_due(now + Duration::days(30)).await.unwrap(), RunReport::default());
+}
+
+/// `/metrics` shows the jobs due and not done (read at the server's clock) and the jobs that
+/// gave up.
+#[tokio::test]
+async fn metrics_show_the_jobs_due_and_the_jobs_that_gave_up() {
+    let app = spawn_app_with_attempts(1).await;
+    let now = app.clock_now();
+    let db = app.db.conn();
+    let appeal = insert_appeals(&app, 1, now - Duration::days(1)).await[0];
+    // Due now, and its payload cannot be read: it fails at its only attempt.
+    jobs::schedule(db, NewJob { appeal_id: Some(appeal), ..new_job("bad", now) }, now).await.unwrap();
+    jobs::schedule(db, new_job("later", now + Duration::hours(1)), now).await.unwrap();
+    let gauge = |metrics: &str, name: &str| -> u64 {
+        let value = metrics.lines().find_map(|line| line.strip_prefix(&format!("{name} ")));
+        value.and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("no {name}: {metrics}"))
+    };
+    let metrics = app.get("/metrics", ANONYMOUS).await.text().await.unwrap();
+    assert_eq!((gauge(&metrics, "murojiat_jobs_due"), gauge(&metrics, "murojiat_jobs_failed")), (1, 0));
+
+    let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
+    assert_eq!(report.failed, 1);
+    let metrics = app.get("/metrics", ANONYMOUS).await.text().await.unwrap();
+    assert_eq!((gauge(&metrics, "murojiat_jobs_due"), gauge(&metrics, "murojiat_jobs_failed")), (0, 1));
+    assert!(metrics.contains("# TYPE murojiat_jobs_due gauge\n"), "{metrics}");
 }
 
 async fn spawn_app_with_attempts(attempts: u32) -> TestApp {

@@ -95,6 +95,27 @@ impl RunReport {
     }
 }
 
+/// What `/metrics` tells of the scheduler, read from the database, so any instance shows it
+/// whichever processes run the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobCounts {
+    /// Jobs due now and not done: near zero while the schedulers keep up; growing, it means
+    /// none is running or they fall behind.
+    pub due: u64,
+    /// Jobs that gave up after their last attempt (docs/operations.md says how to find
+    /// why and run one again).
+    pub failed: u64,
+}
+
+/// The scheduler's counts at `now`: two index ranges, each as long as what it counts.
+pub async fn counts(app: &App, now: DateTime<Utc>) -> Result<JobCounts, SchedulerError> {
+    let db = app.db.conn();
+    Ok(JobCounts {
+        due: jobs::count_due(db, now).await?,
+        failed: jobs::count_with_status(db, jobs::FAILED).await?,
+    })
+}
+
 /// One scheduler: a name for its leases and the application it works for.
 #[derive(Clone)]
 pub struct Scheduler {
