@@ -1,5 +1,7 @@
 //! Operational endpoints: liveness, readiness, metrics and the token verification keys.
 
+use std::fmt::Write as _;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -52,33 +54,57 @@ async fn metrics(State(app): State<App>) -> impl IntoResponse {
     let mut text = app.metrics.render();
     match crate::services::delivery::counts(&app).await {
         Ok(counts) => {
-            text.push_str(
-                "# HELP murojiat_outbox_messages Emails in the outbox not sent, by delivery status.\n",
+            let unsent: Vec<(String, u64)> =
+                counts.unsent.iter().map(|(status, n)| (format!("{{status=\"{status}\"}}"), *n)).collect();
+            family(
+                &mut text,
+                "murojiat_outbox_messages",
+                "gauge",
+                "Emails in the outbox not sent, by delivery status.",
+                &unsent,
             );
-            text.push_str("# TYPE murojiat_outbox_messages gauge\n");
-            for (status, count) in counts.unsent {
-                text.push_str(&format!("murojiat_outbox_messages{{status=\"{status}\"}} {count}\n"));
-            }
-            text.push_str("# HELP murojiat_mail_sent_total Emails this process has sent since it started.\n");
-            text.push_str("# TYPE murojiat_mail_sent_total counter\n");
-            text.push_str(&format!("murojiat_mail_sent_total {}\n", counts.sent_total));
+            let sent = [(String::new(), counts.sent_total)];
+            family(
+                &mut text,
+                "murojiat_mail_sent_total",
+                "counter",
+                "Emails this process has sent since it started.",
+                &sent,
+            );
         }
         Err(error) => tracing::warn!(%error, "outbox counts unavailable for /metrics"),
     }
     match crate::services::scheduler::counts(&app, app.clock.now()).await {
         Ok(jobs) => {
-            text.push_str("# HELP murojiat_jobs_due Scheduler jobs due and not yet done.\n");
-            text.push_str("# TYPE murojiat_jobs_due gauge\n");
-            text.push_str(&format!("murojiat_jobs_due {}\n", jobs.due));
-            text.push_str(
-                "# HELP murojiat_jobs_failed Scheduler jobs that gave up after their last attempt.\n",
+            family(
+                &mut text,
+                "murojiat_jobs_due",
+                "gauge",
+                "Scheduler jobs due and not yet done.",
+                &[(String::new(), jobs.due)],
             );
-            text.push_str("# TYPE murojiat_jobs_failed gauge\n");
-            text.push_str(&format!("murojiat_jobs_failed {}\n", jobs.failed));
+            let failed = [(String::new(), jobs.failed)];
+            family(
+                &mut text,
+                "murojiat_jobs_failed",
+                "gauge",
+                "Scheduler jobs that gave up after their last attempt.",
+                &failed,
+            );
         }
         Err(error) => tracing::warn!(%error, "job counts unavailable for /metrics"),
     }
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+}
+
+/// One metric family in the Prometheus text format: its HELP and TYPE lines, then a sample per
+/// label set (`""` for none, or `{name="value"}`).
+fn family(text: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, u64)]) {
+    let _ = writeln!(text, "# HELP {name} {help}");
+    let _ = writeln!(text, "# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(text, "{name}{labels} {value}");
+    }
 }
 
 /// The public keys that verify access tokens (JWKS).
