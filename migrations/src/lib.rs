@@ -51,6 +51,7 @@ mod m20261201_000011_idempotency_keys_by_age;
 mod m20261201_000012_jobs_page_room;
 mod m20261201_000013_outbox_claimable;
 mod m20261202_000014_outbox_unsent;
+mod m20261202_000015_pending_jobs_indexes;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_jobs_page_room::Migration),
             Box::new(m20261201_000013_outbox_claimable::Migration),
             Box::new(m20261202_000014_outbox_unsent::Migration),
+            Box::new(m20261202_000015_pending_jobs_indexes::Migration),
         ]
     }
 }

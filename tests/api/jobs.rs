@@ -25,6 +25,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::support::plans::{plan_of, plan_of_query};
 use crate::support::{ANONYMOUS, TestApp, fixtures, spawn_app, start_instant};
 
 const LEASE: Duration = Duration::seconds(60);
@@ -180,6 +181,35 @@ async fn metrics_show_the_jobs_due_and_the_jobs_that_gave_up() {
     let metrics = app.get("/metrics", ANONYMOUS).await.text().await.unwrap();
     assert_eq!((gauge(&metrics, "murojiat_jobs_due"), gauge(&metrics, "murojiat_jobs_failed")), (0, 1));
     assert!(metrics.contains("# TYPE murojiat_jobs_due gauge\n"), "{metrics}");
+}
+
+/// The scheduler's reads find the pending (or failed) jobs from partial indexes that hold
+/// only those (migration 15): the claim in due order without sorting, the metrics' counts,
+/// and the superseding of an appeal's pending jobs. Done jobs, which outnumber them, are in
+/// none of these indexes.
+#[tokio::test]
+async fn the_scheduler_reads_pending_and_failed_jobs_from_indexes_that_hold_only_those() {
+    let app = spawn_app().await;
+    let now = app.clock_now();
+    let claim = plan_of(&app, &jobs::claiming(app.db.backend(), "a", now, LEASE, 100), &["jobs"]).await;
+    assert!(claim.contains("idx_jobs_pending"), "the claim does not read the pending index:\n{claim}");
+    assert!(!claim.to_lowercase().contains("sort"), "the claim sorts:\n{claim}");
+    let due = plan_of_query(&app, &jobs::counting_due(now), &["jobs"]).await;
+    assert!(
+        due.contains("idx_jobs_pending"),
+        "the count of due jobs does not read the pending index:\n{due}"
+    );
+    let failed = plan_of_query(&app, &jobs::counting_failed(), &["jobs"]).await;
+    assert!(
+        failed.contains("idx_jobs_failed"),
+        "the count of failed jobs does not read its index:\n{failed}"
+    );
+    let kinds = [JobKind::Reminder.as_str(), JobKind::Deadline.as_str()];
+    let supersede = plan_of_query(&app, &jobs::superseding(Uuid::nil(), &kinds, &[], now), &["jobs"]).await;
+    assert!(
+        supersede.contains("idx_jobs_pending_of_appeal"),
+        "superseding does not read the appeal's pending jobs from their index:\n{supersede}"
+    );
 }
 
 async fn spawn_app_with_attempts(attempts: u32) -> TestApp {

@@ -9,14 +9,12 @@ use murojiat::services::delivery::{self, DeliveryReport};
 use murojiat::services::notices::{self, Recipient};
 use murojiat::store::entity::outbox_message;
 use murojiat::store::entity::{category, territory};
-use murojiat::store::{Backend, outbox, reference};
-use sea_orm::sea_query::{Expr, PostgresQueryBuilder, QueryBuilder, SelectStatement, SqliteQueryBuilder};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement,
-    TransactionTrait,
-};
+use murojiat::store::{outbox, reference};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
+use crate::support::plans::plan_of_query;
 use crate::support::smtp_sink::SmtpSink;
 use crate::support::{ANONYMOUS, Session, TestApp, spawn_app, spawn_app_with};
 
@@ -375,54 +373,9 @@ fn sent_total(metrics: &str) -> u64 {
 async fn the_claim_reads_due_messages_from_the_claimable_index() {
     let app = spawn_app().await;
     let due = outbox::due_messages(app.db.backend(), app.clock.now(), 50);
-    let plan = plan_of(&app, &due).await;
+    let plan = plan_of_query(&app, &due, &["outbox"]).await;
     assert!(plan.contains("idx_outbox_claimable"), "the claim does not read the claimable index:\n{plan}");
     assert!(!plan.to_lowercase().contains("sort"), "the claim sorts:\n{plan}");
-}
-
-/// How the database under test plans `statement` as it is sent, with its values bound:
-/// PostgreSQL with the generic plan it settles on after a few runs (scans that read
-/// everything and sorts are priced out, so only an index that can serve the statement is
-/// chosen), SQLite as it prepares it.
-async fn plan_of(app: &TestApp, statement: &SelectStatement) -> String {
-    let lines: Vec<String> = match app.db.backend() {
-        Backend::Postgres => {
-            let (sql, values) = statement.build(PostgresQueryBuilder);
-            let arguments: Vec<String> =
-                values.iter().map(|v| PostgresQueryBuilder.value_to_string(v)).collect();
-            let txn = app.db.conn().begin().await.unwrap();
-            for setting in
-                ["plan_cache_mode = force_generic_plan", "enable_seqscan = off", "enable_sort = off"]
-            {
-                txn.execute_unprepared(&format!("SET LOCAL {setting}")).await.unwrap();
-            }
-            txn.execute_unprepared(&format!("PREPARE plan_probe AS {sql}")).await.unwrap();
-            let explain = match arguments.is_empty() {
-                true => "EXPLAIN EXECUTE plan_probe".to_owned(),
-                false => format!("EXPLAIN EXECUTE plan_probe({})", arguments.join(", ")),
-            };
-            let rows = txn.query_all_raw(Statement::from_string(DbBackend::Postgres, explain)).await.unwrap();
-            txn.execute_unprepared("DEALLOCATE plan_probe").await.unwrap();
-            txn.rollback().await.unwrap();
-            rows.iter().map(|row| row.try_get::<String>("", "QUERY PLAN").unwrap()).collect()
-        }
-        Backend::Sqlite => {
-            let (sql, values) = statement.build(SqliteQueryBuilder);
-            let explain = Statement::from_sql_and_values(
-                DbBackend::Sqlite,
-                format!("EXPLAIN QUERY PLAN {sql}"),
-                values,
-            );
-            // Planning reads no table, so a pooled connection could plan with the schema it
-            // loaded before the migrations; a read on the same connection brings it up to date.
-            let txn = app.db.conn().begin().await.unwrap();
-            txn.execute_unprepared("SELECT count(*) FROM outbox").await.unwrap();
-            let rows = txn.query_all_raw(explain).await.unwrap();
-            txn.rollback().await.unwrap();
-            rows.iter().map(|row| row.try_get::<String>("", "detail").unwrap()).collect()
-        }
-    };
-    lines.join("\n")
 }
 
 /// `/metrics` counts the messages not sent from the partial index `idx_outbox_unsent`, and
@@ -432,13 +385,16 @@ async fn plan_of(app: &TestApp, statement: &SelectStatement) -> String {
 #[tokio::test]
 async fn the_outbox_count_and_the_admin_list_read_only_the_messages_not_sent() {
     let app = spawn_app().await;
-    let count = plan_of(&app, &outbox::counting_unsent()).await;
+    let count = plan_of_query(&app, &outbox::counting_unsent(), &["outbox"]).await;
     assert!(count.contains("idx_outbox_unsent"), "the count does not read the unsent index:\n{count}");
     let failed_and_dead = [outbox::DeliveryStatus::Failed, outbox::DeliveryStatus::Dead];
-    let list = plan_of(&app, &outbox::listing(&failed_and_dead, Some(uuid::Uuid::nil()), 50)).await;
+    let list =
+        plan_of_query(&app, &outbox::listing(&failed_and_dead, Some(uuid::Uuid::nil()), 50), &["outbox"])
+            .await;
     assert!(list.contains("idx_outbox_unsent"), "the list does not read the unsent index:\n{list}");
     assert!(!list.to_lowercase().contains("sort"), "the list sorts:\n{list}");
-    let sent = plan_of(&app, &outbox::listing(&[outbox::DeliveryStatus::Sent], None, 50)).await;
+    let sent =
+        plan_of_query(&app, &outbox::listing(&[outbox::DeliveryStatus::Sent], None, 50), &["outbox"]).await;
     assert!(!sent.contains("idx_outbox_unsent"), "sent messages are not in the index:\n{sent}");
     let none = outbox::list(app.db.conn(), &[], None, 50).await.expect("a list of no status is valid SQL");
     assert!(none.is_empty());

@@ -6,6 +6,7 @@
 pub mod appeals;
 mod database;
 pub mod fixtures;
+pub mod plans;
 mod problem;
 pub mod reports;
 pub mod smtp_sink;
