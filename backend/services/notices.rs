@@ -309,7 +309,8 @@ fn appeal_url(app: &App, appeal: &Appeal) -> String {
 
 /// Writes a staff alert about `appeal` (a deadline reminder, or the overdue alert) to each of
 /// `recipients`, deduplicated by `cause` (the job that raised it). With no one named, the
-/// alert goes to the agency's own address, as a letter to its records office would.
+/// alert goes to the agency's own address, as a letter to its records office would. Returns
+/// how many messages it queued: none when nobody, not even the agency, has an address.
 pub async fn staff_alert(
     app: &App,
     db: &impl ConnectionTrait,
@@ -318,9 +319,9 @@ pub async fn staff_alert(
     recipients: &[Uuid],
     cause: &str,
     now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
+) -> Result<usize, ServiceError> {
     let Some(agency) = crate::store::agencies::by_id(db, appeal.agency_id).await? else {
-        return Ok(());
+        return Ok(0);
     };
     let assignee = match appeal.assignee_id {
         Some(id) => users::by_id(db, id).await?.map(|u| u.full_name),
@@ -334,13 +335,15 @@ pub async fn staff_alert(
     }
     let messages =
         staff_alert_messages(app, kind, appeal, &agency, assignee.as_deref(), &people, cause, now)?;
+    let mut queued = 0;
     for message in messages {
         if !message.essential && !wants_optional_mail(db, &message.recipient_email).await? {
             continue;
         }
         outbox::enqueue(db, message).await?;
+        queued += 1;
     }
-    Ok(())
+    Ok(queued)
 }
 
 /// The messages of [`staff_alert`], from rows the caller has read: `people` are the accounts

@@ -1,11 +1,13 @@
 //! Escalations: the record that an appeal missed a deadline and its agency's supervisors
-//! were alerted. One row per (appeal, missed due instant); `notified_at` stays empty until
-//! email delivery (the outbox) picks it up.
+//! were alerted. One row per (appeal, missed due instant). `notified_at` is when the alert
+//! emails were queued, in the same transaction (the outbox sends them); it stays empty when
+//! there was no one to alert (no active supervisor or assignee, and no agency address), so
+//! an operator can find the missed deadlines nobody was told about.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
 };
@@ -51,6 +53,8 @@ pub struct NewEscalation {
     pub appeal_id: Uuid,
     pub agency_id: Uuid,
     pub due_at: DateTime<Utc>,
+    /// Whether alert emails were queued with it (`notified_at` is then the escalation's time).
+    pub alerted: bool,
 }
 
 /// The missed deadlines already recorded for these appeals, as (appeal, due instant), in
@@ -90,10 +94,27 @@ pub async fn record_many(
             agency_id: Set(e.agency_id),
             due_at: Set(e.due_at),
             escalated_at: Set(now),
-            notified_at: Set(None),
+            notified_at: Set(e.alerted.then_some(now)),
         })
         .collect();
     super::bulk::insert(db, rows, OnDuplicate::Skip).await
+}
+
+/// Records that the alert emails about the appeal's missed deadline `due_at` were queued
+/// at `now` (see [`record`], which leaves `notified_at` empty).
+pub async fn mark_notified(
+    db: &impl ConnectionTrait,
+    appeal_id: Uuid,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    escalation::Entity::update_many()
+        .col_expr(escalation::Column::NotifiedAt, Expr::value(now))
+        .filter(escalation::Column::AppealId.eq(appeal_id))
+        .filter(escalation::Column::DueAt.eq(due_at))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// An appeal's escalations, oldest first.

@@ -51,7 +51,8 @@ async fn rows_written_at_once_read_back_as_written_and_repeats_are_skipped() {
     assert_eq!(outbox::enqueue_many(conn, Vec::new()).await.unwrap(), 0);
 
     let due = now + Duration::days(15);
-    let escalation = |due_at| NewEscalation { appeal_id, agency_id: appeal.agency_id, due_at };
+    let escalation =
+        |due_at| NewEscalation { appeal_id, agency_id: appeal.agency_id, due_at, alerted: false };
     assert_eq!(
         escalations::record_many(conn, &[escalation(due), escalation(due + Duration::days(1))], now)
             .await
@@ -59,14 +60,20 @@ async fn rows_written_at_once_read_back_as_written_and_repeats_are_skipped() {
         2
     );
     assert_eq!(
-        escalations::record_many(conn, &[escalation(due), escalation(due + Duration::days(2))], now)
-            .await
-            .unwrap(),
+        escalations::record_many(
+            conn,
+            &[escalation(due), NewEscalation { alerted: true, ..escalation(due + Duration::days(2)) }],
+            now
+        )
+        .await
+        .unwrap(),
         1
     );
     let recorded = escalations::of_appeal(conn, appeal_id).await.unwrap();
     let mut dues: Vec<_> = recorded.iter().map(|e| e.due_at).collect();
     dues.sort();
     assert_eq!(dues, [due, due + Duration::days(1), due + Duration::days(2)]);
-    assert!(recorded.iter().all(|e| e.escalated_at == now && e.notified_at.is_none()));
+    assert!(recorded.iter().all(|e| e.escalated_at == now));
+    let notified: Vec<_> = recorded.iter().map(|e| (e.due_at, e.notified_at)).collect();
+    assert!(notified.contains(&(due, None)) && notified.contains(&(due + Duration::days(2), Some(now))));
 }

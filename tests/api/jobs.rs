@@ -17,7 +17,7 @@ use murojiat::store::entity::{appeal, appeal_event, escalation, job};
 use murojiat::store::events::{self, NewEvent, Verified};
 use murojiat::store::jobs::{self, NewJob};
 use murojiat::store::users::{self, NewUser};
-use murojiat::store::{Backend, Db, agencies};
+use murojiat::store::{Backend, Db, agencies, escalations};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
     Statement,
@@ -522,6 +522,49 @@ async fn one_batch_over_several_agencies_continues_each_appeals_own_chain_and_al
     // Run again: nothing is due, nothing is written twice.
     let again = Scheduler::new(app.app.clone()).run_due(now + Duration::hours(1)).await.unwrap();
     assert_eq!(again, RunReport::default());
+}
+
+/// An escalation records when its alert was queued, on either path a job can take (set-based
+/// with its batch, or one by one); one nobody could be told about (no supervisor, no
+/// assignee, no agency address) keeps `notified_at` empty, for operators to find.
+#[tokio::test]
+async fn an_escalation_records_whether_anyone_was_alerted_to_it() {
+    let app = spawn_app().await;
+    let now = start_instant();
+    let due = now - Duration::days(1);
+    let watched = fixtures::agency("alert-watched").insert(&app).await;
+    supervisor(&app, &watched, "boss@watched.example.org").await;
+    let mailbox = fixtures::agency("alert-mailbox").email("office@mailbox.example.org").insert(&app).await;
+    let nobody = fixtures::agency("alert-nobody").insert(&app).await;
+    let mut appeals = Vec::new();
+    for agency in [&watched, &mailbox, &nobody] {
+        let ids = insert_appeals_at(&app, agency, 2, due).await;
+        // The second appeal also has a (moot) reply job due: all its jobs run one by one.
+        let reply = NewJob {
+            kind: JobKind::CitizenReply.as_str().into(),
+            appeal_id: Some(ids[1]),
+            run_at: due,
+            dedupe_key: format!("citizen_reply:{}:test", ids[1]),
+            payload: json!({ "reply_due_at": due }),
+        };
+        jobs::schedule(app.db.conn(), reply, now).await.unwrap();
+        appeals.push((agency.code.clone(), ids));
+    }
+    let all: Vec<Uuid> = appeals.iter().flat_map(|(_, ids)| ids.clone()).collect();
+    start_timelines(&app, &all).await;
+    schedule_deadlines(&app, &all, due).await;
+
+    let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
+    assert_eq!((report.claimed, report.applied, report.one_by_one), (9, 6, 6), "{report:?}");
+    for (code, ids) in &appeals {
+        let expected = if code == "alert-nobody" { None } else { Some(now) };
+        for id in ids {
+            let escalated = escalations::of_appeal(app.db.conn(), *id).await.unwrap();
+            let notified: Vec<_> = escalated.iter().map(|e| e.notified_at).collect();
+            assert_eq!(notified, [expected], "{code}: {id}");
+        }
+    }
+    assert_eq!(mail_to(&app, "office@mailbox.example.org", MessageKind::OverdueAlert).await, 2);
 }
 
 /// Makes the database refuse outbox rows for addresses starting with `refused`, as a

@@ -129,6 +129,7 @@ pub(super) async fn run<'a>(
                         appeal_id: appeal.id,
                         agency_id: appeal.agency_id,
                         due_at: p.due_at,
+                        alerted: false,
                     });
                     Note {
                         job,
@@ -196,6 +197,8 @@ pub(super) async fn run<'a>(
     let started = Instant::now();
     let mut chained: Vec<Event> = Vec::with_capacity(notes.len());
     let mut messages = Vec::new();
+    // The appeals whose missed deadline someone was alerted to.
+    let mut alerted = HashSet::new();
     for note in notes {
         let appeal = note.appeal;
         let escalated_to = match note.overdue {
@@ -224,8 +227,14 @@ pub(super) async fn run<'a>(
         let named: Vec<users::User> = named.iter().filter_map(|id| people.get(id).cloned()).collect();
         let assignee = appeal.assignee_id.and_then(|id| people.get(&id)).map(|u| u.full_name.as_str());
         let cause = format!("job:{}", note.job.id);
-        messages
-            .extend(notices::staff_alert_messages(app, kind, appeal, agency, assignee, &named, &cause, now)?);
+        let alerts = notices::staff_alert_messages(app, kind, appeal, agency, assignee, &named, &cause, now)?;
+        if note.overdue.is_some() && !alerts.is_empty() {
+            alerted.insert(appeal.id);
+        }
+        messages.extend(alerts);
+    }
+    for escalation in &mut new_escalations {
+        escalation.alerted = alerted.contains(&escalation.appeal_id);
     }
 
     let written = escalations::record_many(txn, &new_escalations, now).await?;

@@ -95,7 +95,12 @@ pub async fn run(
             note(txn, &appeal, status, "overdue", overdue_data(&appeal, &p, &supervisors), now).await?;
             let alerted = overdue_alerted(&appeal, &supervisors);
             let cause = format!("job:{}", job.id);
-            notices::staff_alert(app, txn, MessageKind::OverdueAlert, &appeal, &alerted, &cause, now).await?;
+            let queued =
+                notices::staff_alert(app, txn, MessageKind::OverdueAlert, &appeal, &alerted, &cause, now)
+                    .await?;
+            if queued > 0 {
+                escalations::mark_notified(txn, appeal.id, p.due_at, now).await?;
+            }
             Ok(Outcome::Applied)
         }
         JobKind::ForwardingWindow => {
