@@ -37,7 +37,7 @@ pub const FAILED: &str = "failed";
 pub const SUPERSEDED: &str = "superseded";
 
 /// `status = '<status>'`, written into the SQL rather than bound: the condition of the
-/// partial indexes on pending and failed jobs (migration 15), which a planner matches only
+/// partial indexes of pending and failed jobs (migration 15), which a planner matches only
 /// against the text of a query, not against a bound value. `status` is one of this
 /// module's constants, never a client's text.
 fn status_is(status: &'static str) -> Expr {
@@ -138,7 +138,9 @@ pub fn superseding(appeal_id: Uuid, kinds: &[&str], keep: &[String], now: DateTi
         .col_expr(job::Column::Status, Expr::value(SUPERSEDED))
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
         .filter(job::Column::AppealId.eq(appeal_id))
-        .filter(status_is(PENDING))
+        // Bound, not written in: an appeal's few jobs are read from `idx_jobs_appeal`,
+        // never by scanning every pending job of the partial due index.
+        .filter(job::Column::Status.eq(PENDING))
         .filter(job::Column::Kind.is_in(kinds.iter().copied()));
     if !keep.is_empty() {
         query = query.filter(job::Column::DedupeKey.is_not_in(keep.iter().cloned()));

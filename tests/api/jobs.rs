@@ -184,9 +184,9 @@ async fn metrics_show_the_jobs_due_and_the_jobs_that_gave_up() {
 }
 
 /// The scheduler's reads find the pending (or failed) jobs from partial indexes that hold
-/// only those (migration 15): the claim in due order without sorting, the metrics' counts,
-/// and the superseding of an appeal's pending jobs. Done jobs, which outnumber them, are in
-/// none of these indexes.
+/// only those (migration 15): the claim in due order without sorting, and the metrics'
+/// counts. Done jobs, which outnumber them, are in neither. Superseding reads the appeal's
+/// own jobs.
 #[tokio::test]
 async fn the_scheduler_reads_pending_and_failed_jobs_from_indexes_that_hold_only_those() {
     let app = spawn_app().await;
@@ -207,8 +207,8 @@ async fn the_scheduler_reads_pending_and_failed_jobs_from_indexes_that_hold_only
     let kinds = [JobKind::Reminder.as_str(), JobKind::Deadline.as_str()];
     let supersede = plan_of_query(&app, &jobs::superseding(Uuid::nil(), &kinds, &[], now), &["jobs"]).await;
     assert!(
-        supersede.contains("idx_jobs_pending_of_appeal"),
-        "superseding does not read the appeal's pending jobs from their index:\n{supersede}"
+        supersede.contains("idx_jobs_appeal"),
+        "superseding does not read the appeal's jobs:\n{supersede}"
     );
 }
 
