@@ -97,6 +97,28 @@ start_server() {
     exit 1
 }
 peak_rss_mib() { awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$SERVER_PID/status"; }
+# CPU time (user + system, in clock ticks) used so far by the server and by the whole
+# machine, as "server machine". PostgreSQL's share of a measurement is the machine's less
+# the processes measured on their own (its backends come and go with their connections).
+TICK_MS=$(echo "1000 / $(getconf CLK_TCK)" | bc -l)
+ticks() {
+    local server=0
+    [[ -n $SERVER_PID && -r /proc/$SERVER_PID/stat ]] &&
+        server=$(sed 's/.*) //' "/proc/$SERVER_PID/stat" | awk '{print $12 + $13}')
+    echo "$server $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)"
+}
+# cpu_ticks FILE: the ticks of a command run with `timed` (its FILE.cpu, in seconds).
+cpu_ticks() { awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($1 + $2) * hz}' "$1.cpu"; }
+# per_op_ms TICKS OPS: milliseconds of CPU per operation.
+per_op_ms() { echo "scale=3; $1 * $TICK_MS / $2" | bc | sed 's/^\./0./'; }
+# timed FILE COMMAND...: runs COMMAND with its output in FILE and its own CPU time (user +
+# system, seconds) in FILE.cpu.
+timed() {
+    local out=$1
+    shift
+    local TIMEFORMAT='%U %S'
+    { time "$@" >"$out" 2>"$out.err"; } 2>"$out.cpu"
+}
 login() { # email password
     curl -fsS "$B/api/v1/auth/login" -H 'content-type: application/json' \
         -d "{\"email\":\"$1\",\"password\":\"$2\"}" | jq -r .access_token
@@ -129,9 +151,24 @@ activate_grown_rules() {
 # server can carry, when it cannot carry RATE).
 filing() {
     local saturated half
-    saturated=$("$LOAD" "$B" file tokens="$WORK/tokens" clients="$CLIENTS" seconds="$SECONDS_EACH" \
-        label="$1: filing, saturation ($CLIENTS clients)")
+    local before after filed=0
+    [[ $1 == PostgreSQL ]] && filed=$(psql "$DB_URL" -tAc "SELECT count(*) FROM appeals")
+    read -ra before <<<"$(ticks)"
+    timed "$WORK/saturation-$1" "$LOAD" "$B" file tokens="$WORK/tokens" clients="$CLIENTS" \
+        seconds="$SECONDS_EACH" label="$1: filing, saturation ($CLIENTS clients)" ||
+        { cat "$WORK/saturation-$1.err" >&2; exit 1; }
+    read -ra after <<<"$(ticks)"
+    saturated=$(cat "$WORK/saturation-$1")
     row "$saturated"
+    if [[ $1 == PostgreSQL ]]; then
+        # Every filing of the run, its warm-up included, as the CPU times include it.
+        filed=$(($(psql "$DB_URL" -tAc "SELECT count(*) FROM appeals") - filed))
+        local server=$((after[0] - before[0])) load
+        load=$(cpu_ticks "$WORK/saturation-$1")
+        FILING_CPU="server $(per_op_ms "$server" "$filed") ms, PostgreSQL and the rest of the machine \
+$(per_op_ms $((after[1] - before[1] - server - load)) "$filed") ms, load generator \
+$(per_op_ms "$load" "$filed") ms ($filed filings)"
+    fi
     row "$("$LOAD" "$B" file tokens="$WORK/tokens" rate="$RATE" seconds="$SECONDS_EACH" \
         label="$1: filing at $RATE/s (open loop)")"
     half=$(echo "$saturated" | awk -F'|' '{printf "%d", $5 / 2}')
@@ -189,9 +226,12 @@ stop_server
 baseline() {
     local name=$1 done failed latencies
     MIX=$1 benches/load/baseline_sql.sh "$DB_URL" "$SAMPLE" "$SAMPLE_KEY" >"$WORK/filing-$name.sql"
-    pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" -f "$WORK/filing-$name.sql" \
-        --log --log-prefix="$WORK/pg-$name" "$DB_URL" >"$WORK/pgbench-$name.txt" 2>&1 ||
-        { cat "$WORK/pgbench-$name.txt"; exit 1; }
+    local before after
+    read -ra before <<<"$(ticks)"
+    timed "$WORK/pgbench-$name.txt" pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$SECONDS_EACH" \
+        -f "$WORK/filing-$name.sql" --log --log-prefix="$WORK/pg-$name" "$DB_URL" ||
+        { cat "$WORK/pgbench-$name.txt" "$WORK/pgbench-$name.txt.err"; exit 1; }
+    read -ra after <<<"$(ticks)"
     PG_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench-$name.txt")
     failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench-$name.txt")
     done=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench-$name.txt")
@@ -199,6 +239,10 @@ baseline() {
     latencies=$(cat "$WORK"/pg-"$name".* | awk '{print $3}' | sort -n |
         awk '{a[NR]=$1} END {printf "%.2f | %.2f | %.2f | %.2f", a[int(NR*0.5)]/1000, a[int(NR*0.99)]/1000, a[int(NR*0.999)]/1000, a[NR]/1000}')
     row "| PostgreSQL: pgbench, one filing's writes per transaction ($CLIENTS clients, $2) | $done | ${failed:-0} | ${PG_TPS%.*} | $latencies |"
+    local client
+    client=$(cpu_ticks "$WORK/pgbench-$name.txt")
+    PGBENCH_CPU="PostgreSQL and the rest of the machine $(per_op_ms $((after[1] - before[1] - client)) "$done") ms, \
+pgbench $(per_op_ms "$client" "$done") ms ($done transactions)"
 }
 # The filings' own agency mix: routed filings crowd onto a few agencies, and each holds its
 # agency's registration counter until it commits.
@@ -246,4 +290,5 @@ echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 cat "$ROWS"
 echo
 echo "- Filing throughput against the database baseline: **$RATIO** ($SATURATION appeals/s over HTTP, ${PG_TPS%.*} transactions/s in pgbench with agencies drawn uniformly); **$MIX_RATIO** against the baseline with the filings' agency mix (${MIX_TPS%.*} transactions/s)"
+echo "- CPU per filing in the saturation run (user + system, from /proc; the two cores are shared): $FILING_CPU; per pgbench transaction with agencies drawn uniformly: $PGBENCH_CPU"
 echo "- Server peak RSS: PostgreSQL run $PG_RSS MiB ($READ_RSS MiB after the reads, before filing), SQLite run $SQLITE_RSS MiB"
