@@ -389,8 +389,9 @@ pub async fn of_appeal(db: &impl ConnectionTrait, appeal_id: Uuid) -> Result<Vec
         .await?)
 }
 
-/// How many jobs have `status`. Only pending and failed jobs are indexed by status: for
-/// the others this reads the whole table (tests and benchmarks count them).
+/// How many jobs have `status`, read from the whole table (the status is bound, so no
+/// partial index applies): for tests and benchmarks. The scheduler's own counts are
+/// [`count_due`] and [`count_failed`].
 pub async fn count_with_status(db: &impl ConnectionTrait, status: &str) -> Result<u64, StoreError> {
     Ok(job::Entity::find().filter(job::Column::Status.eq(status)).count(db).await?)
 }
