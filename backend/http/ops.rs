@@ -91,6 +91,14 @@ async fn metrics(State(app): State<App>) -> impl IntoResponse {
                 "Scheduler jobs that gave up after their last attempt.",
                 &failed,
             );
+            let unalerted = [(String::new(), jobs.unalerted_escalations)];
+            family(
+                &mut text,
+                "murojiat_escalations_unalerted",
+                "gauge",
+                "Missed deadlines nobody was alerted to (no supervisor, assignee or agency address).",
+                &unalerted,
+            );
         }
         Err(error) => tracing::warn!(%error, "job counts unavailable for /metrics"),
     }

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
 };
@@ -115,6 +115,26 @@ pub async fn mark_notified(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// How many escalations nobody was alerted to: `idx_escalations_unalerted`, as long as
+/// what it counts.
+pub async fn count_unalerted(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    let row = db.query_one_raw(db.get_database_backend().build(&counting_unalerted())).await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The statement [`count_unalerted`] runs.
+pub fn counting_unalerted() -> SelectStatement {
+    Query::select()
+        .expr_as(Expr::col(escalation::Column::Id).count(), "n")
+        .from(escalation::Entity)
+        .and_where(Expr::col(escalation::Column::NotifiedAt).is_null())
+        .to_owned()
 }
 
 /// An appeal's escalations, oldest first.

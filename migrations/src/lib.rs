@@ -52,6 +52,7 @@ mod m20261201_000012_jobs_page_room;
 mod m20261201_000013_outbox_claimable;
 mod m20261202_000014_outbox_unsent;
 mod m20261202_000015_pending_jobs_indexes;
+mod m20261202_000016_unalerted_escalations;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_outbox_claimable::Migration),
             Box::new(m20261202_000014_outbox_unsent::Migration),
             Box::new(m20261202_000015_pending_jobs_indexes::Migration),
+            Box::new(m20261202_000016_unalerted_escalations::Migration),
         ]
     }
 }

@@ -554,6 +554,13 @@ async fn an_escalation_records_whether_anyone_was_alerted_to_it() {
     start_timelines(&app, &all).await;
     schedule_deadlines(&app, &all, due).await;
 
+    let unalerted = async || -> String {
+        let metrics = app.get("/metrics", ANONYMOUS).await.text().await.unwrap();
+        let line = metrics.lines().find(|l| l.starts_with("murojiat_escalations_unalerted "));
+        line.unwrap_or_else(|| panic!("no gauge: {metrics}")).to_owned()
+    };
+    assert_eq!(unalerted().await, "murojiat_escalations_unalerted 0");
+
     let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
     assert_eq!((report.claimed, report.applied, report.one_by_one), (9, 6, 6), "{report:?}");
     for (code, ids) in &appeals {
@@ -565,6 +572,10 @@ async fn an_escalation_records_whether_anyone_was_alerted_to_it() {
         }
     }
     assert_eq!(mail_to(&app, "office@mailbox.example.org", MessageKind::OverdueAlert).await, 2);
+    // Operators see the two nobody was told about, counted from their own small index.
+    assert_eq!(unalerted().await, "murojiat_escalations_unalerted 2");
+    let plan = plan_of_query(&app, &escalations::counting_unalerted(), &["escalations"]).await;
+    assert!(plan.contains("idx_escalations_unalerted"), "the count does not read its index:\n{plan}");
 }
 
 /// Makes the database refuse outbox rows for addresses starting with `refused`, as a

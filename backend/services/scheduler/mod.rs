@@ -26,8 +26,8 @@ use crate::app::App;
 use crate::config::SchedulerSettings;
 use crate::store::StoreError;
 use crate::store::appeals::{self, Appeal};
-use crate::store::idempotency;
 use crate::store::jobs::{self, Job};
+use crate::store::{escalations, idempotency};
 
 /// Why a job could not run. The job is retried with backoff, then ends `failed`.
 #[derive(Debug, thiserror::Error)]
@@ -105,12 +105,19 @@ pub struct JobCounts {
     /// Jobs that gave up after their last attempt (docs/operations.md says how to find
     /// why and run one again).
     pub failed: u64,
+    /// Missed deadlines nobody was alerted to (no supervisor, assignee or agency address);
+    /// it only grows, each step an agency to give a supervisor or an address.
+    pub unalerted_escalations: u64,
 }
 
-/// The scheduler's counts at `now`: two index ranges, each as long as what it counts.
+/// The scheduler's counts at `now`: three index ranges, each as long as what it counts.
 pub async fn counts(app: &App, now: DateTime<Utc>) -> Result<JobCounts, SchedulerError> {
     let db = app.db.conn();
-    Ok(JobCounts { due: jobs::count_due(db, now).await?, failed: jobs::count_failed(db).await? })
+    Ok(JobCounts {
+        due: jobs::count_due(db, now).await?,
+        failed: jobs::count_failed(db).await?,
+        unalerted_escalations: escalations::count_unalerted(db).await?,
+    })
 }
 
 /// One scheduler: a name for its leases and the application it works for.
