@@ -120,12 +120,7 @@ pub async fn mark_notified(
 /// How many escalations nobody was alerted to: `idx_escalations_unalerted`, as long as
 /// what it counts.
 pub async fn count_unalerted(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
-    let row = db.query_one_raw(db.get_database_backend().build(&counting_unalerted())).await?;
-    let n: i64 = match row {
-        Some(row) => row.try_get("", "n")?,
-        None => 0,
-    };
-    Ok(u64::try_from(n).unwrap_or(0))
+    super::count_of(db, &counting_unalerted()).await
 }
 
 /// The statement [`count_unalerted`] runs.

@@ -398,7 +398,7 @@ pub async fn count_with_status(db: &impl ConnectionTrait, status: &str) -> Resul
 
 /// How many jobs gave up: `idx_jobs_failed`, as long as the failures.
 pub async fn count_failed(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
-    count(db, counting_failed()).await
+    super::count_of(db, &counting_failed()).await
 }
 
 /// The statement [`count_failed`] runs.
@@ -413,7 +413,7 @@ pub fn counting_failed() -> SelectStatement {
 /// How many pending jobs are due at `now` (run or not yet run): a range of
 /// `idx_jobs_pending`, as long as what is due, whatever number is pending later or done.
 pub async fn count_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, StoreError> {
-    count(db, counting_due(now)).await
+    super::count_of(db, &counting_due(now)).await
 }
 
 /// The statement [`count_due`] runs.
@@ -424,15 +424,6 @@ pub fn counting_due(now: DateTime<Utc>) -> SelectStatement {
         .and_where(status_is(PENDING))
         .and_where(Expr::col(job::Column::RunAt).lte(now))
         .to_owned()
-}
-
-async fn count(db: &impl ConnectionTrait, counting: SelectStatement) -> Result<u64, StoreError> {
-    let row = db.query_one_raw(db.get_database_backend().build(&counting)).await?;
-    let n: i64 = match row {
-        Some(row) => row.try_get("", "n")?,
-        None => 0,
-    };
-    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The job with this key.

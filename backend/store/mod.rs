@@ -296,6 +296,19 @@ impl From<Backend> for DbBackend {
     }
 }
 
+/// Runs `counting`, a statement whose one row has the count in column `n`; 0 for no row.
+pub(crate) async fn count_of(
+    db: &impl ConnectionTrait,
+    counting: &sea_orm::sea_query::SelectStatement,
+) -> Result<u64, StoreError> {
+    let row = db.query_one_raw(db.get_database_backend().build(counting)).await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// `instant` moved into years 1 to 9999, the range in which both backends compare instants
 /// correctly: SQLite compares stored instants as text, which orders only four-digit years
 /// (year +10000 would sort before 2026), and PostgreSQL refuses instants before 4713 BC.
