@@ -7,9 +7,10 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, OnConflict, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TryInsertResult,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TryInsertResult,
 };
 use uuid::Uuid;
 
@@ -125,11 +126,7 @@ pub async fn count_unalerted(db: &impl ConnectionTrait) -> Result<u64, StoreErro
 
 /// The statement [`count_unalerted`] runs.
 pub fn counting_unalerted() -> SelectStatement {
-    Query::select()
-        .expr_as(Expr::col(escalation::Column::Id).count(), "n")
-        .from(escalation::Entity)
-        .and_where(Expr::col(escalation::Column::NotifiedAt).is_null())
-        .to_owned()
+    super::counting(escalation::Entity, Condition::all().add(escalation::Column::NotifiedAt.is_null()))
 }
 
 /// An appeal's escalations, oldest first.

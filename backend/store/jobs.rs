@@ -13,9 +13,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::{
-    Expr, ExprTrait, InsertStatement, OnConflict, Query, SelectStatement, UpdateStatement,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, SelectStatement, UpdateStatement};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Set, Statement,
@@ -403,11 +401,7 @@ pub async fn count_failed(db: &impl ConnectionTrait) -> Result<u64, StoreError> 
 
 /// The statement [`count_failed`] runs.
 pub fn counting_failed() -> SelectStatement {
-    Query::select()
-        .expr_as(Expr::col(job::Column::Id).count(), "n")
-        .from(job::Entity)
-        .and_where(status_is(FAILED))
-        .to_owned()
+    super::counting(job::Entity, Condition::all().add(status_is(FAILED)))
 }
 
 /// How many pending jobs are due at `now` (run or not yet run): a range of
@@ -418,12 +412,7 @@ pub async fn count_due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<
 
 /// The statement [`count_due`] runs.
 pub fn counting_due(now: DateTime<Utc>) -> SelectStatement {
-    Query::select()
-        .expr_as(Expr::col(job::Column::Id).count(), "n")
-        .from(job::Entity)
-        .and_where(status_is(PENDING))
-        .and_where(Expr::col(job::Column::RunAt).lte(now))
-        .to_owned()
+    super::counting(job::Entity, Condition::all().add(status_is(PENDING)).add(job::Column::RunAt.lte(now)))
 }
 
 /// The job with this key.

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
@@ -296,10 +297,15 @@ impl From<Backend> for DbBackend {
     }
 }
 
+/// `SELECT count(*) AS n FROM <entity> WHERE <condition>`, the statement [`count_of`] runs.
+pub(crate) fn counting(entity: impl sea_orm::EntityTrait, condition: sea_orm::Condition) -> SelectStatement {
+    Query::select().expr_as(Expr::cust("count(*)"), "n").from(entity).cond_where(condition).to_owned()
+}
+
 /// Runs `counting`, a statement whose one row has the count in column `n`; 0 for no row.
 pub(crate) async fn count_of(
     db: &impl ConnectionTrait,
-    counting: &sea_orm::sea_query::SelectStatement,
+    counting: &SelectStatement,
 ) -> Result<u64, StoreError> {
     let row = db.query_one_raw(db.get_database_backend().build(counting)).await?;
     let n: i64 = match row {
