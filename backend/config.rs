@@ -60,13 +60,11 @@ pub struct SchedulerSettings {
     pub enabled: bool,
     /// Pause between passes when nothing was due, in milliseconds.
     pub poll_interval_ms: u64,
-    /// Jobs claimed at once by one worker.
+    /// Due jobs one worker claims at once (their appeals, with every due job of theirs).
     pub batch_size: u64,
-    /// Transactions a claimed batch is run in at once, its jobs split among them by appeal
-    /// (PostgreSQL; SQLite always uses one).
+    /// Transactions a batch runs in at once, each claiming its share of the batch's
+    /// appeals (PostgreSQL; SQLite always uses one).
     pub batch_transactions: usize,
-    /// How long a claimed job belongs to its worker; after that another worker may run it.
-    pub lease_secs: u64,
     /// Attempts before a failing job ends `failed`.
     pub max_attempts: u32,
     /// The first retry waits this long; each further one twice as long...
@@ -255,14 +253,14 @@ impl Settings {
         let sc = &self.scheduler;
         if sc.batch_size == 0
             || sc.batch_transactions == 0
-            || sc.lease_secs == 0
             || sc.max_attempts == 0
             || sc.poll_interval_ms == 0
         {
             return Err(ConfigError::Rejected {
                 key: "scheduler",
-                reason: "batch_size, batch_transactions, lease_secs, max_attempts and poll_interval_ms must be at least 1"
-                    .into(),
+                reason:
+                    "batch_size, batch_transactions, max_attempts and poll_interval_ms must be at least 1"
+                        .into(),
             });
         }
         Ok(self)

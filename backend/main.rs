@@ -432,8 +432,8 @@ async fn worker(settings: Settings) -> anyhow::Result<()> {
     let app = App::build(settings, Arc::new(SystemClock)).await?;
     let s = &app.settings.scheduler;
     println!(
-        "Murojiat worker: running due jobs (batch {}, lease {} s, poll every {} ms); stop with Ctrl-C",
-        s.batch_size, s.lease_secs, s.poll_interval_ms
+        "Murojiat worker: running due jobs (batch {}, poll every {} ms); stop with Ctrl-C",
+        s.batch_size, s.poll_interval_ms
     );
     app::work_until_signalled(app).await;
     Ok(())

@@ -1,7 +1,5 @@
 //! Queries on appeals: the row itself, a citizen's list and the staff queue.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement};
 use sea_orm::{
@@ -405,31 +403,6 @@ pub async fn lock(
         Backend::Sqlite => query,
     };
     Ok(query.one(db).await?)
-}
-
-/// [`lock`] for many appeals in one statement; the ones that exist, by id. The rows are
-/// locked in id order, so two callers locking overlapping sets never wait on each other
-/// in a cycle.
-pub async fn lock_many(
-    db: &impl ConnectionTrait,
-    backend: Backend,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Appeal>, StoreError> {
-    let mut sorted = ids.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut locked = HashMap::with_capacity(sorted.len());
-    for chunk in sorted.chunks(1_000) {
-        let query = appeal::Entity::find()
-            .filter(appeal::Column::Id.is_in(chunk.iter().copied()))
-            .order_by_asc(appeal::Column::Id);
-        let query = match backend {
-            Backend::Postgres => query.lock_exclusive(),
-            Backend::Sqlite => query,
-        };
-        locked.extend(query.all(db).await?.into_iter().map(|a| (a.id, a)));
-    }
-    Ok(locked)
 }
 
 /// How many appeals there are.

@@ -1,31 +1,36 @@
-//! The jobs table: work due at a time, deduplicated by key, claimed under a lease.
+//! The jobs table: work due at a time, deduplicated by key, claimed by holding its appeal.
 //!
 //! Exactly-once effects rest on three things here: a unique `dedupe_key` (scheduling the
-//! same work twice keeps one row), a lease taken when claiming (a worker that dies leaves a
-//! lease that expires, and the job becomes claimable again), and [`complete`] as a
-//! compare-and-set on the lease, run in the same transaction as the job's effect (a worker
-//! whose lease was taken over cannot commit its effect).
+//! same work twice keeps one row), a claim that holds the jobs' appeals for the transaction
+//! that runs them ([`claim`]: a scheduler that dies takes its claim with it, and the jobs
+//! are due again at once), and [`complete`] as a compare-and-set on the job's status, run
+//! in the same transaction as the job's effect.
 //!
-//! Claiming is the one backend difference: PostgreSQL locks candidate rows with
-//! `FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint batches; SQLite has one
-//! writer at a time, and the claim runs in an IMMEDIATE transaction.
+//! Claiming is the one backend difference: PostgreSQL locks the appeals with
+//! `FOR UPDATE SKIP LOCKED`, so concurrent schedulers take disjoint appeals without
+//! waiting; SQLite has one writer at a time, and the claim runs in its IMMEDIATE
+//! transaction.
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, SelectStatement, UpdateStatement};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, InsertStatement, LockBehavior, LockType, OnConflict, Order, SelectStatement,
+    UpdateStatement,
+};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set, Statement,
+    QueryTrait, Set, Statement,
 };
 use uuid::Uuid;
 
-use super::entity::job;
-use super::{Backend, Db, StoreError};
+use super::appeals::Appeal;
+use super::entity::{appeal, job};
+use super::{Backend, StoreError};
 
 pub use job::Model as Job;
 
-/// Waiting to run (possibly under a lease).
+/// Waiting to run.
 pub const PENDING: &str = "pending";
 /// Ran; its effect is committed.
 pub const DONE: &str = "done";
@@ -34,16 +39,12 @@ pub const FAILED: &str = "failed";
 /// Replaced because what made it due changed (a moved deadline, an answered request).
 pub const SUPERSEDED: &str = "superseded";
 
-/// `status = '<status>'`, written into the SQL rather than bound: the condition of the
+/// `jobs.status = '<status>'`, written into the SQL rather than bound: the condition of the
 /// partial indexes of pending and failed jobs (migration 15), which a planner matches only
 /// against the text of a query, not against a bound value. `status` is one of this
 /// module's constants, never a client's text.
 fn status_is(status: &'static str) -> Expr {
-    Expr::cust(status_sql(status))
-}
-
-fn status_sql(status: &'static str) -> String {
-    format!("\"status\" = '{status}'")
+    Expr::cust(format!("\"jobs\".\"status\" = '{status}'"))
 }
 
 /// A job to schedule.
@@ -93,8 +94,7 @@ pub fn scheduling(new: Vec<NewJob>, now: DateTime<Utc>) -> Option<InsertStatemen
         payload: Set(new.payload.to_string()),
         status: Set(PENDING.to_owned()),
         attempts: Set(0),
-        lease_owner: Set(None),
-        lease_expires_at: Set(None),
+        ran_by: Set(None),
         last_error: Set(None),
         done_at: Set(None),
         created_at: Set(now),
@@ -107,8 +107,7 @@ pub fn scheduling(new: Vec<NewJob>, now: DateTime<Utc>) -> Option<InsertStatemen
             job::Column::Payload,
             job::Column::Status,
             job::Column::Attempts,
-            job::Column::LeaseOwner,
-            job::Column::LeaseExpiresAt,
+            job::Column::RanBy,
             job::Column::LastError,
             job::Column::DoneAt,
             job::Column::UpdatedAt,
@@ -146,212 +145,121 @@ pub fn superseding(appeal_id: Uuid, kinds: &[&str], keep: &[String], now: DateTi
     query.into_query()
 }
 
-/// Claims up to `limit` pending jobs due at `now` whose lease is free or expired, soonest
-/// first, for `owner` until `now + lease`. Each claim counts as an attempt.
+/// Claims due work for the caller's write transaction: the appeals of up to `limit` pending
+/// jobs due at `now`, soonest job first, each appeal once. Run [`due_of`] next, in the same
+/// transaction, for the jobs to run.
+///
+/// The appeal is the unit a scheduler holds: every change to an appeal's jobs is made by a
+/// transaction that holds the appeal (actions, the scheduler), so once the appeal is held
+/// its jobs hold still. On PostgreSQL the claim locks the appeals (`FOR UPDATE OF appeals
+/// SKIP LOCKED`): concurrent schedulers (and the parts of one batch) take disjoint appeals
+/// without waiting, an appeal an official is acting on is left for the next pass, and the
+/// locks end with the transaction, whether it commits, fails or its process dies. Nothing is
+/// written to claim; a job is written once, when it completes with its effect. On SQLite the
+/// IMMEDIATE transaction holds the only write lock, and the claim is a plain read.
 pub async fn claim(
-    db: &Db,
-    owner: &str,
-    now: DateTime<Utc>,
-    lease: TimeDelta,
-    limit: u64,
-) -> Result<Vec<Job>, StoreError> {
-    match db.backend() {
-        Backend::Postgres => claim_skip_locked(db, owner, now, lease, limit).await,
-        Backend::Sqlite => claim_single_writer(db, owner, now, lease, limit).await,
-    }
-}
-
-/// PostgreSQL: concurrent claimers skip rows another claimer has locked, so each takes a
-/// disjoint batch without waiting. One statement, committed on its own without waiting for
-/// its flush ([`Db::write_unflushed`]: a claim a crash undoes leaves the jobs due, and the
-/// commit that completes them flushes the claim with it): the due rows are locked and
-/// leased at once, and the lease (owner, expiry, attempts) changes no indexed column, so
-/// with the room migration 12 leaves on the table's pages it is written as a HOT update,
-/// without new index entries.
-async fn claim_skip_locked(
-    db: &Db,
-    owner: &str,
-    now: DateTime<Utc>,
-    lease: TimeDelta,
-    limit: u64,
-) -> Result<Vec<Job>, StoreError> {
-    let txn = db.write_unflushed().await?;
-    let mut claimed = job::Entity::find()
-        .from_raw_sql(claiming(Backend::Postgres, owner, now, lease, limit))
-        .all(&txn)
-        .await?;
-    txn.commit().await?;
-    // RETURNING gives no order; the batch runs in due order.
-    claimed.sort_by_key(|job| (job.run_at, job.id));
-    Ok(claimed)
-}
-
-/// The statement that finds the jobs a claim takes: up to `limit` pending jobs due at
-/// `now` whose lease is free or expired, soonest first, read in that order from
-/// `idx_jobs_pending`. On PostgreSQL it also locks them (`FOR UPDATE SKIP LOCKED`) and
-/// leases them to `owner` until `now + lease`, returning the leased rows; on SQLite it
-/// returns the rows, to be leased by the same write transaction.
-pub fn claiming(
+    db: &impl ConnectionTrait,
     backend: Backend,
-    owner: &str,
     now: DateTime<Utc>,
-    lease: TimeDelta,
     limit: u64,
-) -> Statement {
-    match backend {
-        Backend::Postgres => {
-            let sql = format!(
-                "WITH due AS ( \
-                   SELECT id FROM jobs \
-                   WHERE {pending} AND run_at <= $1 AND (lease_expires_at IS NULL OR lease_expires_at <= $1) \
-                   ORDER BY run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-                 UPDATE jobs SET lease_owner = $3, lease_expires_at = $4, attempts = jobs.attempts + 1, \
-                   updated_at = $1 \
-                 FROM due WHERE jobs.id = due.id \
-                 RETURNING jobs.*",
-                pending = status_sql(PENDING),
-            );
-            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let values: [sea_orm::Value; 4] = [now.into(), limit.into(), owner.into(), (now + lease).into()];
-            Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
-        }
-        Backend::Sqlite => due_query(now, limit).build(DbBackend::Sqlite),
-    }
+) -> Result<Vec<Appeal>, StoreError> {
+    let rows = appeal::Entity::find().from_raw_sql(claiming(backend, now, limit)).all(db).await?;
+    // One row per due job: an appeal with several comes once, where its first job was.
+    let mut seen = HashSet::with_capacity(rows.len());
+    Ok(rows.into_iter().filter(|a| seen.insert(a.id)).collect())
 }
 
-/// SQLite: the IMMEDIATE transaction holds the database's write lock from its first
-/// statement, so no other claimer can read the same candidates before this one leases them.
-async fn claim_single_writer(
-    db: &Db,
-    owner: &str,
-    now: DateTime<Utc>,
-    lease: TimeDelta,
-    limit: u64,
-) -> Result<Vec<Job>, StoreError> {
-    let txn = db.write().await?;
-    let due = job::Entity::find()
-        .from_raw_sql(claiming(Backend::Sqlite, owner, now, lease, limit))
-        .all(&txn)
-        .await?;
-    let claimed = take_lease(&txn, due, owner, now, lease).await?;
-    txn.commit().await?;
-    Ok(claimed)
-}
-
-fn due_query(now: DateTime<Utc>, limit: u64) -> sea_orm::Select<job::Entity> {
-    job::Entity::find()
-        .filter(status_is(PENDING))
-        .filter(job::Column::RunAt.lte(now))
-        .filter(
-            Condition::any()
-                .add(job::Column::LeaseExpiresAt.is_null())
-                .add(job::Column::LeaseExpiresAt.lte(now)),
+/// The statement [`claim`] runs: the pending jobs due at `now` read in due order from
+/// `idx_jobs_pending`, each joined to its appeal by key; on PostgreSQL the appeals locked,
+/// skipping those another transaction holds (the row lock sits below the limit, so a
+/// skipped appeal does not count towards it).
+pub fn claiming(backend: Backend, now: DateTime<Utc>, limit: u64) -> Statement {
+    let builder = match backend {
+        Backend::Postgres => DbBackend::Postgres,
+        Backend::Sqlite => DbBackend::Sqlite,
+    };
+    let mut query = appeal::Entity::find().into_query();
+    query
+        .inner_join(
+            job::Entity,
+            Expr::col((job::Entity, job::Column::AppealId)).equals((appeal::Entity, appeal::Column::Id)),
         )
-        .order_by_asc(job::Column::RunAt)
-        .order_by_asc(job::Column::Id)
+        .and_where(status_is(PENDING))
+        .and_where(Expr::col((job::Entity, job::Column::RunAt)).lte(now))
+        .order_by((job::Entity, job::Column::RunAt), Order::Asc)
+        .order_by((job::Entity, job::Column::Id), Order::Asc)
         .limit(limit)
+        .lock_with_tables_behavior(LockType::Update, [appeal::Entity], LockBehavior::SkipLocked);
+    builder.build(&query)
 }
 
-async fn take_lease(
-    txn: &impl ConnectionTrait,
-    due: Vec<Job>,
-    owner: &str,
+/// The pending jobs due at `now` of `appeals`, which the caller's transaction holds (see
+/// [`claim`]), soonest first: read after the claim, so they are as the appeals' last holder
+/// left them. Every due job of a held appeal is here, also those past the claim's limit, so
+/// an appeal's due jobs run together and in order. Read through `idx_jobs_appeal` (the
+/// status bound, not written in), a few rows per appeal, however many jobs are due.
+pub async fn due_of(
+    db: &impl ConnectionTrait,
+    appeals: &[Uuid],
     now: DateTime<Utc>,
-    lease: TimeDelta,
 ) -> Result<Vec<Job>, StoreError> {
-    if due.is_empty() {
-        return Ok(due);
+    let mut due = Vec::with_capacity(appeals.len());
+    for chunk in appeals.chunks(1_000) {
+        due.extend(reading_due_of(chunk, now).all(db).await?);
     }
-    let until = now + lease;
-    job::Entity::update_many()
-        .col_expr(job::Column::LeaseOwner, Expr::value(owner))
-        .col_expr(job::Column::LeaseExpiresAt, Expr::value(until))
-        .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(Expr::value(1)))
-        .col_expr(job::Column::UpdatedAt, Expr::value(now))
-        .filter(job::Column::Id.is_in(due.iter().map(|j| j.id)))
-        .exec(txn)
-        .await?;
-    Ok(due
-        .into_iter()
-        .map(|mut j| {
-            j.lease_owner = Some(owner.to_owned());
-            j.lease_expires_at = Some(until);
-            j.attempts += 1;
-            j
-        })
-        .collect())
+    due.sort_by_key(|job| (job.run_at, job.id));
+    Ok(due)
 }
 
-/// Marks the job done if `owner` still holds it and it is still pending. Run it in the
-/// transaction that commits the job's effect: `false` means another worker took the job
-/// over (or it was superseded), and the caller must not apply the effect. On PostgreSQL the
-/// updated row stays locked until that transaction ends, so a worker that took the lease
-/// over meanwhile waits and then finds the job done.
+/// The query [`due_of`] runs for up to a thousand appeals.
+pub fn reading_due_of(appeals: &[Uuid], now: DateTime<Utc>) -> sea_orm::Select<job::Entity> {
+    job::Entity::find()
+        .filter(job::Column::AppealId.is_in(appeals.iter().copied()))
+        .filter(job::Column::Status.eq(PENDING))
+        .filter(job::Column::RunAt.lte(now))
+}
+
+/// Marks the job done, run by `owner` at `now` (one more attempt), if it is still pending
+/// and due. Run it in the transaction that commits the job's effect and holds its appeal:
+/// `false` means the job was superseded or done meanwhile (by an earlier job of the same
+/// appeal), and the caller must not apply the effect.
 pub async fn complete(
     db: &impl ConnectionTrait,
     id: Uuid,
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let result = job::Entity::update_many()
-        .col_expr(job::Column::Status, Expr::value(DONE))
-        .col_expr(job::Column::DoneAt, Expr::value(now))
-        .col_expr(job::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(job::Column::UpdatedAt, Expr::value(now))
-        .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.eq(PENDING))
-        .filter(job::Column::LeaseOwner.eq(owner))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
+    Ok(complete_many(db, &[id], owner, now).await? == 1)
 }
 
-/// [`complete`] for many jobs in one statement; returns the ids of those completed, the
-/// others having been taken over or superseded. Same transaction rule as [`complete`].
+/// [`complete`] for many jobs in one statement per thousand; returns how many were
+/// completed. Same transaction rule as [`complete`].
 pub async fn complete_many(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
     owner: &str,
     now: DateTime<Utc>,
-) -> Result<HashSet<Uuid>, StoreError> {
+) -> Result<u64, StoreError> {
     let mut completed = 0;
     for chunk in ids.chunks(1_000) {
         let result = job::Entity::update_many()
             .col_expr(job::Column::Status, Expr::value(DONE))
             .col_expr(job::Column::DoneAt, Expr::value(now))
-            .col_expr(job::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(job::Column::RanBy, Expr::value(owner))
+            .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(Expr::value(1)))
             .col_expr(job::Column::UpdatedAt, Expr::value(now))
             .filter(job::Column::Id.is_in(chunk.iter().copied()))
             .filter(job::Column::Status.eq(PENDING))
-            .filter(job::Column::LeaseOwner.eq(owner))
+            .filter(job::Column::RunAt.lte(now))
             .exec(db)
             .await?;
         completed += result.rows_affected;
     }
-    if completed == ids.len() as u64 {
-        return Ok(ids.iter().copied().collect());
-    }
-    // Some were lost (rare). The ones now done under this owner's name are the ones this
-    // statement completed: they were pending under its lease when claimed, and only the
-    // lease holder completes a job.
-    let mut done = HashSet::new();
-    for chunk in ids.chunks(1_000) {
-        let rows: Vec<Uuid> = job::Entity::find()
-            .select_only()
-            .column(job::Column::Id)
-            .filter(job::Column::Id.is_in(chunk.iter().copied()))
-            .filter(job::Column::Status.eq(DONE))
-            .filter(job::Column::LeaseOwner.eq(owner))
-            .into_tuple()
-            .all(db)
-            .await?;
-        done.extend(rows);
-    }
-    Ok(done)
+    Ok(completed)
 }
 
 /// Records a failed attempt by `owner`: with `retry_at` the job waits until then and runs
-/// again; without, it ends `failed`. Does nothing if `owner` no longer holds the job.
+/// again; without, it ends `failed`. Does nothing if the job is no longer pending.
 pub async fn fail(
     db: &impl ConnectionTrait,
     id: Uuid,
@@ -362,18 +270,15 @@ pub async fn fail(
 ) -> Result<bool, StoreError> {
     let mut update = job::Entity::update_many()
         .col_expr(job::Column::LastError, Expr::value(error))
-        .col_expr(job::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(job::Column::RanBy, Expr::value(owner))
+        .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(Expr::value(1)))
         .col_expr(job::Column::UpdatedAt, Expr::value(now));
     update = match retry_at {
         Some(at) => update.col_expr(job::Column::RunAt, Expr::value(at)),
         None => update.col_expr(job::Column::Status, Expr::value(FAILED)),
     };
-    let result = update
-        .filter(job::Column::Id.eq(id))
-        .filter(job::Column::Status.eq(PENDING))
-        .filter(job::Column::LeaseOwner.eq(owner))
-        .exec(db)
-        .await?;
+    let result =
+        update.filter(job::Column::Id.eq(id)).filter(job::Column::Status.eq(PENDING)).exec(db).await?;
     Ok(result.rows_affected == 1)
 }
 

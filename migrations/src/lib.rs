@@ -53,6 +53,7 @@ mod m20261201_000013_outbox_claimable;
 mod m20261202_000014_outbox_unsent;
 mod m20261202_000015_pending_jobs_indexes;
 mod m20261202_000016_unalerted_escalations;
+mod m20261202_000017_jobs_claimed_by_appeal;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_outbox_unsent::Migration),
             Box::new(m20261202_000015_pending_jobs_indexes::Migration),
             Box::new(m20261202_000016_unalerted_escalations::Migration),
+            Box::new(m20261202_000017_jobs_claimed_by_appeal::Migration),
         ]
     }
 }

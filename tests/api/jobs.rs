@@ -1,6 +1,7 @@
 //! The jobs table on the backend under test (SQLite by default, PostgreSQL with
-//! MUROJIAT_TEST_DATABASE_URL): deduplication, leases, completion as compare-and-set,
-//! retries, and many schedulers sharing the same due jobs, each effect exactly once.
+//! MUROJIAT_TEST_DATABASE_URL): deduplication, claims that hold appeals, completion as
+//! compare-and-set, retries, and many schedulers sharing the same due jobs, each effect
+//! exactly once.
 
 use std::sync::Arc;
 
@@ -19,16 +20,14 @@ use murojiat::store::jobs::{self, NewJob};
 use murojiat::store::users::{self, NewUser};
 use murojiat::store::{Backend, Db, agencies, escalations};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
-    Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    QueryTrait, Set, Statement,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::support::plans::{plan_of, plan_of_query};
 use crate::support::{ANONYMOUS, TestApp, fixtures, spawn_app, start_instant};
-
-const LEASE: Duration = Duration::seconds(60);
 
 fn new_job(key: &str, run_at: DateTime<Utc>) -> NewJob {
     NewJob {
@@ -66,43 +65,57 @@ async fn scheduling_a_key_twice_keeps_one_job_and_never_revives_finished_work() 
     assert_eq!((revived.status.as_str(), revived.run_at), (jobs::PENDING, now + Duration::hours(1)));
 
     // Done work is never scheduled again.
-    let claimed = jobs::claim(&app.db, "a", now + Duration::hours(1), LEASE, 10).await.unwrap();
-    assert!(jobs::complete(db, claimed[0].id, "a", now).await.unwrap());
+    assert!(!jobs::complete(db, revived.id, "a", now).await.unwrap(), "not due yet");
+    assert!(jobs::complete(db, revived.id, "a", now + Duration::hours(1)).await.unwrap());
     assert!(!jobs::schedule(db, new_job("k", now + Duration::days(2)), now).await.unwrap());
     assert_eq!(job(&app, "k").await.status, jobs::DONE);
 }
 
+/// A claim holds the appeals of the due jobs, soonest job first, and brings every due job
+/// of theirs; on PostgreSQL a second claimer skips what the first holds, without waiting,
+/// until the first transaction ends, however it ends.
 #[tokio::test]
-async fn claims_take_due_jobs_in_due_order_and_leases_keep_others_away_until_they_expire() {
+async fn a_claim_holds_the_appeals_of_due_jobs_and_others_skip_them_until_it_ends() {
     let app = spawn_app().await;
     let now = start_instant();
     let db = app.db.conn();
-    for (key, at) in
-        [("late", now - Duration::hours(1)), ("early", now - Duration::days(1)), ("future", now + LEASE)]
-    {
-        jobs::schedule(db, new_job(key, at), now).await.unwrap();
+    let backend = app.db.backend();
+    let [first, second, later] = insert_appeals(&app, 3, now).await[..] else { unreachable!() };
+    for (key, appeal, at) in [
+        ("second", second, now - Duration::hours(1)),
+        ("first", first, now - Duration::days(1)),
+        ("first-again", first, now - Duration::minutes(1)),
+        ("later", later, now + SECOND),
+    ] {
+        jobs::schedule(db, NewJob { appeal_id: Some(appeal), ..new_job(key, at) }, now).await.unwrap();
     }
-    let first = jobs::claim(&app.db, "a", now, LEASE, 1).await.unwrap();
-    assert_eq!(first.iter().map(|j| j.dedupe_key.as_str()).collect::<Vec<_>>(), ["early"]);
-    let rest = jobs::claim(&app.db, "b", now, LEASE, 10).await.unwrap();
-    assert_eq!(
-        rest.iter().map(|j| j.dedupe_key.as_str()).collect::<Vec<_>>(),
-        ["late"],
-        "not yet due: future"
-    );
-    assert!(jobs::claim(&app.db, "c", now + LEASE - SECOND, LEASE, 10).await.unwrap().is_empty());
+    let keys = |due: &[job::Model]| due.iter().map(|j| j.dedupe_key.clone()).collect::<Vec<_>>();
 
-    // "a" died: its lease expires, "c" takes the job over, and "a" can no longer finish it.
-    let taken = jobs::claim(&app.db, "c", now + LEASE, LEASE, 10).await.unwrap();
-    let keys: Vec<_> = taken.iter().map(|j| j.dedupe_key.as_str()).collect();
-    assert_eq!(keys, ["early", "late", "future"]);
-    assert_eq!(taken[0].attempts, 2, "the dead worker's claim counted as an attempt");
-    assert!(!jobs::complete(db, first[0].id, "a", now + LEASE).await.unwrap());
-    assert!(jobs::complete(db, first[0].id, "c", now + LEASE).await.unwrap());
-    assert!(!jobs::complete(db, first[0].id, "c", now + LEASE).await.unwrap(), "done once");
+    let holder = app.db.write().await.unwrap();
+    let held = jobs::claim(&holder, backend, now, 1).await.unwrap();
+    assert_eq!(held.iter().map(|a| a.id).collect::<Vec<_>>(), [first], "the soonest job's appeal");
+    let due = jobs::due_of(&holder, &[first], now).await.unwrap();
+    assert_eq!(keys(&due), ["first", "first-again"], "every due job of the appeal, in due order");
+    if backend == Backend::Postgres {
+        let other = app.db.write().await.unwrap();
+        let taken = jobs::claim(&other, backend, now, 10).await.unwrap();
+        assert_eq!(taken.iter().map(|a| a.id).collect::<Vec<_>>(), [second], "held: skipped; later: not due");
+        other.rollback().await.unwrap();
+    }
+    // The holder ends without committing (as when its process dies): nothing of its claim
+    // remains.
+    holder.rollback().await.unwrap();
+    let again = app.db.write().await.unwrap();
+    let taken = jobs::claim(&again, backend, now + SECOND, 10).await.unwrap();
+    assert_eq!(taken.iter().map(|a| a.id).collect::<Vec<_>>(), [first, second, later]);
+    assert!(jobs::complete(&again, due[0].id, "c", now).await.unwrap());
+    assert!(!jobs::complete(&again, due[0].id, "c", now).await.unwrap(), "done once");
+    again.commit().await.unwrap();
+    let done = job(&app, "first").await;
+    assert_eq!((done.status.as_str(), done.ran_by.as_deref(), done.attempts), (jobs::DONE, Some("c"), 1));
 }
 
-/// `Db::write_unflushed`, the claims' transaction: on PostgreSQL its commit does not wait
+/// `Db::write_unflushed`, the outbox claim's transaction: on PostgreSQL its commit does not wait
 /// for the log's flush, for that transaction only; on both backends it writes as any other.
 #[tokio::test]
 async fn a_lease_transaction_commits_without_waiting_for_its_flush_and_writes_as_any_other() {
@@ -185,15 +198,18 @@ async fn metrics_show_the_jobs_due_and_the_jobs_that_gave_up() {
 
 /// The scheduler's reads find the pending (or failed) jobs from partial indexes that hold
 /// only those (migration 15): the claim in due order without sorting, and the metrics'
-/// counts. Done jobs, which outnumber them, are in neither. Superseding reads the appeal's
-/// own jobs.
+/// counts. Done jobs, which outnumber them, are in neither. The held appeals' due jobs and
+/// superseding read the appeals' own jobs.
 #[tokio::test]
 async fn the_scheduler_reads_pending_and_failed_jobs_from_indexes_that_hold_only_those() {
     let app = spawn_app().await;
     let now = app.clock_now();
-    let claim = plan_of(&app, &jobs::claiming(app.db.backend(), "a", now, LEASE, 100), &["jobs"]).await;
+    let claim = plan_of(&app, &jobs::claiming(app.db.backend(), now, 100), &["jobs", "appeals"]).await;
     assert!(claim.contains("idx_jobs_pending"), "the claim does not read the pending index:\n{claim}");
     assert!(!claim.to_lowercase().contains("sort"), "the claim sorts:\n{claim}");
+    let of_held =
+        plan_of_query(&app, &jobs::reading_due_of(&[Uuid::nil()], now).into_query(), &["jobs"]).await;
+    assert!(of_held.contains("idx_jobs_appeal"), "the held appeals' jobs are not read by appeal:\n{of_held}");
     let due = plan_of_query(&app, &jobs::counting_due(now), &["jobs"]).await;
     assert!(
         due.contains("idx_jobs_pending"),
@@ -299,8 +315,7 @@ async fn schedule_deadlines(app: &TestApp, ids: &[Uuid], due: DateTime<Utc>) {
             payload: Set(json!({ "due_at": due }).to_string()),
             status: Set(jobs::PENDING.into()),
             attempts: Set(0),
-            lease_owner: Set(None),
-            lease_expires_at: Set(None),
+            ran_by: Set(None),
             last_error: Set(None),
             done_at: Set(None),
             created_at: Set(now),
@@ -331,9 +346,22 @@ async fn three_schedulers_share_the_due_jobs_and_each_effect_happens_exactly_onc
     let ids = insert_appeals(&app, n, due).await;
     schedule_deadlines(&app, &ids, due).await;
 
-    // One worker claims a batch and dies before running it: its lease stays behind.
-    let dead = jobs::claim(&app.db, "dead-worker", now, LEASE, 300).await.unwrap();
-    assert_eq!(dead.len(), 300);
+    // One worker claims a batch and hangs in it, holding its appeals (on SQLite, the only
+    // writer, it dies at once: it holds nothing, and the others run everything).
+    let hung = app.db.write().await.unwrap();
+    let held = jobs::claim(&hung, app.db.backend(), now, 300).await.unwrap();
+    assert_eq!(held.len(), 300);
+    let (held, hung_pid) = match app.db.backend() {
+        Backend::Postgres => {
+            let pid = Statement::from_string(DbBackend::Postgres, "SELECT pg_backend_pid() AS pid");
+            let row = hung.query_one_raw(pid).await.unwrap().expect("a row");
+            (held.len() as u64, Some((hung, row.try_get::<i32>("", "pid").unwrap())))
+        }
+        Backend::Sqlite => {
+            drop(hung);
+            (0, None)
+        }
+    };
 
     let clock = app.clock.clone();
     let runners = [
@@ -358,21 +386,27 @@ async fn three_schedulers_share_the_due_jobs_and_each_effect_happens_exactly_onc
 
     let reports = run(now).await;
     let applied: u64 = reports.iter().map(|r| r.applied).sum();
-    assert_eq!(applied, (n - 300) as u64, "{reports:?}");
+    assert_eq!(applied, n as u64 - held, "{reports:?}");
     if app.db.backend() == Backend::Postgres {
         // SQLite has one writer: there, whoever holds the lock may well take everything.
         assert!(reports.iter().all(|r| r.claimed > 0), "every scheduler took a share: {reports:?}");
     }
     assert_eq!(
         jobs::count_with_status(app.db.conn(), jobs::PENDING).await.unwrap(),
-        300,
-        "the dead lease holds"
+        held,
+        "the hung worker's appeals were skipped"
     );
 
-    // The lease expires; the survivors run what the dead worker left.
-    let reports = run(now + LEASE).await;
+    // Its process dies (its connection is cut; PostgreSQL waits up to 5 s for the backend to
+    // end): its transaction ends with it, and the survivors run what it held.
+    if let Some((hung, pid)) = hung_pid {
+        let cut = format!("SELECT pg_terminate_backend({pid}, 5000)");
+        app.db.conn().execute_unprepared(&cut).await.unwrap();
+        drop(hung);
+    }
+    let reports = run(now + SECOND).await;
     let applied_later: u64 = reports.iter().map(|r| r.applied).sum();
-    assert_eq!(applied_later, 300, "{reports:?}");
+    assert_eq!(applied_later, held, "{reports:?}");
 
     let conn = app.db.conn();
     assert_eq!(jobs::count_with_status(conn, jobs::DONE).await.unwrap(), n as u64);
@@ -616,11 +650,13 @@ async fn a_job_whose_effect_fails_is_retried_and_the_rest_of_its_batch_still_run
 
     let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
     assert_eq!((report.claimed, report.applied, report.retried, report.failed), (6, 5, 1, 0), "{report:?}");
-    // The batch runs in parts split by appeal (one on SQLite); only the part holding the
-    // failing job fell back to job by job.
-    let parts = app.db.concurrent_writers(app.app.settings.scheduler.batch_transactions) as u128;
-    let with_bad = all.iter().filter(|id| id.as_u128() % parts == bad.as_u128() % parts).count() as u64;
-    assert_eq!(report.one_by_one, with_bad, "the failed set-based run fell back to job by job in its part");
+    // The batch runs in parts that each claim their share of the appeals (one part on
+    // SQLite); only the part holding the failing job fell back to job by job, however many
+    // of the six it took.
+    match app.db.backend() {
+        Backend::Sqlite => assert_eq!(report.one_by_one, 6, "{report:?}"),
+        Backend::Postgres => assert!((1..=6).contains(&report.one_by_one), "{report:?}"),
+    }
     for id in &fine {
         assert_eq!(actions_of(&app, *id).await, ["file", "overdue"]);
     }

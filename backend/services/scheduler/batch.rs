@@ -5,7 +5,7 @@
 //! Rust from its last hash.
 //!
 //! The exactly-once argument is the per-job one: the caller holds every appeal of the batch
-//! (locked in id order), the completions are compare-and-sets on the leases, and the
+//! (its claim), the completions are compare-and-sets on the jobs' status, and the
 //! completions and the effects commit in the same transaction. A job that changes the
 //! appeal (abandoning, closing) or cannot be read is left to the caller's job-by-job path,
 //! together with every other job of its appeal, so each appeal still sees its jobs in due
@@ -35,7 +35,7 @@ use crate::store::{agencies, users};
 
 /// What a set-based run did, and what it left to the job-by-job path.
 pub(super) struct Ran<'a> {
-    /// Applied, moot and lost counts of the jobs run here.
+    /// Applied and moot counts of the jobs run here.
     pub report: RunReport,
     /// The jobs left to the job-by-job path, in due order.
     pub rest: Vec<&'a Job>,
@@ -70,7 +70,7 @@ struct Note<'a> {
 }
 
 /// Runs the common jobs of `claimed` in `txn` at `now`, for `owner`; `appeals` are the
-/// batch's appeals, locked by the caller in this transaction.
+/// batch's appeals, held by the caller's claim in this transaction.
 pub(super) async fn run<'a>(
     app: &App,
     txn: &impl ConnectionTrait,
@@ -90,16 +90,17 @@ pub(super) async fn run<'a>(
     let ids: Vec<Uuid> = common.iter().map(|(job, ..)| job.id).collect();
     let completed = jobs::complete_many(txn, &ids, owner, now).await?;
     phases.complete = started.elapsed();
-    report.lost = (common.len() - completed.len()) as u64;
+    if completed != ids.len() as u64 {
+        // Cannot happen while the appeals are held and their jobs were read after the claim;
+        // if it does, the job-by-job path decides job by job.
+        return Err(SchedulerError::Batch(format!("{completed} of {} jobs completed", ids.len())));
+    }
 
     let started = Instant::now();
     // Only the deadlines that would escalate need to know what was escalated before.
     let escalating: Vec<Uuid> = common
         .iter()
-        .filter(|(job, appeal, status, c)| {
-            completed.contains(&job.id)
-                && matches!(c, Common::Deadline(p) if overdue(appeal, *status, p, now))
-        })
+        .filter(|(_, appeal, status, c)| matches!(c, Common::Deadline(p) if overdue(appeal, *status, p, now)))
         .map(|(_, appeal, ..)| appeal.id)
         .collect();
     let mut escalated =
@@ -108,9 +109,6 @@ pub(super) async fn run<'a>(
     let mut notes: Vec<Note> = Vec::new();
     let mut new_escalations = Vec::new();
     for (job, appeal, status, common) in &common {
-        if !completed.contains(&job.id) {
-            continue;
-        }
         let (job, appeal, status) = (*job, *appeal, *status);
         let note = match common {
             Common::Reminder(p) if watches(appeal, status, p.due_at) => Some(Note {

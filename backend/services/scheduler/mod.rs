@@ -1,8 +1,9 @@
 //! The deadline scheduler: runs the jobs that fall due (reminders, overdue escalation, the
 //! forwarding window, abandoned requests for information, closing contest windows).
 //!
-//! [`Scheduler::run_due`] claims every job due at a given instant, soonest first, and runs
-//! each in its own transaction together with the job's completion. The background loop of
+//! [`Scheduler::run_due`] runs every job due at a given instant, soonest first: a batch
+//! claims the jobs' appeals and runs their jobs in the same transaction, so each job's
+//! completion commits with its effect, or neither does. The background loop of
 //! `murojiat serve` and `murojiat worker` calls it with the clock's time; tests call it
 //! directly after moving their clock. Any number of schedulers may run against PostgreSQL.
 
@@ -64,7 +65,7 @@ impl From<sea_orm::DbErr> for SchedulerError {
 /// What one call of [`Scheduler::run_due`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RunReport {
-    /// Jobs claimed.
+    /// Due jobs of the appeals claimed (each appeal's every due job).
     pub claimed: u64,
     /// Jobs whose effect happened.
     pub applied: u64,
@@ -74,8 +75,8 @@ pub struct RunReport {
     pub retried: u64,
     /// Jobs that failed for the last time.
     pub failed: u64,
-    /// Jobs this scheduler could not complete because its lease had been taken over (or the
-    /// job superseded) meanwhile; their effect was rolled back.
+    /// Jobs found superseded or done when their turn came (an earlier job of the same
+    /// appeal, run in the same batch, had replaced them); their effect was not applied.
     pub lost: u64,
     /// Jobs run one by one rather than set-based with their batch: the kinds that change
     /// the appeal, jobs that could not be read, the other jobs of their appeals, and every
@@ -120,7 +121,7 @@ pub async fn counts(app: &App, now: DateTime<Utc>) -> Result<JobCounts, Schedule
     })
 }
 
-/// One scheduler: a name for its leases and the application it works for.
+/// One scheduler: a name for the jobs it runs and the application it works for.
 #[derive(Clone)]
 pub struct Scheduler {
     app: App,
@@ -128,14 +129,14 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// A scheduler with a lease owner name unique to it (host, process and a random part).
+    /// A scheduler with a name unique to it (host, process and a random part).
     pub fn new(app: App) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".to_owned());
         let owner = format!("{host}:{}:{}", std::process::id(), uuid::Uuid::now_v7().simple());
         Self { app, owner }
     }
 
-    /// The name this scheduler's leases carry.
+    /// The name the jobs this scheduler runs record (`ran_by`).
     pub fn owner(&self) -> &str {
         &self.owner
     }
@@ -145,13 +146,13 @@ impl Scheduler {
     }
 
     /// Runs every job due at `now`, in due order, batch after batch until none is left.
-    /// Jobs leased by a live scheduler are left to it; jobs whose lease expired are run.
+    /// Appeals another scheduler holds meanwhile are left to it.
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {
         let mut report = RunReport::default();
         loop {
-            let batch = self.run_batch(now).await?;
+            let (batch, full) = self.batch(now).await?;
             report.add(batch);
-            if batch.claimed < self.settings().batch_size {
+            if !full {
                 return Ok(report);
             }
         }
@@ -159,68 +160,68 @@ impl Scheduler {
 
     /// Claims one batch of due jobs and runs them.
     ///
-    /// On PostgreSQL the batch is split by appeal into `scheduler.batch_transactions` parts
-    /// that run at once, each in its own transaction on its own connection (see
-    /// [`split_by_appeal`]); the parts share no appeal, so they never wait on each other,
-    /// and each keeps its appeals' jobs in due order.
+    /// On PostgreSQL the batch runs in `scheduler.batch_transactions` parts at once, each
+    /// claiming its share of `scheduler.batch_size` in its own transaction on its own
+    /// connection (see [`jobs::claim`]): the parts hold disjoint appeals, so they never wait
+    /// on each other, and each runs its appeals' jobs in due order.
     pub async fn run_batch(&self, now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {
-        let settings = self.settings();
-        let lease = TimeDelta::seconds(i64::try_from(settings.lease_secs).unwrap_or(i64::MAX));
-        let started = Instant::now();
-        let claimed = jobs::claim(&self.app.db, &self.owner, now, lease, settings.batch_size).await?;
-        let claim_ms = ms(started.elapsed());
-        let mut report = RunReport { claimed: claimed.len() as u64, ..Default::default() };
-        let parts = split_by_appeal(claimed, self.app.db.concurrent_writers(settings.batch_transactions));
-        tracing::debug!(claimed = report.claimed, parts = parts.len(), claim_ms, "scheduler batch claimed");
-        match <[Vec<Job>; 1]>::try_from(parts) {
-            Ok([part]) => report.add(self.run_claimed(&part, now).await?),
-            Err(parts) => {
-                let mut running = tokio::task::JoinSet::new();
-                for part in parts {
-                    let this = self.clone();
-                    running.spawn(async move { this.run_claimed(&part, now).await });
-                }
-                // Every part ends (commits or rolls back) before the batch reports; the first
-                // error is the batch's, and the failed part's jobs run again when their
-                // leases expire.
-                let mut failure = None;
-                while let Some(ran) = running.join_next().await {
-                    match ran.map_err(|err| SchedulerError::Batch(format!("a batch part stopped: {err}"))) {
-                        Ok(Ok(part)) => report.add(part),
-                        Ok(Err(err)) | Err(err) => failure = failure.or(Some(err)),
-                    }
-                }
-                if let Some(err) = failure {
-                    return Err(err);
-                }
-            }
-        }
-        Ok(report)
+        Ok(self.batch(now).await?.0)
     }
 
-    /// Runs claimed jobs in one transaction: one commit (one WAL flush) for all of them.
-    /// Their appeals are locked first, all at once in id order. The common kinds then run
-    /// set-based in a savepoint (see `batch`); the jobs left over, and every job of a set
-    /// whose set-based run failed, run one by one with a savepoint each, so a job whose
-    /// effect fails ends retried or failed without taking the others with it. The report's
-    /// `claimed` is left to the caller.
-    async fn run_claimed(&self, claimed: &[Job], now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {
-        let mut report = RunReport::default();
-        if claimed.is_empty() {
-            return Ok(report);
+    /// [`Self::run_batch`], and whether a part's claim reached its share (more may be due).
+    async fn batch(&self, now: DateTime<Utc>) -> Result<(RunReport, bool), SchedulerError> {
+        let settings = self.settings();
+        let parts = self.app.db.concurrent_writers(settings.batch_transactions).max(1);
+        let share = settings.batch_size.div_ceil(parts as u64);
+        if parts == 1 {
+            return self.run_part(now, share).await;
         }
+        let mut running = tokio::task::JoinSet::new();
+        for _ in 0..parts {
+            let this = self.clone();
+            running.spawn(async move { this.run_part(now, share).await });
+        }
+        // Every part ends (commits or rolls back) before the batch reports; the first error
+        // is the batch's, and the failed part's jobs are due again at once.
+        let (mut report, mut full, mut failure) = (RunReport::default(), false, None);
+        while let Some(ran) = running.join_next().await {
+            match ran.map_err(|err| SchedulerError::Batch(format!("a batch part stopped: {err}"))) {
+                Ok(Ok((part, part_full))) => {
+                    report.add(part);
+                    full |= part_full;
+                }
+                Ok(Err(err)) | Err(err) => failure = failure.or(Some(err)),
+            }
+        }
+        match failure {
+            Some(err) => Err(err),
+            None => Ok((report, full)),
+        }
+    }
+
+    /// One part of a batch, in one transaction (one commit, one WAL flush, for all its jobs):
+    /// claims the appeals of up to `limit` due jobs and runs every due job of theirs. The
+    /// common kinds run set-based in a savepoint (see `batch`); the jobs left over, and every
+    /// job of a set whose set-based run failed, run one by one with a savepoint each, so a
+    /// job whose effect fails ends retried or failed without taking the others with it.
+    /// Returns the part's report and whether its claim reached `limit`.
+    async fn run_part(&self, now: DateTime<Utc>, limit: u64) -> Result<(RunReport, bool), SchedulerError> {
         let started = Instant::now();
         let batch = self.app.db.write().await?;
-        // The appeal first, then the job: the order in which actions take them (they update
-        // the appeal, then supersede its jobs), so the two never wait on each other in a
-        // cycle on PostgreSQL; and all of the batch's appeals in id order, so two
-        // schedulers whose batches share appeals do not either.
-        let ids: Vec<uuid::Uuid> = claimed.iter().filter_map(|j| j.appeal_id).collect();
-        let appeals = appeals::lock_many(&batch, self.app.db.backend(), &ids).await?;
-        let lock_time = started.elapsed();
+        let held = jobs::claim(&batch, self.app.db.backend(), now, limit).await?;
+        if held.is_empty() {
+            batch.commit().await?;
+            return Ok((RunReport::default(), false));
+        }
+        let ids: Vec<uuid::Uuid> = held.iter().map(|appeal| appeal.id).collect();
+        let claimed = jobs::due_of(&batch, &ids, now).await?;
+        let appeals: HashMap<uuid::Uuid, Appeal> =
+            held.into_iter().map(|appeal| (appeal.id, appeal)).collect();
+        let claim_time = started.elapsed();
+        let mut report = RunReport { claimed: claimed.len() as u64, ..Default::default() };
 
         let started = Instant::now();
-        let (rest, phases) = match self.run_set_based(&batch, claimed, &appeals, now).await {
+        let (rest, phases) = match self.run_set_based(&batch, &claimed, &appeals, now).await {
             Ok(ran) => {
                 report.add(ran.report);
                 (ran.rest, ran.phases)
@@ -242,17 +243,18 @@ impl Scheduler {
         batch.commit().await?;
         tracing::debug!(
             jobs = claimed.len(),
+            appeals = appeals.len(),
             one_by_one,
-            lock_ms = ms(lock_time),
+            claim_ms = ms(claim_time),
             set_based_ms = ms(set_time),
             complete_ms = ms(phases.complete),
             read_ms = ms(phases.read),
             write_ms = ms(phases.write),
             one_by_one_ms = ms(rest_time),
             commit_ms = ms(started.elapsed()),
-            "scheduler batch phases"
+            "scheduler batch part"
         );
-        Ok(report)
+        Ok((report, claimed.len() as u64 >= limit))
     }
 
     /// The set-based run of a batch, in a savepoint that is rolled back when it fails.
@@ -277,9 +279,9 @@ impl Scheduler {
     }
 
     /// Runs one claimed job: its completion and its effect commit together, or neither.
-    /// A job whose lease another worker took over (or that was superseded) is not run.
-    /// The completion comes first, so the effect's own re-planning (which supersedes
-    /// pending jobs) leaves the running job alone.
+    /// A job an earlier job of its appeal superseded (or completed) is not run. The
+    /// completion comes first, so the effect's own re-planning (which supersedes pending
+    /// jobs) leaves the running job alone.
     async fn run_one(
         &self,
         batch: &DatabaseTransaction,
@@ -288,7 +290,7 @@ impl Scheduler {
         report: &mut RunReport,
     ) -> Result<(), SchedulerError> {
         let txn = batch.begin().await?;
-        // Already held since `run_batch` locked the batch's appeals; read again as it is now.
+        // Already held since the part claimed it; read again as earlier jobs left it.
         let appeal = match job.appeal_id {
             Some(id) => appeals::lock(&txn, self.app.db.backend(), id).await?,
             None => None,
@@ -308,8 +310,9 @@ impl Scheduler {
             }
             Err(err) => {
                 txn.rollback().await?;
-                let retry_at = self.retry_at(job.attempts, now);
-                tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = %err, "job failed");
+                let attempts = job.attempts.saturating_add(1);
+                let retry_at = self.retry_at(attempts, now);
+                tracing::warn!(job = %job.id, kind = %job.kind, attempts, error = %err, "job failed");
                 jobs::fail(batch, job.id, &self.owner, &err.to_string(), retry_at, now).await?;
                 if retry_at.is_some() {
                     report.retried += 1;
@@ -385,84 +388,6 @@ impl Scheduler {
     }
 }
 
-/// Splits claimed jobs (in due order) into at most `parts` non-empty parts, each appeal's
-/// jobs in one part and in due order: the part is chosen by the appeal's id, so the parts
-/// share no appeal. Jobs of no appeal go to the first part.
-fn split_by_appeal(claimed: Vec<Job>, parts: usize) -> Vec<Vec<Job>> {
-    let parts = parts.max(1);
-    if parts == 1 {
-        return vec![claimed];
-    }
-    let mut split: Vec<Vec<Job>> = (0..parts).map(|_| Vec::new()).collect();
-    for job in claimed {
-        let at = job.appeal_id.map_or(0, |id| (id.as_u128() % parts as u128) as usize);
-        split[at].push(job);
-    }
-    split.retain(|part| !part.is_empty());
-    split
-}
-
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-    use uuid::Uuid;
-
-    use super::*;
-
-    fn job(n: u128, appeal: Option<u128>) -> Job {
-        let at = Utc.with_ymd_and_hms(2026, 3, 17, 10, 0, 0).single().expect("an instant");
-        Job {
-            id: Uuid::from_u128(n),
-            kind: "deadline".to_owned(),
-            appeal_id: appeal.map(Uuid::from_u128),
-            run_at: at + TimeDelta::seconds(n as i64),
-            dedupe_key: format!("job-{n}"),
-            payload: "{}".to_owned(),
-            status: jobs::PENDING.to_owned(),
-            attempts: 1,
-            lease_owner: Some("me".to_owned()),
-            lease_expires_at: None,
-            last_error: None,
-            done_at: None,
-            created_at: at,
-            updated_at: at,
-        }
-    }
-
-    fn ids(part: &[Job]) -> Vec<u128> {
-        part.iter().map(|j| j.id.as_u128()).collect()
-    }
-
-    #[test]
-    fn a_batch_splits_by_appeal_and_keeps_each_parts_due_order() {
-        // Appeals 10, 11, 12, 13; appeal 10 has three jobs, one job has no appeal.
-        let claimed = vec![
-            job(1, Some(10)),
-            job(2, Some(11)),
-            job(3, Some(10)),
-            job(4, None),
-            job(5, Some(13)),
-            job(6, Some(12)),
-            job(7, Some(10)),
-        ];
-        let parts = split_by_appeal(claimed, 2);
-        assert_eq!(parts.iter().map(|p| ids(p)).collect::<Vec<_>>(), vec![vec![1, 3, 4, 6, 7], vec![2, 5]]);
-        for part in &parts {
-            assert!(part.windows(2).all(|w| w[0].run_at <= w[1].run_at), "due order within a part");
-        }
-    }
-
-    #[test]
-    fn a_batch_is_one_part_when_one_is_asked_for_or_all_jobs_share_an_appeal() {
-        let one = split_by_appeal(vec![job(1, Some(10)), job(2, Some(11))], 1);
-        assert_eq!(one.iter().map(|p| ids(p)).collect::<Vec<_>>(), vec![vec![1, 2]]);
-        let shared = split_by_appeal(vec![job(1, Some(11)), job(2, Some(11)), job(3, Some(11))], 4);
-        assert_eq!(shared.iter().map(|p| ids(p)).collect::<Vec<_>>(), vec![vec![1, 2, 3]]);
-        assert!(split_by_appeal(Vec::new(), 3).is_empty());
-        assert_eq!(split_by_appeal(vec![job(1, Some(10))], 0).len(), 1, "zero parts is read as one");
-    }
 }

@@ -13,8 +13,8 @@ pub struct Model {
     pub payload: String,
     pub status: String,
     pub attempts: i32,
-    pub lease_owner: Option<String>,
-    pub lease_expires_at: Option<DateTimeUtc>,
+    /// The scheduler that last ran the job (completed it or recorded its failure).
+    pub ran_by: Option<String>,
     pub last_error: Option<String>,
     pub done_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
