@@ -65,6 +65,9 @@ pub struct SchedulerSettings {
     /// Transactions a batch runs in at once, each claiming its share of the batch's
     /// appeals (PostgreSQL; SQLite always uses one).
     pub batch_transactions: usize,
+    /// PostgreSQL ends a batch whose worker sends no statement for this long (a hung
+    /// process), freeing the appeals it holds; its jobs are due again.
+    pub batch_idle_secs: u64,
     /// Attempts before a failing job ends `failed`.
     pub max_attempts: u32,
     /// The first retry waits this long; each further one twice as long...
@@ -253,13 +256,14 @@ impl Settings {
         let sc = &self.scheduler;
         if sc.batch_size == 0
             || sc.batch_transactions == 0
+            || sc.batch_idle_secs == 0
             || sc.max_attempts == 0
             || sc.poll_interval_ms == 0
         {
             return Err(ConfigError::Rejected {
                 key: "scheduler",
                 reason:
-                    "batch_size, batch_transactions, max_attempts and poll_interval_ms must be at least 1"
+                    "batch_size, batch_transactions, batch_idle_secs, max_attempts and poll_interval_ms must be at least 1"
                         .into(),
             });
         }

@@ -195,6 +195,22 @@ impl Db {
         Ok(txn)
     }
 
+    /// Begins a write transaction that PostgreSQL ends if its client leaves it idle for
+    /// `idle` between two statements (`idle_in_transaction_session_timeout`, for this
+    /// transaction only): the session is closed and the transaction rolls back. For
+    /// transactions that hold rows others wait for, as a scheduler's batch holds its appeals:
+    /// a process that hangs with its connection open lets go of them after `idle`, as one
+    /// that dies does at once. SQLite: as [`Db::write`] (its one process holds the only write
+    /// lock, and a hung process holds it until it is stopped).
+    pub async fn write_holding(&self, idle: Duration) -> Result<DatabaseTransaction, StoreError> {
+        let txn = self.write().await?;
+        if self.backend == Backend::Postgres {
+            let ms = idle.as_millis().clamp(1, i32::MAX as u128);
+            txn.execute_unprepared(&format!("SET LOCAL idle_in_transaction_session_timeout = {ms}")).await?;
+        }
+        Ok(txn)
+    }
+
     /// Begins a read-only transaction for a report's several queries: they see one
     /// snapshot, and on PostgreSQL each is planned for the values it is given. A statement
     /// the pool has prepared gets a generic plan after five runs, and the generic plan of a

@@ -140,6 +140,34 @@ async fn a_lease_transaction_commits_without_waiting_for_its_flush_and_writes_as
     }
 }
 
+/// `Db::write_holding`, a scheduler batch's transaction: on PostgreSQL it is ended if its
+/// client stays idle in it longer than asked, for that transaction only; on both backends it
+/// writes as any other.
+#[tokio::test]
+async fn a_holding_transaction_is_ended_by_the_database_when_its_client_hangs_and_writes_as_any_other() {
+    let app = spawn_app().await;
+    let now = start_instant();
+    let show = || Statement::from_string(DbBackend::Postgres, "SHOW idle_in_transaction_session_timeout");
+    let setting = |row: Option<sea_orm::QueryResult>| {
+        row.expect("SHOW returns a row").try_get::<String>("", "idle_in_transaction_session_timeout").unwrap()
+    };
+    let idle = app.app.settings.scheduler.batch_idle_secs;
+    let txn =
+        app.db.write_holding(std::time::Duration::from_secs(idle)).await.expect("the transaction begins");
+    if app.db.backend() == Backend::Postgres {
+        assert_eq!(setting(txn.query_one_raw(show()).await.unwrap()), format!("{idle}s"));
+    }
+    jobs::schedule(&txn, new_job("held", now), now).await.unwrap();
+    txn.commit().await.unwrap();
+    assert_eq!(job(&app, "held").await.status, jobs::PENDING, "the write is committed");
+    if app.db.backend() == Backend::Postgres {
+        for _ in 0..4 {
+            let pooled = app.db.conn().query_one_raw(show()).await.unwrap();
+            assert_eq!(setting(pooled), "0", "SET LOCAL ends with the transaction");
+        }
+    }
+}
+
 const SECOND: Duration = Duration::seconds(1);
 
 #[tokio::test]

@@ -207,7 +207,7 @@ impl Scheduler {
     /// Returns the part's report and whether its claim reached `limit`.
     async fn run_part(&self, now: DateTime<Utc>, limit: u64) -> Result<(RunReport, bool), SchedulerError> {
         let started = Instant::now();
-        let batch = self.app.db.write().await?;
+        let batch = self.app.db.write_holding(Duration::from_secs(self.settings().batch_idle_secs)).await?;
         let held = jobs::claim(&batch, self.app.db.backend(), now, limit).await?;
         if held.is_empty() {
             batch.commit().await?;
