@@ -210,7 +210,7 @@ pub fn launch(app: App, listener: TcpListener) -> Result<Server, StartError> {
 }
 
 /// Runs only the scheduler (`murojiat worker`) until SIGINT or SIGTERM; the job in progress
-/// finishes (or, past the grace period, is abandoned to its lease) before it returns.
+/// finishes (or, past the grace period, is abandoned and rolls back) before it returns.
 pub async fn work_until_signalled(app: App) {
     let (stop, stopped) = watch::channel(false);
     let calendar = tokio::spawn(crate::services::calendar::watch(app.clone(), stopped.clone()));
@@ -224,7 +224,7 @@ pub async fn work_until_signalled(app: App) {
 }
 
 /// Waits for the scheduler loop to stop; a job still running after `grace` is dropped (its
-/// transaction rolls back, its lease expires and another worker runs it).
+/// transaction rolls back, and any worker runs its jobs at its next pass).
 async fn finish_scheduler(scheduler: JoinHandle<()>, grace: Duration) {
     let abort = scheduler.abort_handle();
     if tokio::time::timeout(grace, scheduler).await.is_err() {

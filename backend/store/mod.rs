@@ -181,7 +181,7 @@ impl Db {
 
     /// Begins a write transaction whose commit does not wait for the write-ahead log to reach
     /// disk: PostgreSQL's `synchronous_commit = off`, for this transaction only. For leases
-    /// and nothing else: a crash of PostgreSQL may undo such a commit (the lease is gone and
+    /// (the outbox's) and nothing else: a crash of PostgreSQL may undo such a commit (the lease is gone and
     /// the work is claimed again, as after any lost claim), but never partly, and never one
     /// whose effect a later transaction recorded, because a later ordinary commit flushes the
     /// log up to itself, this transaction's record included. A lease commit that waits for
