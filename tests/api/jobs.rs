@@ -115,29 +115,13 @@ async fn a_claim_holds_the_appeals_of_due_jobs_and_others_skip_them_until_it_end
     assert_eq!((done.status.as_str(), done.ran_by.as_deref(), done.attempts), (jobs::DONE, Some("c"), 1));
 }
 
-/// `Db::write_unflushed`, the outbox claim's transaction: on PostgreSQL its commit does not wait
-/// for the log's flush, for that transaction only; on both backends it writes as any other.
+/// `Db::write_unflushed`, the outbox claim's transaction: on PostgreSQL its commit does not
+/// wait for the log's flush, for that transaction only; on both backends it writes as any other.
 #[tokio::test]
 async fn a_lease_transaction_commits_without_waiting_for_its_flush_and_writes_as_any_other() {
     let app = spawn_app().await;
-    let now = start_instant();
-    let show = || Statement::from_string(DbBackend::Postgres, "SHOW synchronous_commit");
-    let setting = |row: Option<sea_orm::QueryResult>| {
-        row.expect("SHOW returns a row").try_get::<String>("", "synchronous_commit").unwrap()
-    };
     let txn = app.db.write_unflushed().await.expect("the transaction begins");
-    if app.db.backend() == Backend::Postgres {
-        assert_eq!(setting(txn.query_one_raw(show()).await.unwrap()), "off");
-    }
-    jobs::schedule(&txn, new_job("lease", now), now).await.unwrap();
-    txn.commit().await.unwrap();
-    assert_eq!(job(&app, "lease").await.status, jobs::PENDING, "the write is committed");
-    if app.db.backend() == Backend::Postgres {
-        for _ in 0..4 {
-            let pooled = app.db.conn().query_one_raw(show()).await.unwrap();
-            assert_eq!(setting(pooled), "on", "SET LOCAL ends with the transaction");
-        }
-    }
+    writes_with_a_local_setting(&app, txn, "synchronous_commit", ("off", "on")).await;
 }
 
 /// `Db::write_holding`, a scheduler batch's transaction: on PostgreSQL it is ended if its
@@ -146,24 +130,38 @@ async fn a_lease_transaction_commits_without_waiting_for_its_flush_and_writes_as
 #[tokio::test]
 async fn a_holding_transaction_is_ended_by_the_database_when_its_client_hangs_and_writes_as_any_other() {
     let app = spawn_app().await;
-    let now = start_instant();
-    let show = || Statement::from_string(DbBackend::Postgres, "SHOW idle_in_transaction_session_timeout");
-    let setting = |row: Option<sea_orm::QueryResult>| {
-        row.expect("SHOW returns a row").try_get::<String>("", "idle_in_transaction_session_timeout").unwrap()
-    };
     let idle = app.app.settings.scheduler.batch_idle_secs;
     let txn =
         app.db.write_holding(std::time::Duration::from_secs(idle)).await.expect("the transaction begins");
-    if app.db.backend() == Backend::Postgres {
-        assert_eq!(setting(txn.query_one_raw(show()).await.unwrap()), format!("{idle}s"));
+    let set = format!("{idle}s");
+    writes_with_a_local_setting(&app, txn, "idle_in_transaction_session_timeout", (&set, "0")).await;
+}
+
+/// Checks a transaction that sets `setting` for itself alone: on PostgreSQL it shows
+/// `within` inside it and `after` on the pooled connections once it committed; on both
+/// backends a job written in it is committed.
+async fn writes_with_a_local_setting(
+    app: &TestApp,
+    txn: sea_orm::DatabaseTransaction,
+    setting: &str,
+    (within, after): (&str, &str),
+) {
+    let now = start_instant();
+    let shown = |row: Option<sea_orm::QueryResult>| {
+        row.expect("SHOW returns a row").try_get::<String>("", setting).unwrap()
+    };
+    let show = || Statement::from_string(DbBackend::Postgres, format!("SHOW {setting}"));
+    let postgres = app.db.backend() == Backend::Postgres;
+    if postgres {
+        assert_eq!(shown(txn.query_one_raw(show()).await.unwrap()), within);
     }
-    jobs::schedule(&txn, new_job("held", now), now).await.unwrap();
+    jobs::schedule(&txn, new_job(setting, now), now).await.unwrap();
     txn.commit().await.unwrap();
-    assert_eq!(job(&app, "held").await.status, jobs::PENDING, "the write is committed");
-    if app.db.backend() == Backend::Postgres {
+    assert_eq!(job(app, setting).await.status, jobs::PENDING, "the write is committed");
+    if postgres {
         for _ in 0..4 {
             let pooled = app.db.conn().query_one_raw(show()).await.unwrap();
-            assert_eq!(setting(pooled), "0", "SET LOCAL ends with the transaction");
+            assert_eq!(shown(pooled), after, "SET LOCAL ends with the transaction");
         }
     }
 }
