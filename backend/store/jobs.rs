@@ -145,9 +145,20 @@ pub fn superseding(appeal_id: Uuid, kinds: &[&str], keep: &[String], now: DateTi
     query.into_query()
 }
 
+/// What a [`claim`] took.
+#[derive(Debug)]
+pub struct Claimed {
+    /// The appeals held, each once, in the order of its soonest due job.
+    pub appeals: Vec<Appeal>,
+    /// Whether the claim took as many due jobs as it was allowed: more may be due. Counted
+    /// from the claim itself, not from the jobs read after it, which can be fewer when
+    /// another scheduler completed some between the claim's snapshot and its locks.
+    pub full: bool,
+}
+
 /// Claims due work for the caller's write transaction: the appeals of up to `limit` pending
-/// jobs due at `now`, soonest job first, each appeal once. Run [`due_of`] next, in the same
-/// transaction, for the jobs to run.
+/// jobs due at `now`, soonest job first. Run [`due_of`] next, in the same transaction, for
+/// the jobs to run.
 ///
 /// The appeal is the unit a scheduler holds: every change to an appeal's jobs is made by a
 /// transaction that holds the appeal (actions, the scheduler), so once the appeal is held
@@ -162,11 +173,13 @@ pub async fn claim(
     backend: Backend,
     now: DateTime<Utc>,
     limit: u64,
-) -> Result<Vec<Appeal>, StoreError> {
+) -> Result<Claimed, StoreError> {
     let rows = appeal::Entity::find().from_raw_sql(claiming(backend, now, limit)).all(db).await?;
+    let full = rows.len() as u64 >= limit;
     // One row per due job: an appeal with several comes once, where its first job was.
     let mut seen = HashSet::with_capacity(rows.len());
-    Ok(rows.into_iter().filter(|a| seen.insert(a.id)).collect())
+    let appeals = rows.into_iter().filter(|a| seen.insert(a.id)).collect();
+    Ok(Claimed { appeals, full })
 }
 
 /// The statement [`claim`] runs: the pending jobs due at `now` read in due order from
@@ -174,10 +187,6 @@ pub async fn claim(
 /// skipping those another transaction holds (the row lock sits below the limit, so a
 /// skipped appeal does not count towards it).
 pub fn claiming(backend: Backend, now: DateTime<Utc>, limit: u64) -> Statement {
-    let builder = match backend {
-        Backend::Postgres => DbBackend::Postgres,
-        Backend::Sqlite => DbBackend::Sqlite,
-    };
     let mut query = appeal::Entity::find().into_query();
     query
         .inner_join(
@@ -190,7 +199,7 @@ pub fn claiming(backend: Backend, now: DateTime<Utc>, limit: u64) -> Statement {
         .order_by((job::Entity, job::Column::Id), Order::Asc)
         .limit(limit)
         .lock_with_tables_behavior(LockType::Update, [appeal::Entity], LockBehavior::SkipLocked);
-    builder.build(&query)
+    DbBackend::from(backend).build(&query)
 }
 
 /// The pending jobs due at `now` of `appeals`, which the caller's transaction holds (see

@@ -92,13 +92,13 @@ async fn a_claim_holds_the_appeals_of_due_jobs_and_others_skip_them_until_it_end
     let keys = |due: &[job::Model]| due.iter().map(|j| j.dedupe_key.clone()).collect::<Vec<_>>();
 
     let holder = app.db.write().await.unwrap();
-    let held = jobs::claim(&holder, backend, now, 1).await.unwrap();
+    let held = jobs::claim(&holder, backend, now, 1).await.unwrap().appeals;
     assert_eq!(held.iter().map(|a| a.id).collect::<Vec<_>>(), [first], "the soonest job's appeal");
     let due = jobs::due_of(&holder, &[first], now).await.unwrap();
     assert_eq!(keys(&due), ["first", "first-again"], "every due job of the appeal, in due order");
     if backend == Backend::Postgres {
         let other = app.db.write().await.unwrap();
-        let taken = jobs::claim(&other, backend, now, 10).await.unwrap();
+        let taken = jobs::claim(&other, backend, now, 10).await.unwrap().appeals;
         assert_eq!(taken.iter().map(|a| a.id).collect::<Vec<_>>(), [second], "held: skipped; later: not due");
         other.rollback().await.unwrap();
     }
@@ -106,7 +106,7 @@ async fn a_claim_holds_the_appeals_of_due_jobs_and_others_skip_them_until_it_end
     // remains.
     holder.rollback().await.unwrap();
     let again = app.db.write().await.unwrap();
-    let taken = jobs::claim(&again, backend, now + SECOND, 10).await.unwrap();
+    let taken = jobs::claim(&again, backend, now + SECOND, 10).await.unwrap().appeals;
     assert_eq!(taken.iter().map(|a| a.id).collect::<Vec<_>>(), [first, second, later]);
     assert!(jobs::complete(&again, due[0].id, "c", now).await.unwrap());
     assert!(!jobs::complete(&again, due[0].id, "c", now).await.unwrap(), "done once");
@@ -375,7 +375,7 @@ async fn three_schedulers_share_the_due_jobs_and_each_effect_happens_exactly_onc
     // One worker claims a batch and hangs in it, holding its appeals (on SQLite, the only
     // writer, it dies at once: it holds nothing, and the others run everything).
     let hung = app.db.write().await.unwrap();
-    let held = jobs::claim(&hung, app.db.backend(), now, 300).await.unwrap();
+    let held = jobs::claim(&hung, app.db.backend(), now, 300).await.unwrap().appeals;
     assert_eq!(held.len(), 300);
     let (held, hung_pid) = match app.db.backend() {
         Backend::Postgres => {

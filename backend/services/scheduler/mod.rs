@@ -204,19 +204,19 @@ impl Scheduler {
     /// common kinds run set-based in a savepoint (see `batch`); the jobs left over, and every
     /// job of a set whose set-based run failed, run one by one with a savepoint each, so a
     /// job whose effect fails ends retried or failed without taking the others with it.
-    /// Returns the part's report and whether its claim reached `limit`.
+    /// Returns the part's report and whether its claim reached `limit` (more may be due).
     async fn run_part(&self, now: DateTime<Utc>, limit: u64) -> Result<(RunReport, bool), SchedulerError> {
         let started = Instant::now();
         let batch = self.app.db.write_holding(Duration::from_secs(self.settings().batch_idle_secs)).await?;
         let held = jobs::claim(&batch, self.app.db.backend(), now, limit).await?;
-        if held.is_empty() {
+        if held.appeals.is_empty() {
             batch.commit().await?;
             return Ok((RunReport::default(), false));
         }
-        let ids: Vec<uuid::Uuid> = held.iter().map(|appeal| appeal.id).collect();
+        let ids: Vec<uuid::Uuid> = held.appeals.iter().map(|appeal| appeal.id).collect();
         let claimed = jobs::due_of(&batch, &ids, now).await?;
         let appeals: HashMap<uuid::Uuid, Appeal> =
-            held.into_iter().map(|appeal| (appeal.id, appeal)).collect();
+            held.appeals.into_iter().map(|appeal| (appeal.id, appeal)).collect();
         let claim_time = started.elapsed();
         let mut report = RunReport { claimed: claimed.len() as u64, ..Default::default() };
 
@@ -254,7 +254,7 @@ impl Scheduler {
             commit_ms = ms(started.elapsed()),
             "scheduler batch part"
         );
-        Ok((report, claimed.len() as u64 >= limit))
+        Ok((report, held.full))
     }
 
     /// The set-based run of a batch, in a savepoint that is rolled back when it fails.
