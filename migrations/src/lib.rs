@@ -54,6 +54,7 @@ mod m20261202_000014_outbox_unsent;
 mod m20261202_000015_pending_jobs_indexes;
 mod m20261202_000016_unalerted_escalations;
 mod m20261202_000017_jobs_claimed_by_appeal;
+mod m20261202_000018_jobs_pages_filled;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -79,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_pending_jobs_indexes::Migration),
             Box::new(m20261202_000016_unalerted_escalations::Migration),
             Box::new(m20261202_000017_jobs_claimed_by_appeal::Migration),
+            Box::new(m20261202_000018_jobs_pages_filled::Migration),
         ]
     }
 }

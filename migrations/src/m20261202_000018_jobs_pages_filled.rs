@@ -1,0 +1,36 @@
+//! The jobs table's pages are filled again (PostgreSQL's default `fillfactor`, 100). Migration
+//! 12 kept half of each page free so that the scheduler's lease, an update of no indexed
+//! column, could be written as a HOT update. There are no leases since migration 17: a job
+//! is updated once, when it completes, and that update changes its status, which the
+//! partial due index names, so it is never HOT whatever room a page has. The free half only
+//! doubled the pages that filing and the scheduler read, write and log. Pages written before
+//! keep their room until they are rewritten (`VACUUM FULL jobs` packs them at once). SQLite has no
+//! such setting; nothing changes there.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261202_000018_jobs_pages_filled"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == DbBackend::Postgres {
+            manager.get_connection().execute_unprepared("ALTER TABLE jobs RESET (fillfactor)").await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == DbBackend::Postgres {
+            manager.get_connection().execute_unprepared("ALTER TABLE jobs SET (fillfactor = 50)").await?;
+        }
+        Ok(())
+    }
+}
