@@ -1,5 +1,6 @@
 //! Schema migrations for Murojiat. Every migration runs on SQLite and PostgreSQL alike:
-//! string-backed enums instead of native ones, one column change per ALTER TABLE.
+//! string-backed enums instead of native ones, one column change per ALTER TABLE. Storage
+//! settings SQLite does not have (`postgres_migration!`) change nothing there.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -26,6 +27,39 @@ macro_rules! sql_migration {
             }
         }
     };
+}
+
+/// A migration made of plain SQL statements for PostgreSQL only (storage settings SQLite
+/// does not have): on SQLite it changes nothing either way.
+macro_rules! postgres_migration {
+    ($name:literal, up: [$($up:expr),+ $(,)?], down: [$($down:expr),+ $(,)?] $(,)?) => {
+        pub struct Migration;
+
+        impl $crate::MigrationName for Migration {
+            fn name(&self) -> &str {
+                $name
+            }
+        }
+
+        #[$crate::async_trait::async_trait]
+        impl $crate::MigrationTrait for Migration {
+            async fn up(&self, manager: &$crate::SchemaManager) -> Result<(), $crate::DbErr> {
+                $crate::run_on_postgres(manager, &[$($up),+]).await
+            }
+
+            async fn down(&self, manager: &$crate::SchemaManager) -> Result<(), $crate::DbErr> {
+                $crate::run_on_postgres(manager, &[$($down),+]).await
+            }
+        }
+    };
+}
+
+/// Runs `statements` on PostgreSQL, nothing on SQLite (see `postgres_migration!`).
+async fn run_on_postgres(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
+        run_all(manager, statements).await?;
+    }
+    Ok(())
 }
 
 /// Runs `statements` one after the other (see `sql_migration!`).

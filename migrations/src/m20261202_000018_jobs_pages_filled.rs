@@ -7,30 +7,8 @@
 //! keep their room until they are rewritten (`VACUUM FULL jobs` packs them at once). SQLite has no
 //! such setting; nothing changes there.
 
-use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
-
-pub struct Migration;
-
-impl MigrationName for Migration {
-    fn name(&self) -> &str {
-        "m20261202_000018_jobs_pages_filled"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager.get_connection().execute_unprepared("ALTER TABLE jobs RESET (fillfactor)").await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager.get_connection().execute_unprepared("ALTER TABLE jobs SET (fillfactor = 50)").await?;
-        }
-        Ok(())
-    }
-}
+postgres_migration!(
+    "m20261202_000018_jobs_pages_filled",
+    up: ["ALTER TABLE jobs RESET (fillfactor)"],
+    down: ["ALTER TABLE jobs SET (fillfactor = 50)"],
+);
