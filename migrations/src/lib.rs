@@ -1,13 +1,20 @@
 //! Schema migrations for Murojiat. Every migration runs on SQLite and PostgreSQL alike:
 //! string-backed enums instead of native ones, one column change per ALTER TABLE. Storage
-//! settings SQLite does not have (`postgres_migration!`) change nothing there.
+//! settings SQLite does not have (`sql_migration!` with `postgres only`) change nothing there.
 
 pub use sea_orm_migration::prelude::*;
 
 /// A migration made of plain SQL statements that are the same on SQLite and PostgreSQL:
-/// `up` runs them in order to apply it, `down` to undo it.
+/// `up` runs them in order to apply it, `down` to undo it. With `postgres only`, the
+/// statements run on PostgreSQL and nothing changes on SQLite (storage settings it lacks).
 macro_rules! sql_migration {
     ($name:literal, up: [$($up:expr),+ $(,)?], down: [$($down:expr),+ $(,)?] $(,)?) => {
+        sql_migration!(@run run_all, $name, [$($up),+], [$($down),+]);
+    };
+    ($name:literal, postgres only, up: [$($up:expr),+ $(,)?], down: [$($down:expr),+ $(,)?] $(,)?) => {
+        sql_migration!(@run run_on_postgres, $name, [$($up),+], [$($down),+]);
+    };
+    (@run $run:ident, $name:literal, [$($up:expr),+], [$($down:expr),+]) => {
         pub struct Migration;
 
         impl $crate::MigrationName for Migration {
@@ -19,42 +26,17 @@ macro_rules! sql_migration {
         #[$crate::async_trait::async_trait]
         impl $crate::MigrationTrait for Migration {
             async fn up(&self, manager: &$crate::SchemaManager) -> Result<(), $crate::DbErr> {
-                $crate::run_all(manager, &[$($up),+]).await
+                $crate::$run(manager, &[$($up),+]).await
             }
 
             async fn down(&self, manager: &$crate::SchemaManager) -> Result<(), $crate::DbErr> {
-                $crate::run_all(manager, &[$($down),+]).await
+                $crate::$run(manager, &[$($down),+]).await
             }
         }
     };
 }
 
-/// A migration made of plain SQL statements for PostgreSQL only (storage settings SQLite
-/// does not have): on SQLite it changes nothing either way.
-macro_rules! postgres_migration {
-    ($name:literal, up: [$($up:expr),+ $(,)?], down: [$($down:expr),+ $(,)?] $(,)?) => {
-        pub struct Migration;
-
-        impl $crate::MigrationName for Migration {
-            fn name(&self) -> &str {
-                $name
-            }
-        }
-
-        #[$crate::async_trait::async_trait]
-        impl $crate::MigrationTrait for Migration {
-            async fn up(&self, manager: &$crate::SchemaManager) -> Result<(), $crate::DbErr> {
-                $crate::run_on_postgres(manager, &[$($up),+]).await
-            }
-
-            async fn down(&self, manager: &$crate::SchemaManager) -> Result<(), $crate::DbErr> {
-                $crate::run_on_postgres(manager, &[$($down),+]).await
-            }
-        }
-    };
-}
-
-/// Runs `statements` on PostgreSQL, nothing on SQLite (see `postgres_migration!`).
+/// Runs `statements` on PostgreSQL, nothing on SQLite (see `sql_migration!`).
 async fn run_on_postgres(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
     if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Postgres {
         run_all(manager, statements).await?;

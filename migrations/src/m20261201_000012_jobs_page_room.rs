@@ -4,8 +4,9 @@
 //! but only if the page has room. Filled to 100% (the default), it has none, and every lease
 //! cost a new entry in each index. SQLite has no such setting; nothing changes there.
 
-postgres_migration!(
+sql_migration!(
     "m20261201_000012_jobs_page_room",
+    postgres only,
     up: ["ALTER TABLE jobs SET (fillfactor = 50)"],
     down: ["ALTER TABLE jobs RESET (fillfactor)"],
 );

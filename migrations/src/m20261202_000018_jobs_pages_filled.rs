@@ -7,8 +7,9 @@
 //! keep their room until they are rewritten (`VACUUM FULL jobs` packs them at once). SQLite has no
 //! such setting; nothing changes there.
 
-postgres_migration!(
+sql_migration!(
     "m20261202_000018_jobs_pages_filled",
+    postgres only,
     up: ["ALTER TABLE jobs RESET (fillfactor)"],
     down: ["ALTER TABLE jobs SET (fillfactor = 50)"],
 );
