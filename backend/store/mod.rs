@@ -181,18 +181,14 @@ impl Db {
 
     /// Begins a write transaction whose commit does not wait for the write-ahead log to reach
     /// disk: PostgreSQL's `synchronous_commit = off`, for this transaction only. For leases
-    /// (the outbox's) and nothing else: a crash of PostgreSQL may undo such a commit (the lease is gone and
-    /// the work is claimed again, as after any lost claim), but never partly, and never one
-    /// whose effect a later transaction recorded, because a later ordinary commit flushes the
-    /// log up to itself, this transaction's record included. A lease commit that waits for
-    /// nothing leaves the flush to the commit that records the work. SQLite: as [`Db::write`]
-    /// (its durability is set per connection).
+    /// (the outbox's) and nothing else: a crash of PostgreSQL may undo such a commit (the
+    /// lease is gone and the work is claimed again, as after any lost claim), but never
+    /// partly, and never one whose effect a later transaction recorded, because a later
+    /// ordinary commit flushes the log up to itself, this transaction's record included. A
+    /// lease commit that waits for nothing leaves the flush to the commit that records the
+    /// work. SQLite: as [`Db::write`] (its durability is set per connection).
     pub async fn write_unflushed(&self) -> Result<DatabaseTransaction, StoreError> {
-        let txn = self.write().await?;
-        if self.backend == Backend::Postgres {
-            txn.execute_unprepared("SET LOCAL synchronous_commit = off").await?;
-        }
-        Ok(txn)
+        self.write_setting("synchronous_commit", "off").await
     }
 
     /// Begins a write transaction that PostgreSQL ends if its client leaves it idle for
@@ -203,10 +199,17 @@ impl Db {
     /// that dies does at once. SQLite: as [`Db::write`] (its one process holds the only write
     /// lock, and a hung process holds it until it is stopped).
     pub async fn write_holding(&self, idle: Duration) -> Result<DatabaseTransaction, StoreError> {
+        let ms = idle.as_millis().clamp(1, i32::MAX as u128);
+        self.write_setting("idle_in_transaction_session_timeout", &ms.to_string()).await
+    }
+
+    /// A write transaction with PostgreSQL's `setting` at `value` for it alone (`SET LOCAL`);
+    /// on SQLite a plain [`Db::write`]. `setting` and `value` are this module's, never a
+    /// client's text.
+    async fn write_setting(&self, setting: &str, value: &str) -> Result<DatabaseTransaction, StoreError> {
         let txn = self.write().await?;
         if self.backend == Backend::Postgres {
-            let ms = idle.as_millis().clamp(1, i32::MAX as u128);
-            txn.execute_unprepared(&format!("SET LOCAL idle_in_transaction_session_timeout = {ms}")).await?;
+            txn.execute_unprepared(&format!("SET LOCAL {setting} = {value}")).await?;
         }
         Ok(txn)
     }
