@@ -139,8 +139,8 @@ async fn update_agency(
     Ok(Json(agencies::update(&app, &caller, id, input).await?.into()))
 }
 
-/// Delete an agency nothing refers to; one with users or sub-agencies answers 409 and should
-/// be deactivated instead.
+/// Delete an agency nothing refers to; one with users, sub-agencies, appeals or their records
+/// answers 409 and should be deactivated instead.
 #[utoipa::path(delete, path = "/api/v1/admin/agencies/{id}", tag = "admin", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Agency id")),
     responses((status = 204, description = "Deleted")))]

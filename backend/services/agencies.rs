@@ -8,6 +8,7 @@ use super::accounts::require_admin;
 use super::{Caller, ServiceError};
 use crate::app::App;
 use crate::domain::field::{FieldError, FieldErrors};
+use crate::store::StoreError;
 use crate::store::agencies::{self, Agency, NewAgency};
 use crate::store::entity::agency::ActiveModel as AgencyChange;
 
@@ -138,8 +139,9 @@ pub async fn update(
     Ok(agency)
 }
 
-/// Deletes an agency that nothing refers to; otherwise 409, and the agency should be
-/// deactivated instead.
+/// Deletes an agency that nothing refers to; otherwise 409 (users or sub-agencies, checked
+/// first for a precise answer; appeals and the rest, by the foreign keys), and the agency
+/// should be deactivated instead.
 pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> Result<(), ServiceError> {
     require_admin(caller)?;
     let txn = app.db.write().await?;
@@ -149,7 +151,16 @@ pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> Result<(), ServiceE
             "the agency has users or sub-agencies; deactivate it instead".into(),
         ));
     }
-    agencies::delete(&txn, id).await?;
+    match agencies::delete(&txn, id).await {
+        // Appeals, their records or the agency's territories still name it: the foreign keys
+        // refuse, and the transaction (aborted on PostgreSQL) is rolled back on return.
+        Err(StoreError::MissingReference(_)) => {
+            return Err(ServiceError::Conflict(
+                "appeals or their records refer to the agency; deactivate it instead".into(),
+            ));
+        }
+        deleted => deleted?,
+    }
     txn.commit().await?;
     app.directory.invalidate();
     Ok(())

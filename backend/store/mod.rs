@@ -45,8 +45,9 @@ pub enum StoreError {
     /// A unique constraint refused the write: the thing already exists.
     #[error("already exists: {0}")]
     Conflict(String),
-    /// A foreign key refused the write: something it points to does not exist.
-    #[error("refers to something that does not exist: {0}")]
+    /// A foreign key refused the write: something it points to does not exist, or (a delete)
+    /// something still points to the row.
+    #[error("a foreign key refused the write: {0}")]
     MissingReference(String),
     /// The row to change was not there (or no longer matched the expected version).
     #[error("not found")]

@@ -1,7 +1,12 @@
 //! Administrators manage the hierarchy of agencies and the accounts of staff.
 
+use murojiat::store::entity::appeal;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
+use uuid::Uuid;
 
+use crate::support::appeals::{complaint, spawn_appeals_app};
 use crate::support::{PASSWORD, agency, assert_problem, spawn_app};
 
 #[tokio::test]
@@ -124,6 +129,34 @@ async fn an_agency_is_deleted_only_when_nothing_refers_to_it() {
     assert_eq!(app.delete(&path, admin.token()).await.status(), 204);
     assert_problem(app.get(&path, admin.token()).await, 404, "not-found").await;
     assert_problem(app.delete(&path, admin.token()).await, 404, "not-found").await;
+}
+
+#[tokio::test]
+async fn an_agency_that_appeals_were_filed_to_is_kept_and_its_deletion_refused_with_a_conflict() {
+    let app = spawn_appeals_app().await;
+    let admin = app.admin().await;
+    let citizen = app.citizen().await;
+    let filed = app.files(&citizen, &complaint()).await;
+    // An agency nobody works at or under, holding the appeal (as after its staff moved on).
+    let holder = app.create_agency(&admin, agency("short-lived")).await;
+    let holder_id: Uuid = holder["id"].as_str().unwrap().parse().unwrap();
+    let appeal_id: Uuid = filed.id.parse().unwrap();
+    appeal::Entity::update_many()
+        .col_expr(appeal::Column::AgencyId, Expr::value(holder_id))
+        .filter(appeal::Column::Id.eq(appeal_id))
+        .exec(app.db.conn())
+        .await
+        .unwrap();
+    let agencies = app.count_agencies().await;
+
+    let path = format!("/api/v1/admin/agencies/{holder_id}");
+    let problem = assert_problem(app.delete(&path, admin.token()).await, 409, "conflict").await;
+    let detail = problem.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("deactivate it instead"), "{problem:?}");
+    assert_eq!(app.count_agencies().await, agencies);
+    assert_eq!(app.get(&path, admin.token()).await.status(), 200);
+    let kept = appeal::Entity::find_by_id(appeal_id).one(app.db.conn()).await.unwrap().unwrap();
+    assert_eq!(kept.agency_id, holder_id);
 }
 
 #[tokio::test]
