@@ -10,6 +10,11 @@
 //! SUPERVISORS=n (default 0) gives the appeals' agency n supervisors, so every missed
 //! deadline also writes n alert emails to the outbox. With
 //! `RUST_LOG=murojiat::services::scheduler=debug` each batch logs where its time went.
+//!
+//! For A/B runs of the database's side: the statements of `AFTER_FILL_SQL` (separated by
+//! `;`) run once after the fill (a schema or setting to compare, such as a constraint
+//! dropped), and `VACUUM_BEFORE_PASS=1` vacuums the appeals and jobs before each pass, as
+//! autovacuum would have done in the weeks between a job's scheduling and its falling due.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -61,6 +66,14 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    // One statement at a time: VACUUM refuses to run inside the implicit transaction of several.
+    for statement in std::env::var("AFTER_FILL_SQL").unwrap_or_default().split(';').map(str::trim) {
+        if !statement.is_empty() {
+            conn.execute_unprepared(statement).await?;
+            println!("after the fill: {statement}");
+        }
+    }
+    let vacuum_before_pass = std::env::var("VACUUM_BEFORE_PASS").is_ok_and(|v| v == "1");
     let scheduler = Scheduler::new(app);
     let mut offset = 0u64;
     println!("| due jobs | claimed | applied | pass ms | per job ms |");
@@ -68,6 +81,9 @@ async fn main() -> anyhow::Result<()> {
     for due in due_counts {
         make_due(conn, offset, due).await?;
         offset += due;
+        if vacuum_before_pass {
+            conn.execute_unprepared("VACUUM (ANALYZE) appeals, jobs").await?;
+        }
         let started = Instant::now();
         let report = scheduler.run_due(now).await?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
