@@ -152,8 +152,9 @@ pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> Result<(), ServiceE
         ));
     }
     match agencies::delete(&txn, id).await {
-        // Appeals, their records or the agency's territories still name it: the foreign keys
-        // refuse, and the transaction (aborted on PostgreSQL) is rolled back on return.
+        // Appeals or their records (escalations, stays, report tallies) still name it: the
+        // foreign keys refuse (its territories go with it), and the transaction, aborted on
+        // PostgreSQL, is rolled back on return.
         Err(StoreError::MissingReference(_)) => {
             return Err(ServiceError::Conflict(
                 "appeals or their records refer to the agency; deactivate it instead".into(),
