@@ -314,6 +314,15 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(ProblemKind::Conflict, "Something with the same unique value already exists.")
             }
             ServiceError::Store(StoreError::NotFound) => ApiError::not_found(),
+            // The services check what a request names before writing, so a foreign key only
+            // refuses a write that raced another: what it names was deleted meanwhile, or
+            // something came to refer to what it deletes. The state changed; nothing was
+            // written.
+            ServiceError::Store(StoreError::MissingReference(_)) => ApiError::new(
+                ProblemKind::Conflict,
+                "Something the request refers to was removed meanwhile, or something still refers to \
+                 what it removes. Reload and try again.",
+            ),
             // The database is restarting or unreachable: the request may be sent again as it
             // is (with the same Idempotency-Key), so say so instead of a 500.
             ServiceError::Store(store) if store.is_unavailable() => {
@@ -418,5 +427,13 @@ mod tests {
             }
             assert_ne!(kind.title(Locale::Tg), kind.title(Locale::En));
         }
+    }
+
+    #[test]
+    fn a_foreign_key_refusal_is_a_conflict_not_an_internal_error() {
+        let refused = ServiceError::Store(StoreError::MissingReference("appeals_agency_id_fkey".into()));
+        let error = ApiError::from(refused);
+        assert_eq!(error.kind.status(), StatusCode::CONFLICT);
+        assert!(!error.detail.contains("fkey"), "the constraint's name is not for the client");
     }
 }
