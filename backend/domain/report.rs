@@ -215,20 +215,23 @@ pub fn date_of_day(day: i32) -> NaiveDate {
 /// its month.
 pub fn bucket_of(day: NaiveDate, interval: Interval) -> NaiveDate {
     match interval {
-        Interval::Week => day - Days::new(u64::from(day.weekday().num_days_from_monday())),
+        Interval::Week => {
+            day.checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday()))).unwrap_or(day)
+        }
         Interval::Month => day.with_day(1).unwrap_or(day),
     }
 }
 
-/// The first days of every trend point from the one holding `from` to the one holding `to`.
+/// The first days of every trend point from the one holding `from` to the one holding `to`
+/// (up to the last that dates can name).
 pub fn buckets(from: NaiveDate, to: NaiveDate, interval: Interval) -> Vec<NaiveDate> {
     let mut found = Vec::new();
-    let mut day = bucket_of(from, interval);
-    while day <= to {
+    let mut next = Some(bucket_of(from, interval));
+    while let Some(day) = next.filter(|day| *day <= to) {
         found.push(day);
-        day = match interval {
-            Interval::Week => day + Days::new(7),
-            Interval::Month => day.checked_add_months(chrono::Months::new(1)).unwrap_or(NaiveDate::MAX),
+        next = match interval {
+            Interval::Week => day.checked_add_days(Days::new(7)),
+            Interval::Month => day.checked_add_months(chrono::Months::new(1)),
         };
     }
     found

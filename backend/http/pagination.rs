@@ -36,12 +36,14 @@ impl ListParams {
         }
     }
 
-    /// The decoded cursor, or a 422 naming `cursor` when it was not made by us.
+    /// The decoded cursor, or a 422 naming `cursor` when it was not made by us (which a NUL
+    /// inside shows as surely as bad base64: see [`super::nul`]).
     pub fn cursor<K: for<'de> Deserialize<'de>>(&self) -> Result<Option<K>, ApiError> {
         let Some(raw) = &self.cursor else { return Ok(None) };
         URL_SAFE_NO_PAD
             .decode(raw)
             .ok()
+            .filter(|bytes| super::nul::in_json(bytes).is_none())
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .map(Some)
             .ok_or_else(|| {
@@ -101,5 +103,7 @@ mod tests {
         assert!(ListParams { limit: Some(101), cursor: None }.limit().is_err());
         assert_eq!(ListParams::default().limit().unwrap(), 20);
         assert!(ListParams { limit: None, cursor: Some("!!".into()) }.cursor::<i32>().is_err());
+        let nul = URL_SAFE_NO_PAD.encode(br#""\u0000""#);
+        assert!(ListParams { limit: None, cursor: Some(nul) }.cursor::<String>().is_err());
     }
 }

@@ -9,7 +9,7 @@ use chrono::Datelike;
 use super::accounts::require_admin;
 use super::{Caller, ServiceError};
 use crate::app::App;
-use crate::domain::calendar::{BusinessCalendar, CalendarEntry, YearListing, YearTable};
+use crate::domain::calendar::{BusinessCalendar, CalendarEntry, YEARS, YearListing, YearTable};
 use crate::domain::field::FieldError;
 use crate::store::{StoreError, calendar};
 
@@ -136,9 +136,10 @@ async fn view(app: &App, year: i32, declared: Option<Vec<CalendarEntry>>) -> Res
 }
 
 fn check_year(year: i32) -> Result<(), ServiceError> {
-    if (1900..=2200).contains(&year) {
+    if YEARS.contains(&year) {
         Ok(())
     } else {
-        Err(FieldError::new("year", "out_of_range", "must be between 1900 and 2200").into())
+        let (first, last) = (YEARS.start(), YEARS.end());
+        Err(FieldError::new("year", "out_of_range", format!("must be between {first} and {last}")).into())
     }
 }

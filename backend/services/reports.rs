@@ -17,6 +17,7 @@ use super::appeals::Directory;
 use super::{Caller, ServiceError};
 use crate::app::App;
 use crate::domain::appeal::AppealKind;
+use crate::domain::calendar::YEARS;
 use crate::domain::field::FieldError;
 use crate::domain::lifecycle::Status;
 use crate::domain::locale::Locale;
@@ -334,6 +335,13 @@ fn reach(directory: &Directory, agencies: &[Uuid]) -> Reach {
 fn period_or_default(app: &App, asked: PeriodRequest, now: DateTime<Utc>) -> Result<Period, ServiceError> {
     let to = asked.to.unwrap_or_else(|| app.jurisdiction.calendar.current().local_date(now));
     let period = Period { from: asked.from.unwrap_or_else(|| to.with_ordinal(1).unwrap_or(to)), to };
+    for (field, day) in [("to", period.to), ("from", period.from)] {
+        if !YEARS.contains(&day.year()) {
+            let (first, last) = (YEARS.start(), YEARS.end());
+            return Err(FieldError::new(field, "out_of_range", format!("must be in the years {first} to {last}"))
+                .into());
+        }
+    }
     if period.from > period.to {
         return Err(FieldError::new("to", "out_of_range", "the period ends before it starts").into());
     }

@@ -332,8 +332,8 @@ pub async fn registered_between(
     limit: u64,
 ) -> Result<Vec<Appeal>, StoreError> {
     Ok(appeal::Entity::find()
-        .filter(appeal::Column::RegisteredAt.gte(from))
-        .filter(appeal::Column::RegisteredAt.lt(until))
+        .filter(appeal::Column::RegisteredAt.gte(comparable(from)))
+        .filter(appeal::Column::RegisteredAt.lt(comparable(until)))
         .order_by_asc(appeal::Column::RegisteredAt)
         .order_by_asc(appeal::Column::Id)
         .limit(limit)
@@ -374,6 +374,7 @@ pub async fn overdue(
         .filter(appeal::Column::Status.is_in(open_statuses.iter().copied()))
         .filter(Condition::any().add(running).add(paused_late));
     if let Some((due, id)) = after {
+        let due = comparable(due);
         query = query.filter(
             Condition::any()
                 .add(appeal::Column::DueAt.gt(due))

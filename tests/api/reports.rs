@@ -4,6 +4,8 @@
 //! and compared with the JSON; who may see which agency's figures; a rebuild from the
 //! timelines that changes nothing.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use figment::providers::Serialized;
 use murojiat::domain::report::DEADLINE_COLUMNS;
@@ -425,6 +427,23 @@ async fn a_bad_period_or_grouping_is_refused_and_names_the_parameter() {
         let path = if query.starts_with("interval") { "trend" } else { "deadlines" };
         let response = app.get(&format!("/api/v1/reports/{path}?{query}"), supervisor.token()).await;
         assert_problem(response, 400, "bad-request").await;
+    }
+    // Dates at the edges of what a date can name are outside the years a report can cover
+    // (a trend to the last date there is once stepped past it forever).
+    for (query, field) in [
+        ("trend?to=%2B262142-12-31", "to"),
+        ("trend?to=%2B262142-12-31&interval=week", "to"),
+        ("deadlines?from=1899-12-31&to=1900-01-31", "from"),
+        ("deadlines?format=csv&to=2201-01-01", "to"),
+    ] {
+        let response = app.get(&format!("/api/v1/reports/{query}"), supervisor.token()).await;
+        assert_eq!(assert_problem(response, 422, "validation").await.error_fields(), [field], "{query}");
+    }
+    // A list's cursor with such an instant in it reads from the edge, as any other would.
+    for instant in ["-5000-01-01T00:00:00Z", "+10000-01-01T00:00:00Z"] {
+        let cursor = URL_SAFE_NO_PAD.encode(json!([instant, uuid::Uuid::nil()]).to_string());
+        let response = app.get(&format!("/api/v1/reports/overdue?cursor={cursor}"), supervisor.token()).await;
+        assert_eq!(response.status(), 200, "{instant}");
     }
     // An empty database reports zeros, not an error.
     let empty: Value = app.get("/api/v1/reports/deadlines", supervisor.token()).await.json().await.unwrap();

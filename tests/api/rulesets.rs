@@ -348,6 +348,14 @@ async fn replay_reports_exactly_the_appeals_a_draft_would_move_and_changes_nothi
     let statuses: Vec<&str> =
         listed["items"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["draft", "active"], "replay activates nothing");
+
+    // Instants at the edges of what a date can name read as the whole record, not a 500.
+    let everything = json!({"from": "-5000-01-01T00:00:00Z", "until": "+10000-01-01T00:00:00Z"});
+    let response = app.post_json(&format!("{RULESETS}/{v2}/replay"), &everything, admin.token()).await;
+    assert_eq!(response.status(), 200);
+    let report: Value = response.json().await.unwrap();
+    let moved: u64 = report["moves"].as_array().unwrap().iter().map(|m| m["count"].as_u64().unwrap()).sum();
+    assert_eq!((moved, report["unchanged"].as_u64()), (6, Some(2)), "{report}");
 }
 
 #[tokio::test]

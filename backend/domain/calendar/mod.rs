@@ -20,6 +20,11 @@ use super::locale::Locale;
 pub use file::CalendarError;
 pub use transfer::derive_transfers;
 
+/// The years a calendar can be edited for, and a report's period can name: wide enough for
+/// any appeal's lifetime, narrow enough that every date in them can be counted from and
+/// stepped through without leaving the range of dates the code and both databases handle.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2200;
+
 /// A name in each language the system serves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Names {

@@ -162,6 +162,16 @@ fn trend_points_start_on_mondays_or_on_the_first_of_the_month() {
 }
 
 #[test]
+fn trend_points_stop_at_the_last_date_there_is() {
+    let last = NaiveDate::MAX;
+    let december = last.with_day(1).unwrap();
+    assert_eq!(buckets(december, last, Interval::Month), vec![december]);
+    let weeks = buckets(last - Days::new(20), last, Interval::Week);
+    assert!(weeks.last().is_some_and(|monday| (last - *monday).num_days() < 7), "{weeks:?}");
+    assert_eq!(bucket_of(NaiveDate::MIN, Interval::Week), NaiveDate::MIN, "no Monday before the first date");
+}
+
+#[test]
 fn csv_quotes_only_what_needs_quoting_and_starts_with_a_byte_order_mark() {
     assert_eq!(csv_field("Душанбе"), "Душанбе");
     assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
