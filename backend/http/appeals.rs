@@ -160,12 +160,13 @@ async fn enter_appeal(
     };
     let filer = Filer::Official { caller: &caller, channel, citizen: req.citizen_id };
     let filed = filing::file(&app, filer, req.appeal, key).await.map_err(|err| match err {
-        // The appeal's fields are under `appeal` in this body; name them where they are.
+        // The appeal's fields are under `appeal` in this body; name them where they are (the
+        // citizen is beside it, and the key is a header).
         ServiceError::Invalid(errors) => ServiceError::Invalid(
             errors
                 .into_iter()
                 .map(|e| match e.field.as_str() {
-                    "citizen_id" => e,
+                    "citizen_id" | "Idempotency-Key" => e,
                     field => FieldError { field: format!("appeal.{field}"), ..e },
                 })
                 .collect(),

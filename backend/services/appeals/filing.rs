@@ -126,7 +126,7 @@ pub async fn file(
     {
         return Err(ServiceError::EmailUnconfirmed);
     }
-    let request_hash = request_hash(&raw, channel);
+    let request_hash = request_hash(&raw, channel, entered_by.and(citizen_id));
     let new = NewAppeal::parse(&raw, submission_filer, &app.jurisdiction.bounds)?;
     check_references(app, &new, citizen_id, entered_by.is_some()).await?;
     // The appeal's id and the guest's access code are chosen before the transaction, so the
@@ -513,11 +513,17 @@ async fn check_references(
     Ok(errors.finish()?)
 }
 
-/// Identifies "the same request" for an idempotency key: the body as parsed, and the channel.
-fn request_hash(raw: &RawAppeal, channel: Channel) -> String {
+/// Identifies "the same request" for an idempotency key: the body as parsed, the channel,
+/// and the citizen an official enters the appeal for (`entered_for`; a citizen's own filing
+/// is theirs by the key's scope, and hashes as it did before entries named one).
+fn request_hash(raw: &RawAppeal, channel: Channel, entered_for: Option<Uuid>) -> String {
     let mut hasher = Sha256::new();
     hasher.update(channel.as_str().as_bytes());
     hasher.update(serde_json::to_vec(raw).unwrap_or_default());
+    if let Some(citizen) = entered_for {
+        hasher.update(b"entered-for:");
+        hasher.update(citizen.as_bytes());
+    }
     hex::encode(hasher.finalize())
 }
 

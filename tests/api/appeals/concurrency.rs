@@ -67,6 +67,29 @@ async fn twenty_concurrent_filings_with_one_idempotency_key_make_one_appeal() {
     assert_eq!(app.count_appeals().await, 2);
 }
 
+/// An official's entry names the citizen it is for; the key's "same request" includes them,
+/// so one key cannot give a citizen the appeal entered for another.
+#[tokio::test]
+async fn an_entry_retried_under_its_key_for_another_citizen_is_refused() {
+    let app = spawn_appeals_app().await;
+    let official = app.official_of(RECEPTION).await;
+    let (first, second) = (app.citizen().await, app.citizen().await);
+    let enter = |citizen: &str| {
+        app.request(Method::POST, "/api/v1/entries", official.token())
+            .header("Idempotency-Key", "entry-41")
+            .json(&json!({"medium": "paper", "citizen_id": citizen, "appeal": complaint()}))
+            .send()
+    };
+    let entered: Value = enter(&first.user_id).await.unwrap().json().await.unwrap();
+    let again = enter(&first.user_id).await.unwrap();
+    assert_eq!(again.status(), 201, "a retry for the same citizen replays");
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], entered["id"]);
+
+    let problem = assert_problem(enter(&second.user_id).await.unwrap(), 422, "validation").await;
+    assert_eq!(problem.error_fields(), ["Idempotency-Key"]);
+    assert_eq!(app.count_appeals().await, 1);
+}
+
 /// A guest's filing of the same complaint under `key`.
 fn guest_filing(app: &TestApp, key: &str) -> RequestBuilder {
     app.request(Method::POST, "/api/v1/public/appeals", None)
