@@ -165,9 +165,14 @@ pub fn apply(stints: &mut Vec<Stint>, event: &StintEvent) {
                     last.end(StintOutcome::Withdrawn, event.at)
                 }
                 "abandon" => last.end(StintOutcome::Abandoned, event.at),
+                // The agency answers again, by the deadline the reopening set (events from
+                // before reopening restarted it name none: the stint's own stands).
                 "reopen" => {
                     last.outcome = None;
                     last.ended_at = None;
+                    if let Some(due) = event.due_at {
+                        last.due_at = due;
+                    }
                 }
                 _ => {}
             }
@@ -185,10 +190,13 @@ pub struct Current {
 }
 
 /// Copies the appeal's current deadline, pause and assignee into its last stint, when that
-/// stint is at the appeal's current agency.
+/// stint is at the appeal's current agency. An ended stint keeps the deadline it ended
+/// against (a contest's new period does not make an answer on time or late after the fact).
 pub fn settle(stints: &mut [Stint], current: Current) {
     if let Some(last) = stints.last_mut().filter(|s| s.agency_id == current.agency_id) {
-        last.due_at = current.due_at;
+        if last.ended_at.is_none() {
+            last.due_at = current.due_at;
+        }
         last.paused_at = if last.ended_at.is_none() { current.paused_at } else { None };
         if current.assignee_id.is_some() {
             last.official_id = current.assignee_id;

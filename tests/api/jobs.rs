@@ -566,31 +566,43 @@ async fn one_batch_over_several_agencies_continues_each_appeals_own_chain_and_al
     let app = spawn_app().await;
     let now = start_instant();
     let due = now - Duration::days(1);
+    let tomorrow = now + Duration::days(1);
     let mut agencies_seen = Vec::new();
     for code in ["batch-water", "batch-roads", "batch-health"] {
         let agency = fixtures::agency(code).insert(&app).await;
         // Created out of email order: the overdue event lists them in email order.
         let second = supervisor(&app, &agency, &format!("b.{code}@example.org")).await;
         let first = supervisor(&app, &agency, &format!("a.{code}@example.org")).await;
-        let ids = insert_appeals_at(&app, &agency, 4, due).await;
-        agencies_seen.push((code, ids, vec![first, second]));
+        let late = insert_appeals_at(&app, &agency, 4, due).await;
+        let due_tomorrow = insert_appeals_at(&app, &agency, 2, tomorrow).await;
+        agencies_seen.push((code, late, due_tomorrow, vec![first, second]));
     }
-    let all: Vec<Uuid> = agencies_seen.iter().flat_map(|(_, ids, _)| ids.clone()).collect();
-    start_timelines(&app, &all).await;
-    schedule_reminders(&app, &all, due).await;
-    schedule_deadlines(&app, &all, due).await;
+    let late: Vec<Uuid> = agencies_seen.iter().flat_map(|(_, ids, ..)| ids.clone()).collect();
+    let reminded: Vec<Uuid> = agencies_seen.iter().flat_map(|(_, _, ids, _)| ids.clone()).collect();
+    start_timelines(&app, &[late.clone(), reminded.clone()].concat()).await;
+    // The late appeals' reminders fell due before their deadline passed, and ran late.
+    schedule_reminders(&app, &late, due).await;
+    schedule_deadlines(&app, &late, due).await;
+    schedule_reminders(&app, &reminded, tomorrow).await;
 
     let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
-    assert_eq!((report.claimed, report.applied, report.one_by_one), (24, 24, 0), "{report:?}");
+    assert_eq!(
+        (report.claimed, report.applied, report.moot, report.one_by_one),
+        (30, 18, 12, 0),
+        "every reminder of a deadline gone is moot: {report:?}"
+    );
 
     let verified = events::verify_all(app.db.conn()).await.unwrap().expect("every chain verifies");
-    assert_eq!(verified, Verified { appeals: 12, events: 36 });
-    for (code, ids, supervisors) in &agencies_seen {
-        for id in ids {
-            assert_eq!(actions_of(&app, *id).await, ["file", "remind", "overdue"]);
+    assert_eq!(verified, Verified { appeals: 18, events: 36 });
+    for (code, late, reminded, supervisors) in &agencies_seen {
+        for id in late {
+            assert_eq!(actions_of(&app, *id).await, ["file", "overdue"]);
             let overdue = events::of_appeal(app.db.conn(), *id, true).await.unwrap().pop().unwrap();
             let data: serde_json::Value = serde_json::from_str(&overdue.data).unwrap();
             assert_eq!(data["escalated_to"], json!(supervisors), "{code}");
+        }
+        for id in reminded {
+            assert_eq!(actions_of(&app, *id).await, ["file", "remind"]);
         }
         for who in ["a", "b"] {
             let email = format!("{who}.{code}@example.org");

@@ -146,15 +146,18 @@ pub fn extend(
 }
 
 /// The due instant after a pause `[paused_at, resumed_at)` while the appeal awaited the
-/// citizen: `due` moved later by exactly `resumed_at - paused_at`, to the nanosecond. When
-/// the policy does not pause, or `resumed_at` is not after `paused_at`, `due` is unchanged.
+/// citizen: `due` moved later by exactly `resumed_at - paused_at`, to the nanosecond, so the
+/// time the agency had left when it asked is what it has when the citizen answers. When the
+/// policy does not pause, `resumed_at` is not after `paused_at`, or the deadline had already
+/// passed when the clock stopped (nothing was left to keep: asking does not undo lateness),
+/// `due` is unchanged.
 pub fn due_after_pause(
     policy: &DeadlinePolicy,
     due: DateTime<Utc>,
     paused_at: DateTime<Utc>,
     resumed_at: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    if !policy.pause_while_awaiting_citizen || resumed_at <= paused_at {
+    if !policy.pause_while_awaiting_citizen || resumed_at <= paused_at || paused_at >= due {
         return due;
     }
     due.checked_add_signed(resumed_at - paused_at).unwrap_or(DateTime::<Utc>::MAX_UTC)

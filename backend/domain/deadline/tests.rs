@@ -247,6 +247,13 @@ fn a_pause_moves_the_deadline_by_exactly_its_length() {
     assert_eq!(due_after_pause(&standard(), due, resumed, paused), due, "a backwards pause changes nothing");
     let no_pause = DeadlinePolicy { pause_while_awaiting_citizen: false, ..standard() };
     assert_eq!(due_after_pause(&no_pause, due, paused, resumed), due);
+    // Paused two days before the deadline and resumed after it: the two days are left.
+    let late_reply = utc(2026, 4, 13, 5, 0, 0);
+    let two_days_before = utc(2026, 3, 30, 18, 59, 59);
+    assert_eq!(due_after_pause(&standard(), due, two_days_before, late_reply), utc(2026, 4, 15, 5, 0, 0));
+    // Paused when the deadline had passed: still as late as it was.
+    let after_due = utc(2026, 4, 3, 5, 0, 0);
+    assert_eq!(due_after_pause(&standard(), due, after_due, late_reply), due);
 }
 
 #[test]
@@ -358,7 +365,9 @@ proptest! {
         nanos in 0i64..1_000_000_000,
     ) {
         let d = TimeDelta::seconds(seconds) + TimeDelta::nanoseconds(nanos);
-        prop_assert_eq!(due_after_pause(&standard(), due, paused_at, paused_at + d) - due, d);
+        let moved = due_after_pause(&standard(), due, paused_at, paused_at + d) - due;
+        // The clock stops only while time is left; once overdue, asking moves nothing.
+        prop_assert_eq!(moved, if paused_at < due { d } else { TimeDelta::zero() });
     }
 
     #[test]

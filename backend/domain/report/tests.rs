@@ -113,6 +113,27 @@ fn settle_copies_the_pause_only_into_an_open_stint_at_the_current_agency() {
 }
 
 #[test]
+fn a_contest_leaves_the_answers_deadline_and_a_reopening_sets_the_new_one() {
+    let mut stints = Vec::new();
+    apply(
+        &mut stints,
+        &StintEvent { agency_id: Some(A), due_at: Some(at(20, 18)), ..event("file", "registered", at(2, 5)) },
+    );
+    apply(&mut stints, &event("answer", "answered", at(21, 5)));
+    assert_eq!(stints[0].answered_on_time(), Some(false));
+    // Contested: the appeal now runs against the review's period; the late answer stays late.
+    apply(&mut stints, &StintEvent { due_at: Some(at(28, 18)), ..event("contest", "contested", at(22, 5)) });
+    let current = Current { agency_id: A, assignee_id: None, due_at: at(28, 18), paused_at: None };
+    settle(&mut stints, current);
+    assert_eq!((stints[0].due_at, stints[0].answered_on_time()), (at(20, 18), Some(false)));
+    // Reopened: the agency answers again by the reopening's deadline.
+    apply(&mut stints, &StintEvent { due_at: Some(at(29, 18)), ..event("reopen", "in_progress", at(23, 5)) });
+    settle(&mut stints, Current { due_at: at(29, 18), ..current });
+    apply(&mut stints, &event("answer", "answered", at(27, 5)));
+    assert_eq!((stints[0].due_at, stints[0].answered_on_time()), (at(29, 18), Some(true)));
+}
+
+#[test]
 fn an_answer_at_half_past_eleven_at_night_on_the_due_day_is_on_time_and_counted_on_that_day() {
     let tz = chrono_tz::Asia::Dushanbe; // UTC+5
     let due = Utc.with_ymd_and_hms(2026, 3, 20, 18, 59, 59).unwrap(); // 23:59:59 local

@@ -260,13 +260,23 @@ async fn apply(
                     "the window to contest this answer closed at {closes}"
                 )));
             }
-            serde_json::json!({ "reason": reason.as_str() })
+            // A contest is a complaint about the answer: its review has a period of its own,
+            // counted from now, as a new appeal's would be (the answer met or missed the old).
+            let due = stored_instant(deadline::due_at(policy, calendar, now));
+            change.due_at = Set(due);
+            serde_json::json!({ "reason": reason.as_str(), "due_at": { "before": appeal.due_at, "after": due } })
         }
         Command::Uphold { comment } => {
             change.closed_at = Set(Some(now));
             serde_json::json!({ "comment": comment.as_str() })
         }
-        Command::Reopen { comment } => serde_json::json!({ "comment": comment.as_str() }),
+        Command::Reopen { comment } => {
+            // The agency answers again, in a new period from now: it could not have given
+            // the better answer before the citizen contested the first.
+            let due = stored_instant(deadline::due_at(policy, calendar, now));
+            change.due_at = Set(due);
+            serde_json::json!({ "comment": comment.as_str(), "due_at": { "before": appeal.due_at, "after": due } })
+        }
         Command::Note { text } | Command::Message { text } => serde_json::json!({ "text": text.as_str() }),
     };
     Ok((change, data))

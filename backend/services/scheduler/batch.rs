@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use super::effects::{self, DuePayload, ForwardingPayload, payload, watches};
+use super::effects::{self, DuePayload, ForwardingPayload, payload, reminds, watches};
 use super::kind::JobKind;
 use super::{RunReport, SchedulerError};
 use crate::app::App;
@@ -111,7 +111,7 @@ pub(super) async fn run<'a>(
     for (job, appeal, status, common) in &common {
         let (job, appeal, status) = (*job, *appeal, *status);
         let note = match common {
-            Common::Reminder(p) if watches(appeal, status, p.due_at) => Some(Note {
+            Common::Reminder(p) if reminds(appeal, status, p.due_at, now) => Some(Note {
                 job,
                 appeal,
                 status,

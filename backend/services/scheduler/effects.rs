@@ -73,7 +73,7 @@ pub async fn run(
     match kind {
         JobKind::Reminder => {
             let p: DuePayload = payload(job)?;
-            if !watches(&appeal, status, p.due_at) {
+            if !reminds(&appeal, status, p.due_at, now) {
                 return Ok(Outcome::Moot);
             }
             note(txn, &appeal, status, "remind", remind_data(&appeal, &p), now).await?;
@@ -138,6 +138,14 @@ pub async fn run(
 /// work, the clock is not paused, and no extension, pause or forwarding moved it.
 pub(super) fn watches(appeal: &Appeal, status: Status, due: DateTime<Utc>) -> bool {
     status.is_open() && appeal.paused_at.is_none() && appeal.due_at == due
+}
+
+/// Whether a reminder of the deadline `due` still has something to say at `now`: the
+/// deadline is watched and has not passed. A reminder caught up after downtime, once its
+/// deadline is gone, would announce time that is no longer there; the overdue alert says
+/// what matters then.
+pub(super) fn reminds(appeal: &Appeal, status: Status, due: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    watches(appeal, status, due) && now < deadline::overdue_at(due)
 }
 
 pub(super) fn payload<T: for<'de> Deserialize<'de>>(job: &Job) -> Result<T, SchedulerError> {
