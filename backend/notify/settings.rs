@@ -44,7 +44,8 @@ pub struct MailSettings {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutboxSettings {
-    /// Whether `serve` delivers mail itself (turn off when separate workers do).
+    /// Whether this `serve` process sends the outbox's mail. Only `serve` sends mail
+    /// (`murojiat worker` never does), so at least one running `serve` must keep it on.
     pub deliver: bool,
     /// How often the worker looks for due messages, in milliseconds.
     pub poll_interval_ms: u64,
