@@ -14,6 +14,7 @@ use murojiat::domain::role::Role;
 use murojiat::domain::routing;
 use murojiat::services::accounts::{self, NewAccount};
 use murojiat::services::audit::{self, AuditReport};
+use murojiat::services::scheduler;
 use murojiat::store::Db;
 use murojiat::{demo, telemetry};
 
@@ -83,6 +84,33 @@ enum Command {
     Reports {
         #[command(subcommand)]
         action: ReportsAction,
+    },
+    /// The scheduler's jobs that gave up.
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsAction {
+    /// List the jobs that gave up after their last attempt, oldest first, one per line:
+    /// id, kind, appeal, attempts, when it last ran, and its last error.
+    Failed {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// Run failed jobs again: each is due at once, its attempts counted from zero, and a
+    /// running scheduler takes it at its next pass. Prints how many; exits 1 when an id
+    /// named no failed job.
+    Retry {
+        /// The jobs' ids (from `jobs failed`).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        ids: Vec<uuid::Uuid>,
+        /// Every failed job.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -263,6 +291,10 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
         }
         Command::Rules { action } => rules(&cli.config, settings, action).await?,
         Command::Reports { action: ReportsAction::Rebuild } => rebuild_reports(settings).await?,
+        Command::Jobs { action: JobsAction::Failed { limit } } => list_failed_jobs(settings, limit).await?,
+        Command::Jobs { action: JobsAction::Retry { ids, all } } => {
+            return retry_jobs(settings, (!all).then_some(ids)).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -318,6 +350,37 @@ async fn rebuild_reports(settings: Settings) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+async fn list_failed_jobs(settings: Settings, limit: u64) -> anyhow::Result<()> {
+    let app = offline_app(settings).await?;
+    let failed = scheduler::failed_jobs(&app, limit).await?;
+    app.db.clone().close().await;
+    for job in failed {
+        let appeal = job.appeal_id.map(|id| id.to_string()).unwrap_or_else(|| "-".to_owned());
+        let error = job.last_error.as_deref().unwrap_or("").lines().next().unwrap_or("");
+        println!(
+            "{}\t{}\t{appeal}\t{}\t{}\t{error}",
+            job.id,
+            job.kind,
+            job.attempts,
+            job.updated_at.to_rfc3339()
+        );
+    }
+    Ok(())
+}
+
+async fn retry_jobs(settings: Settings, ids: Option<Vec<uuid::Uuid>>) -> anyhow::Result<ExitCode> {
+    let app = offline_app(settings).await?;
+    let done = scheduler::retry_failed(&app, ids.as_deref()).await?;
+    app.db.clone().close().await;
+    println!("retried: {}", done.retried);
+    if done.not_failed.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let named: Vec<String> = done.not_failed.iter().map(ToString::to_string).collect();
+    println!("not failed jobs (unknown, or pending or done): {}", named.join(", "));
+    Ok(ExitCode::FAILURE)
 }
 
 async fn audit_verify(settings: Settings) -> anyhow::Result<ExitCode> {

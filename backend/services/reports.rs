@@ -338,8 +338,12 @@ fn period_or_default(app: &App, asked: PeriodRequest, now: DateTime<Utc>) -> Res
     for (field, day) in [("to", period.to), ("from", period.from)] {
         if !YEARS.contains(&day.year()) {
             let (first, last) = (YEARS.start(), YEARS.end());
-            return Err(FieldError::new(field, "out_of_range", format!("must be in the years {first} to {last}"))
-                .into());
+            return Err(FieldError::new(
+                field,
+                "out_of_range",
+                format!("must be in the years {first} to {last}"),
+            )
+            .into());
         }
     }
     if period.from > period.to {

@@ -20,7 +20,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QueryTrait, Set, Statement,
+    QuerySelect, QueryTrait, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -289,6 +289,59 @@ pub async fn fail(
     let result =
         update.filter(job::Column::Id.eq(id)).filter(job::Column::Status.eq(PENDING)).exec(db).await?;
     Ok(result.rows_affected == 1)
+}
+
+/// The jobs that gave up, oldest first, at most `limit`: a range of `idx_jobs_failed`.
+pub async fn failed(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<Job>, StoreError> {
+    Ok(job::Entity::find()
+        .filter(Condition::all().add(status_is(FAILED)))
+        .order_by_asc(job::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Of `ids`, the jobs that gave up: for telling an operator which ids named none.
+pub async fn failed_among(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(1_000) {
+        let rows: Vec<Uuid> = job::Entity::find()
+            .select_only()
+            .column(job::Column::Id)
+            .filter(Condition::all().add(status_is(FAILED)))
+            .filter(job::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// Puts jobs that gave up back to work: pending, due at `now`, their attempts counted from
+/// zero again (the last error stays until they run). `ids` names them; `None` means every
+/// failed job. Only failed jobs change; returns how many did. Safe at any time: a failed job
+/// committed no effect, and the scheduler runs it as any other due job.
+pub async fn retry_failed(
+    db: &impl ConnectionTrait,
+    ids: Option<&[Uuid]>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let update = || {
+        job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(PENDING))
+            .col_expr(job::Column::Attempts, Expr::value(0))
+            .col_expr(job::Column::RunAt, Expr::value(now))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .filter(Condition::all().add(status_is(FAILED)))
+    };
+    let Some(ids) = ids else { return Ok(update().exec(db).await?.rows_affected) };
+    let mut retried = 0;
+    for chunk in ids.chunks(1_000) {
+        retried +=
+            update().filter(job::Column::Id.is_in(chunk.iter().copied())).exec(db).await?.rows_affected;
+    }
+    Ok(retried)
 }
 
 /// An appeal's jobs, in due order.

@@ -197,6 +197,54 @@ async fn a_failing_job_backs_off_then_ends_failed_and_visible() {
     assert_eq!(scheduler.run_due(now + Duration::days(30)).await.unwrap(), RunReport::default());
 }
 
+/// `murojiat jobs failed` lists the jobs that gave up, and `murojiat jobs retry` puts them
+/// back to work on either database (no SQL by hand at 3 a.m.).
+#[tokio::test]
+async fn the_jobs_commands_list_the_failed_jobs_and_run_them_again() {
+    let app = spawn_app_with_attempts(1).await;
+    let now = start_instant();
+    let db = app.db.conn();
+    let appeal = insert_appeals(&app, 1, now - Duration::days(1)).await[0];
+    jobs::schedule(db, NewJob { appeal_id: Some(appeal), ..new_job("bad", now) }, now).await.unwrap();
+    jobs::schedule(db, new_job("later", now + Duration::hours(1)), now).await.unwrap();
+    assert_eq!(Scheduler::new(app.app.clone()).run_due(now).await.unwrap().failed, 1);
+    let failed = job(&app, "bad").await;
+    let command = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_murojiat"))
+            .args(["jobs"])
+            .args(args)
+            .env("MUROJIAT_CONFIG", &app.app.settings.config_dir)
+            .env("MUROJIAT_ENV", "test")
+            .env("MUROJIAT_DATABASE__URL", &app.app.settings.database.url)
+            .env("MUROJIAT_DATABASE__MAX_CONNECTIONS", "2")
+            .output()
+            .expect("the binary runs");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+
+    let (status, listed) = command(&["failed"]);
+    assert_eq!(status, Some(0), "{listed}");
+    let line: Vec<&str> = listed.trim().split('\t').collect();
+    assert_eq!(&line[..4], [failed.id.to_string().as_str(), "deadline", appeal.to_string().as_str(), "1"]);
+    assert!(line[5].starts_with("bad job"), "{listed}");
+
+    // A pending job is not a failed one: named, it is reported and nothing changes.
+    let pending = job(&app, "later").await;
+    let (status, said) = command(&["retry", &failed.id.to_string(), &pending.id.to_string()]);
+    assert_eq!(status, Some(1), "{said}");
+    assert!(said.starts_with("retried: 1\n") && said.contains(&pending.id.to_string()), "{said}");
+    let retried = job(&app, "bad").await;
+    assert_eq!((retried.status.as_str(), retried.attempts), (jobs::PENDING, 0));
+    assert_eq!(job(&app, "later").await, pending);
+    assert_eq!(command(&["failed"]), (Some(0), String::new()));
+
+    // The scheduler runs it again (due at the command's time); it fails again, visibly.
+    let report = Scheduler::new(app.app.clone()).run_due(retried.run_at).await.unwrap();
+    assert_eq!(report.failed, 1);
+    assert_eq!(command(&["retry", "--all"]), (Some(0), "retried: 1\n".to_owned()));
+    assert_eq!(command(&["retry"]).0, Some(2), "an id or --all is required");
+}
+
 /// `/metrics` shows the jobs due and not done (read at the server's clock) and the jobs that
 /// gave up.
 #[tokio::test]

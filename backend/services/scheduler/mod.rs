@@ -121,6 +121,40 @@ pub async fn counts(app: &App, now: DateTime<Utc>) -> Result<JobCounts, Schedule
     })
 }
 
+/// The jobs that gave up after their last attempt, oldest first, at most `limit`: what an
+/// operator reads before running them again with [`retry_failed`].
+pub async fn failed_jobs(app: &App, limit: u64) -> Result<Vec<Job>, SchedulerError> {
+    Ok(jobs::failed(app.db.conn(), limit).await?)
+}
+
+/// What [`retry_failed`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retried {
+    /// Failed jobs put back to work, due now.
+    pub retried: u64,
+    /// The ids asked for that named no failed job (unknown, or not failed: pending or done).
+    pub not_failed: Vec<uuid::Uuid>,
+}
+
+/// Runs failed jobs again: `ids`, or every failed job when `None`. Each is due at once, its
+/// attempts counted from zero; any running scheduler takes it at its next pass, and if it
+/// fails again it backs off and ends failed as before.
+pub async fn retry_failed(app: &App, ids: Option<&[uuid::Uuid]>) -> Result<Retried, SchedulerError> {
+    let now = app.clock.now();
+    let txn = app.db.write().await?;
+    let not_failed = match ids {
+        Some(ids) => {
+            let failed: std::collections::HashSet<uuid::Uuid> =
+                jobs::failed_among(&txn, ids).await?.into_iter().collect();
+            ids.iter().copied().filter(|id| !failed.contains(id)).collect()
+        }
+        None => Vec::new(),
+    };
+    let retried = jobs::retry_failed(&txn, ids, now).await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    Ok(Retried { retried, not_failed })
+}
+
 /// One scheduler: a name for the jobs it runs and the application it works for.
 #[derive(Clone)]
 pub struct Scheduler {
