@@ -400,12 +400,18 @@ pub const TREND_COLUMNS: &[Column] = &[
 ];
 
 /// One CSV field quoted as RFC 4180 requires: in double quotes, with quotes doubled, when
-/// it holds a comma, a quote or a line break.
+/// it holds a comma, a quote or a line break. A text a spreadsheet would run as a formula
+/// (starting with `=`, `+`, `-`, `@`, a tab or a carriage return, and not a number) gets a
+/// leading `'`, which keeps it text: a name someone typed cannot become a formula in the
+/// spreadsheet of the supervisor who opens the report.
 pub fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']) && value.parse::<f64>().is_err();
+    let value: Cow<'_, str> = if formula { Cow::Owned(format!("'{value}")) } else { Cow::Borrowed(value) };
     if value.contains([',', '"', '\n', '\r']) {
-        std::borrow::Cow::Owned(format!("\"{}\"", value.replace('"', "\"\"")))
+        Cow::Owned(format!("\"{}\"", value.replace('"', "\"\"")))
     } else {
-        std::borrow::Cow::Borrowed(value)
+        value
     }
 }
 

@@ -196,6 +196,11 @@ fn trend_points_stop_at_the_last_date_there_is() {
 fn csv_quotes_only_what_needs_quoting_and_starts_with_a_byte_order_mark() {
     assert_eq!(csv_field("Душанбе"), "Душанбе");
     assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
+    // A typed name that a spreadsheet would run stays text; numbers stay numbers.
+    assert_eq!(csv_field("=HYPERLINK(\"http://x/\",\"x\")"), "\"'=HYPERLINK(\"\"http://x/\"\",\"\"x\"\")\"");
+    assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+    assert_eq!(csv_field("-3"), "-3");
+    assert_eq!(csv_field("-"), "'-");
     let document = csv_document(&["Код", "Name"], &[vec!["1".into(), "x\ny".into()]]);
     assert_eq!(document, "\u{feff}Код,Name\r\n1,\"x\ny\"\r\n");
 }
