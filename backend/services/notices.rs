@@ -244,13 +244,16 @@ fn appeal_data(
 ) -> Value {
     let details: Value = serde_json::from_str(&event.data).unwrap_or(Value::Null);
     let text = |key: &str| details.get(key).cloned().unwrap_or(Value::Null);
+    // An applicant without an account (a guest, or one an official entered an appeal for)
+    // opens the appeal, answers and contests on the tracking page, with the access code.
+    let own_url = if appeal.citizen_id.is_some() { appeal_url(app, appeal) } else { status_url(app, appeal) };
     let mut data = json!({
         "name": appeal_name(appeal),
         "tracking_number": readable_tracking_number(appeal),
         "registration_number": appeal.registration_number,
         "agency": agency_name(agency, locale),
         "status_url": status_url(app, appeal),
-        "appeal_url": appeal_url(app, appeal),
+        "appeal_url": own_url,
     });
     let extra = match kind {
         MessageKind::AppealReceived => json!({ "due_date": appeal.due_at }),
@@ -266,7 +269,7 @@ fn appeal_data(
         MessageKind::Answered => json!({
             "answer": text("text"),
             "contest_until": text("contest_until"),
-            "contest_url": appeal_url(app, appeal),
+            "contest_url": own_url,
         }),
         MessageKind::Dismissed => json!({ "reason": text("comment") }),
         _ => json!({}),

@@ -171,6 +171,36 @@ async fn a_guest_gets_the_receipt_and_the_access_code_which_is_erased_once_sent(
     );
 }
 
+/// A guest has no account: every link mailed to them opens the tracking page, where the
+/// access code lets them read, answer and contest; never the signed-in appeal page.
+#[tokio::test]
+async fn a_guest_is_sent_links_to_the_tracking_page_which_needs_no_account() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let mut body = appeal_body("Об нест");
+    body["name"] = json!("Фарҳод Саидов");
+    body["email"] = json!("farhod@example.tj");
+    body["postal_address"] = json!("Душанбе, кӯчаи Рӯдакӣ 10");
+    let response = app.post_json("/api/v1/public/appeals", &body, ANONYMOUS).await;
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let filed: Value = response.json().await.unwrap();
+    let (id, tracking) = (filed["appeal"]["id"].as_str().unwrap(), filed["appeal"]["tracking_number"].clone());
+    let official = app.official_of(filed["appeal"]["agency"]["code"].as_str().unwrap()).await;
+    assert_eq!(app.act(&official, id, "take", 1, &json!({})).await.status(), 200);
+    let asked = app.act(&official, id, "request-info", 2, &json!({"message": "Суроғаро нависед"})).await;
+    assert_eq!(asked.status(), 200);
+
+    let question = outbox_rows(&app)
+        .await
+        .into_iter()
+        .find(|row| row.template == MessageKind::InformationRequested.as_str())
+        .expect("the guest is asked by email");
+    let data: Value = serde_json::from_str(&question.data).unwrap();
+    let link = data["appeal_url"].as_str().unwrap();
+    let tracking = tracking.as_str().unwrap().replace('-', "");
+    assert!(link.ends_with(&format!("/track/{tracking}")), "{link}");
+}
+
 #[tokio::test]
 async fn while_the_mail_server_is_down_filing_succeeds_and_mail_waits_then_arrives_once() {
     let mut sink = SmtpSink::start().await;
