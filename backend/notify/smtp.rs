@@ -8,6 +8,7 @@ use futures::future::BoxFuture;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::response::{Category, Code};
 use lettre::transport::smtp::{self, PoolConfig};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Deserialize;
@@ -168,16 +169,25 @@ impl Mailer for SmtpMailer {
 
 /// Sorts an SMTP failure into "try again later" and "give up".
 ///
-/// Only a 5xx reply or a message the client itself refuses is permanent; connection, TLS,
-/// timeout and 4xx failures are transient, because the usual cause is an outage or a
-/// misconfiguration an administrator will fix.
+/// Only the server's refusal of this message for good is permanent: a 5xx reply about its
+/// mailbox, address or content (55x: no such user, mailbox full, refused as spam).
+/// Everything else is transient, because its usual cause is an outage or a misconfiguration
+/// an administrator will fix, and it fails every message alike: connection, TLS and timeout
+/// failures, 4xx replies, a refused session (53x: authentication required or failed), a
+/// command the server does not take (50x), and what the client itself refuses (no
+/// STARTTLS, no common authentication mechanism). Given up on, those would dead-letter
+/// every legal notice at once, to be requeued one by one.
 fn classify(error: smtp::Error) -> SendError {
     let text = error.to_string();
-    if error.is_permanent() || error.is_client() {
+    if refuses_the_message(error.is_permanent(), error.status()) {
         SendError::Permanent(text)
     } else {
         SendError::Transient(text)
     }
+}
+
+fn refuses_the_message(permanent: bool, status: Option<Code>) -> bool {
+    permanent && status.is_some_and(|code| code.category == Category::MailSystem)
 }
 
 #[cfg(test)]
@@ -193,6 +203,20 @@ mod tests {
         };
         let shown = format!("{settings:?}");
         assert!(!shown.contains("hunter2") && shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn only_a_refusal_of_the_mailbox_address_or_content_is_given_up_on() {
+        use lettre::transport::smtp::response::{Detail, Severity};
+        let code = |severity, category, detail| Some(Code::new(severity, category, detail));
+        let no_such_user = code(Severity::PermanentNegativeCompletion, Category::MailSystem, Detail::Zero);
+        assert!(refuses_the_message(true, no_such_user));
+        // 535: the server refuses our credentials, so it would refuse every message.
+        let bad_login = code(Severity::PermanentNegativeCompletion, Category::Unspecified3, Detail::Five);
+        assert!(!refuses_the_message(true, bad_login));
+        let not_implemented = code(Severity::PermanentNegativeCompletion, Category::Syntax, Detail::Two);
+        assert!(!refuses_the_message(true, not_implemented));
+        assert!(!refuses_the_message(false, None), "connection, TLS, client-side");
     }
 
     #[test]

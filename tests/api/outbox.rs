@@ -184,7 +184,8 @@ async fn a_guest_is_sent_links_to_the_tracking_page_which_needs_no_account() {
     let response = app.post_json("/api/v1/public/appeals", &body, ANONYMOUS).await;
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
     let filed: Value = response.json().await.unwrap();
-    let (id, tracking) = (filed["appeal"]["id"].as_str().unwrap(), filed["appeal"]["tracking_number"].clone());
+    let (id, tracking) =
+        (filed["appeal"]["id"].as_str().unwrap(), filed["appeal"]["tracking_number"].clone());
     let official = app.official_of(filed["appeal"]["agency"]["code"].as_str().unwrap()).await;
     assert_eq!(app.act(&official, id, "take", 1, &json!({})).await.status(), 200);
     let asked = app.act(&official, id, "request-info", 2, &json!({"message": "Суроғаро нависед"})).await;
@@ -283,6 +284,25 @@ async fn a_refused_recipient_is_dead_lettered_and_an_admin_can_requeue_it() {
     let response =
         app.post_json(&format!("/api/v1/admin/outbox/{id}/requeue"), &json!({}), admin.token()).await;
     assert_eq!(response.status(), 404);
+}
+
+/// A refusal of the session, not of the message (authentication required or failed: the
+/// server's password changed) would refuse every message: it is retried until an
+/// administrator mends the settings, never dead-lettered.
+#[tokio::test]
+async fn a_refused_login_leaves_the_mail_waiting_rather_than_dead() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    file(&app, &citizen, "Об нест").await;
+    sink.reply_to_rcpt(Some("530 5.7.0 Authentication required"));
+    let report = deliver(&app).await;
+    assert_eq!((report.sent, report.dead), (0, 0), "{report:?}");
+    let waiting = outbox_rows(&app).await;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].status, "failed", "{waiting:?}");
+    assert!(waiting[0].last_error.as_deref().unwrap_or_default().contains("530"), "{waiting:?}");
+    assert!(waiting[0].next_attempt_at > app.clock_now(), "retried later");
 }
 
 #[tokio::test]
