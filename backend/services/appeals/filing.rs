@@ -449,6 +449,12 @@ fn reception(app: &App, directory: &Directory) -> Result<Routed, ServiceError> {
 fn received_by(app: &App, directory: &Directory, caller: &Caller) -> Result<Routed, ServiceError> {
     let agency_id = caller.agency_id.ok_or(ServiceError::Forbidden)?;
     let agency = directory.get(agency_id).cloned().ok_or(ServiceError::Forbidden)?;
+    if !agency.active {
+        return Err(ServiceError::Conflict(format!(
+            "the agency '{}' is inactive: it registers no new appeals",
+            agency.code
+        )));
+    }
     Ok(Routed {
         agency,
         policy: app.settings.appeals.default_policy.clone(),

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::support::appeals::{RECEPTION, complaint, guest_complaint, pdf, spawn_appeals_app};
+use crate::support::appeals::{OTHER_AGENCY, RECEPTION, complaint, guest_complaint, pdf, spawn_appeals_app};
 use crate::support::assert_problem;
 
 /// `n` Tajik letters, cycling through the ones outside Russian (two bytes each in UTF-8).
@@ -216,6 +216,25 @@ async fn unknown_agencies_and_users_in_actions_and_entries_are_422s_naming_the_f
         (entered["channel"].as_str(), entered["agency"]["code"].as_str()),
         (Some("paper"), Some(RECEPTION))
     );
+}
+
+/// Routing, forwarding and accounts never pick an inactive agency; neither does an entry by
+/// one of its officials.
+#[tokio::test]
+async fn an_official_of_a_deactivated_agency_enters_no_appeal_there() {
+    let app = spawn_appeals_app().await;
+    let official = app.official_of(OTHER_AGENCY).await;
+    let admin = app.admin().await;
+    let agency = murojiat::store::agencies::by_code(app.db.conn(), OTHER_AGENCY).await.unwrap().unwrap();
+    let path = format!("/api/v1/admin/agencies/{}", agency.id);
+    assert_eq!(app.patch_json(&path, &json!({"active": false}), admin.token()).await.status(), 200);
+
+    let entry = json!({"medium": "paper", "appeal": complaint()});
+    let problem =
+        assert_problem(app.post_json("/api/v1/entries", &entry, official.token()).await, 409, "conflict")
+            .await;
+    assert!(problem.body["detail"].as_str().unwrap().contains("inactive"), "{:?}", problem.body);
+    assert_eq!(app.count_appeals().await, 0);
 }
 
 #[tokio::test]
