@@ -43,6 +43,13 @@ vocabulary! {
         Answered = "answered",
         /// Left without consideration, with the lawful reason.
         Dismissed = "dismissed",
+        /// The citizen's contest of an answer was received, and by when it is reviewed.
+        ContestReceived = "contest_received",
+        /// A contest was found justified: the agency considers the appeal again.
+        Reopened = "reopened",
+        /// The appeal closed: its contest window ended, a contest was rejected, the citizen
+        /// withdrew it, or did not answer a request for information in time (`cause`).
+        Closed = "closed",
         /// To the official and supervisor: an appeal is past its deadline.
         OverdueAlert = "overdue_alert",
         /// To the assignee: a deadline is near.
@@ -317,6 +324,30 @@ mod tests {
                 "tracking_number": "MRJ-2026-000123",
                 "agency": "Ҳукумати ноҳияи Рӯдакӣ",
                 "reason": "Дар муроҷиат суроғаи почтавӣ нишон дода нашудааст.",
+            }),
+            MessageKind::ContestReceived => json!({
+                "name": "Фотима Раҳимова",
+                "tracking_number": "MRJ-2026-000123",
+                "agency": "Ҳукумати ноҳияи Рӯдакӣ",
+                "due_date": "2026-04-30",
+                "appeal_url": appeal,
+            }),
+            MessageKind::Reopened => json!({
+                "name": "Фотима Раҳимова",
+                "tracking_number": "MRJ-2026-000123",
+                "agency": "Ҳукумати ноҳияи Рӯдакӣ",
+                "due_date": "2026-05-14",
+                "comment": "Ҷавоб ба масъалаи қубури кӯча дахл надорад.",
+                "appeal_url": appeal,
+            }),
+            MessageKind::Closed => json!({
+                "name": "Фотима Раҳимова",
+                "tracking_number": "MRJ-2026-000123",
+                "agency": "Ҳукумати ноҳияи Рӯдакӣ",
+                "cause": "abandon",
+                "comment": null,
+                "respond_by": "2026-03-27",
+                "appeal_url": appeal,
             }),
             MessageKind::OverdueAlert => json!({
                 "name": "Абдуллоҳ Каримов",

@@ -48,6 +48,9 @@ pub fn applicant_message(action: &str) -> Option<MessageKind> {
         "grant_extension" => MessageKind::ExtensionGranted,
         "answer" => MessageKind::Answered,
         "dismiss" => MessageKind::Dismissed,
+        "contest" => MessageKind::ContestReceived,
+        "reopen" => MessageKind::Reopened,
+        "close" | "uphold" | "abandon" | "withdraw" => MessageKind::Closed,
         _ => return None,
     })
 }
@@ -272,6 +275,13 @@ fn appeal_data(
             "contest_url": own_url,
         }),
         MessageKind::Dismissed => json!({ "reason": text("comment") }),
+        MessageKind::ContestReceived => json!({ "due_date": appeal.due_at }),
+        MessageKind::Reopened => json!({ "due_date": appeal.due_at, "comment": text("comment") }),
+        MessageKind::Closed => json!({
+            "cause": event.action,
+            "comment": text("comment"),
+            "respond_by": text("reply_due_at"),
+        }),
         _ => json!({}),
     };
     if let (Some(data), Some(extra)) = (data.as_object_mut(), extra.as_object()) {

@@ -121,6 +121,17 @@ impl Desk {
         all.into_iter().filter(|e| e.action == action).collect()
     }
 
+    /// The data of the emails of this template queued to the citizen, oldest first.
+    pub async fn mail_to_citizen(&self, template: &str) -> Vec<Value> {
+        let rows = outbox_message::Entity::find()
+            .filter(outbox_message::Column::Template.eq(template))
+            .filter(outbox_message::Column::RecipientEmail.eq(self.citizen.email.as_str()))
+            .all(self.app.db.conn())
+            .await
+            .unwrap();
+        rows.iter().map(|row| serde_json::from_str(&row.data).unwrap()).collect()
+    }
+
     pub async fn jobs(&self, appeal: &Value, kind: &str) -> Vec<Job> {
         let all = jobs::of_appeal(self.app.db.conn(), id(appeal)).await.unwrap();
         all.into_iter().filter(|j| j.kind == kind).collect()
@@ -260,8 +271,14 @@ async fn an_unanswered_request_for_information_closes_the_appeal_as_abandoned() 
     assert_eq!(abandoned.len(), 1);
     assert_eq!(abandoned[0].visibility, "public", "the citizen sees why it closed");
     assert_eq!(abandoned[0].actor_role, "system");
+    // And is told by email, with the date the answer was due.
+    let told = desk.mail_to_citizen("closed").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["cause"], "abandon");
+    assert_eq!(instant(&told[0]["respond_by"]), reply_due);
     desk.run_at(reply_due + Duration::days(60)).await;
     assert_eq!(desk.events(&appeal, "abandon").await.len(), 1);
+    assert_eq!(desk.mail_to_citizen("closed").await.len(), 1, "told once");
     assert!(desk.events(&appeal, "overdue").await.is_empty(), "a closed appeal is never overdue");
 }
 
@@ -319,6 +336,9 @@ async fn a_contest_after_the_deadline_starts_a_new_period_and_reopening_another(
     let review_due = instant(&contested["due_at"]);
     assert_eq!(review_due, Utc.with_ymd_and_hms(2026, 4, 9, 18, 59, 59).unwrap(), "15 days from the contest");
     assert_eq!(contested["deadline_state"], "on_time");
+    let told = desk.mail_to_citizen("contest_received").await;
+    assert_eq!(told.len(), 1, "the citizen is told when the review is due");
+    assert_eq!(instant(&told[0]["due_date"]), review_due);
     desk.run_at(due + Duration::days(9)).await;
     assert!(desk.events(&appeal, "overdue").await.is_empty(), "the answer was on time: nothing to escalate");
 
@@ -326,6 +346,8 @@ async fn a_contest_after_the_deadline_starts_a_new_period_and_reopening_another(
     let reopened = desk.act(&desk.supervisor, &appeal, "reopen", json!({"comment": "Аз нав санҷед."})).await;
     let again_due = instant(&reopened["due_at"]);
     assert!(again_due > review_due, "{again_due} after {review_due}");
+    let told = desk.mail_to_citizen("reopened").await;
+    assert_eq!((told.len(), instant(&told[0]["due_date"])), (1, again_due));
     desk.run_at(again_due).await;
     assert!(desk.events(&appeal, "overdue").await.is_empty());
     desk.run_at(again_due + SECOND).await;

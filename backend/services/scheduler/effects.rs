@@ -259,6 +259,10 @@ async fn close(
     let mut writes = Deferred::new();
     crate::services::reports::track(txn, &mut writes, &agencies, &updated, &event).await?;
     super::plan(app, &mut writes, Some(appeal), &updated, now);
+    // The applicant is told the appeal closed, as after any other public step.
+    if let Some(agency) = agencies.iter().find(|a| a.id == updated.agency_id) {
+        notices::for_appeal_event(app, txn, &mut writes, &updated, &event, agency, None).await?;
+    }
     Ok(writes.flush(txn).await?)
 }
 
