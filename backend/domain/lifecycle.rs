@@ -312,7 +312,10 @@ pub const RULES: &[Rule] = &[
     rule(S::AwaitingCitizen, A::RefuseExtension, SUPERVISOR, S::AwaitingCitizen),
     rule(S::AwaitingCitizen, A::Withdraw, CITIZEN, S::Withdrawn),
     rule(S::AwaitingCitizen, A::Note, STAFF, S::AwaitingCitizen),
-    rule(S::AwaitingCitizen, A::Message, PARTIES, S::AwaitingCitizen),
+    // What the citizen writes now is the answer the agency waits for: a reply, which
+    // starts the clock again. A message would leave the request open, and the appeal
+    // closed as abandoned when it ran out, although the citizen had written back.
+    rule(S::AwaitingCitizen, A::Message, STAFF, S::AwaitingCitizen),
     rule(S::AwaitingCitizen, A::Abandon, SYSTEM, S::Closed),
     // Answered: the agency is done; the citizen may contest within the window.
     rule(S::Answered, A::Contest, CITIZEN, S::Contested),

@@ -35,7 +35,7 @@ awaiting_citizen   grant_extension    awaiting_citizen  .       .        x      
 awaiting_citizen   refuse_extension   awaiting_citizen  .       .        x          .     .
 awaiting_citizen   withdraw           withdrawn         x       .        .          .     .
 awaiting_citizen   note               awaiting_citizen  .       x        x          .     .
-awaiting_citizen   message            awaiting_citizen  x       x        x          .     .
+awaiting_citizen   message            awaiting_citizen  .       x        x          .     .
 awaiting_citizen   abandon            closed            .       .        .          .     x
 answered           contest            contested         x       .        .          .     .
 answered           note               answered          .       x        x          .     .
@@ -176,6 +176,16 @@ fn status_changes_are_always_public_and_notes_never_are() {
     assert_eq!(granted.visibility(), Visibility::Public);
     let requested = transition(Status::InProgress, Action::RequestExtension, ActorKind::Official).unwrap();
     assert_eq!(requested.visibility(), Visibility::Internal);
+}
+
+#[test]
+fn while_the_agency_awaits_the_citizen_what_the_citizen_writes_is_a_reply() {
+    let refusal = transition(Status::AwaitingCitizen, Action::Message, ActorKind::CitizenOwner).unwrap_err();
+    assert!(refusal.allowed.contains(&Action::Reply), "{:?}", refusal.allowed);
+    let reply = transition(Status::AwaitingCitizen, Action::Reply, ActorKind::CitizenOwner).unwrap();
+    assert_eq!(reply.to, Status::InProgress);
+    let staff = transition(Status::AwaitingCitizen, Action::Message, ActorKind::Official).unwrap();
+    assert_eq!(staff.to, Status::AwaitingCitizen);
 }
 
 #[test]

@@ -60,6 +60,13 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
     let seen: Value = app.get(&format!("/api/v1/appeals/{id}"), citizen.token()).await.json().await.unwrap();
     assert_eq!(seen["status"], "awaiting_citizen");
     assert!(seen["allowed_actions"].as_array().unwrap().contains(&json!("reply")), "{seen}");
+    // What the citizen writes now answers the request: a message, which would leave it
+    // open to run out, is refused, names the reply, and changes nothing.
+    assert!(!seen["allowed_actions"].as_array().unwrap().contains(&json!("message")), "{seen}");
+    let message = app.act(&citizen, &id, "message", 4, &json!({"text": "Houses 10 to 14."})).await;
+    let problem = crate::support::assert_problem(message, 409, "conflict").await;
+    assert!(problem.body["detail"].as_str().unwrap().contains("reply"), "{}", problem.body);
+    assert_eq!(app.count_events_of(&id, "message").await, 0);
     let replied =
         app.acts(&citizen, &id, "reply", 4, &json!({"message": "Houses 10 to 14 on Sino street."})).await;
     assert_eq!((replied["status"].as_str(), replied["version"].as_i64()), (Some("in_progress"), Some(5)));
