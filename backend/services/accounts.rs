@@ -6,6 +6,7 @@ use rand::distr::Alphanumeric;
 use sea_orm::Set;
 use uuid::Uuid;
 
+use super::appeals::actions::{Release, release_assigned};
 use super::{Caller, ServiceError, account_mail};
 use crate::app::App;
 use crate::auth::password::Verdict;
@@ -13,6 +14,7 @@ use crate::domain::account::{Email, FullName, Password};
 use crate::domain::field::{FieldError, FieldErrors};
 use crate::domain::locale::Locale;
 use crate::domain::role::Role;
+use crate::store::appeals::Appeal;
 use crate::store::entity::user::ActiveModel as UserChange;
 use crate::store::users::{self, NewUser, User, UserSearch};
 use crate::store::{agencies, refresh_tokens};
@@ -185,7 +187,9 @@ pub struct AccountChange {
 }
 
 /// Changes an account. Disabling it revokes its refresh tokens, and its access tokens stop
-/// working at once because every request reloads the account.
+/// working at once because every request reloads the account. Disabling it, moving it to
+/// another agency or giving it a role that works no appeals unassigns its open appeals
+/// (those at its new agency stay), in the same transaction.
 pub async fn update(
     app: &App,
     caller: &Caller,
@@ -211,6 +215,7 @@ pub async fn update(
     let agency_id = errors.take(resolve_agency(app, role, agency_code.as_deref()).await?);
     errors.finish()?;
     let txn = app.db.write().await?;
+    let (was_disabled, old_agency) = (user.disabled, user.agency_id);
     let mut update: UserChange = user.into();
     if let Some(Some(name)) = full_name {
         update.full_name = Set(name.into_string());
@@ -228,6 +233,21 @@ pub async fn update(
     }
     update.updated_at = Set(now);
     let user = users::update(&txn, update).await?;
+    // Appeals the account can no longer work go back to their agencies' queues.
+    let new_agency = user.agency_id;
+    let release = if user.disabled && !was_disabled {
+        Some(Release::AccountDisabled)
+    } else if !role.is_staff() {
+        Some(Release::RoleChanged)
+    } else if new_agency != old_agency {
+        Some(Release::AgencyChanged)
+    } else {
+        None
+    };
+    if let Some(reason) = release {
+        let keep = |appeal: &Appeal| reason == Release::AgencyChanged && Some(appeal.agency_id) == new_agency;
+        release_assigned(app, &txn, caller.id, user.id, keep, reason, now).await?;
+    }
     txn.commit().await?;
     Ok(user)
 }

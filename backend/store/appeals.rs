@@ -354,6 +354,21 @@ pub async fn after_id(
     Ok(query.all(db).await?)
 }
 
+/// The appeals assigned to `user` in one of `statuses`, oldest first.
+pub async fn assigned_to(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    statuses: &[&str],
+) -> Result<Vec<Appeal>, StoreError> {
+    Ok(appeal::Entity::find()
+        .filter(appeal::Column::AssigneeId.eq(user))
+        .filter(appeal::Column::Status.is_in(statuses.iter().copied()))
+        .order_by_asc(appeal::Column::RegisteredAt)
+        .order_by_asc(appeal::Column::Id)
+        .all(db)
+        .await?)
+}
+
 /// The open appeals of `agencies` whose deadline has passed (by `cutoff`, or before their
 /// clock was paused), most overdue first, after the keyset `after`, at most `limit`.
 pub async fn overdue(

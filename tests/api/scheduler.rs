@@ -427,3 +427,69 @@ async fn the_forwarding_window_closing_is_recorded_only_for_appeals_nobody_took_
     assert_eq!(desk.events(&waiting, "forwarding_window_closed").await.len(), 1);
     assert!(desk.events(&taken, "forwarding_window_closed").await.is_empty(), "taken up: accepted");
 }
+
+#[tokio::test]
+async fn an_official_who_leaves_the_agency_or_is_disabled_hands_their_open_appeals_back_to_the_queue() {
+    let desk = Desk::open().await;
+    let reception = desk.app.app.settings.appeals.reception_agency.clone();
+    let first = desk.file().await;
+    let due = instant(&first["due_at"]);
+    let first = desk.act(&desk.official, &first, "take", json!({})).await;
+    let colleague = desk.app.official_of(&reception).await;
+    let second = desk.file().await;
+    let second = desk.act(&colleague, &second, "take", json!({})).await;
+    let admin = desk.app.admin().await;
+    let admin_id: Uuid = admin.user_id.parse().unwrap();
+
+    // The first official moves to another agency: their appeal goes back to the queue.
+    desk.app.ensure_agency("hukumat-vahdat").await;
+    let path = format!("/api/v1/admin/users/{}", desk.official.user_id);
+    let moved = desk.app.patch_json(&path, &json!({"agency": "hukumat-vahdat"}), admin.token()).await;
+    assert_eq!(moved.status(), 200, "{}", moved.text().await.unwrap());
+    // The appeal is out of their reach now; the supervisor reads it.
+    let at_desk = &desk;
+    let read = move |appeal: &Value| {
+        let path = format!("/api/v1/appeals/{}", appeal["id"].as_str().unwrap());
+        async move {
+            let supervisor = at_desk.signed_in(&at_desk.supervisor).await;
+            at_desk.app.get(&path, supervisor.token()).await.json::<Value>().await.unwrap()
+        }
+    };
+    let seen = read(&first).await;
+    assert_eq!(seen["staff"]["assignee_id"], Value::Null, "{seen}");
+    assert_eq!(seen["status"], "in_progress");
+    assert_eq!(seen["version"].as_i64(), first["version"].as_i64().map(|v| v + 1));
+    let released = desk.events(&first, "unassign").await;
+    assert_eq!(released.len(), 1);
+    assert_eq!((released[0].actor_id, released[0].visibility.as_str()), (Some(admin_id), "internal"));
+    assert_eq!(
+        data(&released[0]),
+        json!({"assignee": {"before": desk.official.user_id, "after": null}, "reason": "agency_changed"})
+    );
+    // The colleague's appeal is theirs still, until their account is disabled.
+    assert_eq!(read(&second).await["staff"]["assignee_id"], colleague.user_id.as_str());
+    let path = format!("/api/v1/admin/users/{}", colleague.user_id);
+    let disabled = desk.app.patch_json(&path, &json!({"disabled": true}), admin.token()).await;
+    assert_eq!(disabled.status(), 200, "{}", disabled.text().await.unwrap());
+    assert_eq!(read(&second).await["staff"]["assignee_id"], Value::Null);
+    assert_eq!(data(&desk.events(&second, "unassign").await[0])["reason"], "account_disabled");
+
+    // Reminders go to the agency, not to the official who left; anyone there may take it.
+    desk.run_at(due - Duration::days(3)).await;
+    let reminded = desk.events(&first, "remind").await;
+    assert_eq!(reminded.len(), 1);
+    assert_eq!(data(&reminded[0])["assignee"], Value::Null);
+    let to_leaver = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Template.eq("deadline_reminder"))
+        .filter(outbox_message::Column::RecipientEmail.eq(desk.official.email.as_str()))
+        .all(desk.app.db.conn())
+        .await
+        .unwrap();
+    assert!(to_leaver.is_empty(), "{to_leaver:?}");
+    let newcomer = desk.app.official_of(&reception).await;
+    let version = read(&first).await["version"].clone();
+    let path = format!("/api/v1/appeals/{}/actions/take", first["id"].as_str().unwrap());
+    let taken = desk.app.post_json(&path, &json!({"version": version}), newcomer.token()).await;
+    assert_eq!(taken.status(), 200);
+    assert_eq!(taken.json::<Value>().await.unwrap()["staff"]["assignee_id"], newcomer.user_id.as_str());
+}

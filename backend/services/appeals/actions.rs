@@ -312,6 +312,76 @@ async fn register_at(
     Ok(crate::domain::tracking::format_registration_number(&agency.code, year, sequence as u64))
 }
 
+/// Why an account's open appeals went back to their agencies' queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// The account was disabled.
+    AccountDisabled,
+    /// The account now belongs to another agency.
+    AgencyChanged,
+    /// The account is no longer an official's or a supervisor's.
+    RoleChanged,
+}
+
+impl Release {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Release::AccountDisabled => "account_disabled",
+            Release::AgencyChanged => "agency_changed",
+            Release::RoleChanged => "role_changed",
+        }
+    }
+}
+
+/// Unassigns the open appeals assigned to `user` that `keep` does not keep, in `txn` (the
+/// account change that makes them unworkable): each goes back to its agency's queue, where
+/// any official may take it, with an internal `unassign` event by `admin` naming `reason`.
+/// Left assigned, they would wait for someone who can no longer open them, and their
+/// reminders and overdue alerts would go to that person instead of the agency. Returns
+/// how many were unassigned.
+pub(crate) async fn release_assigned(
+    app: &App,
+    txn: &DatabaseTransaction,
+    admin: Uuid,
+    user: Uuid,
+    keep: impl Fn(&Appeal) -> bool,
+    reason: Release,
+    now: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    let now = stored_instant(now);
+    let open: Vec<&str> = Status::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    let mut released = 0;
+    for found in appeals::assigned_to(txn, user, &open).await? {
+        // Held from here to the commit, so a concurrent action takes its turn after this.
+        let Some(appeal) = appeals::lock(txn, app.db.backend(), found.id).await? else { continue };
+        if appeal.assignee_id != Some(user) || keep(&appeal) {
+            continue;
+        }
+        let change = AppealChange { assignee_id: Set(None), updated_at: Set(now), ..Default::default() };
+        appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
+        events::append(
+            txn,
+            NewEvent {
+                appeal_id: appeal.id,
+                at: now,
+                actor_id: Some(admin),
+                actor_role: crate::domain::role::Role::Admin.as_str().to_owned(),
+                action: "unassign".to_owned(),
+                visibility: crate::domain::lifecycle::Visibility::Internal.as_str().to_owned(),
+                status_before: appeal.status.clone(),
+                status_after: appeal.status.clone(),
+                data: serde_json::json!({
+                    "assignee": { "before": user, "after": null },
+                    "reason": reason.as_str(),
+                }),
+            },
+        )
+        .await?;
+        released += 1;
+    }
+    Ok(released)
+}
+
 /// Who acts, as recorded in the event.
 pub(crate) fn actor(viewer: &Viewer) -> (Option<Uuid>, String) {
     match viewer {
