@@ -51,6 +51,22 @@ pub struct CalendarYearView {
     pub weekend: Vec<String>,
     /// Every entry in date order, declared and derived.
     pub entries: Vec<CalendarEntryBody>,
+    /// After an edit (absent on a read): what it did to the deadlines of open appeals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadlines: Option<DeadlinesRecomputed>,
+}
+
+/// The deadlines of open appeals an edit of the calendar moved (docs/deadlines.md).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadlinesRecomputed {
+    /// Open appeals due on or after the first changed day, their deadlines not yet passed,
+    /// whose timelines were replayed.
+    pub replayed: u64,
+    /// Deadlines moved, each with a public `recompute_deadline` event.
+    pub moved: u64,
+    /// Appeals whose timeline does not give their stored deadline on the calendar before
+    /// the edit (their policy changed since, say): left as they were, and logged.
+    pub unexplained: u64,
 }
 
 /// The declared entries of a year, replacing the year's current ones.
@@ -70,11 +86,12 @@ async fn get_year(
     Path(year): Path<String>,
 ) -> Result<Json<CalendarYearView>, ApiError> {
     let year = parse_year(&year)?;
-    Ok(Json(view(calendar::year(&app, &caller, year).await?)))
+    Ok(Json(view(calendar::year(&app, &caller, year).await?, false)))
 }
 
 /// Replace the declared entries of a year (holidays, moves by decree). The whole calendar
-/// is checked before it is stored; it is in force at once.
+/// is checked before it is stored; it is in force at once, and the deadlines of open appeals
+/// that crossed a changed day move with it.
 #[utoipa::path(put, path = "/api/v1/admin/calendar/{year}", tag = "admin", security(("bearer" = [])),
     params(("year" = i32, Path, description = "The calendar year")),
     request_body = PutCalendarYear,
@@ -128,14 +145,14 @@ async fn put_year(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    Ok(Json(view(calendar::set_year(&app, &caller, year, entries).await?)))
+    Ok(Json(view(calendar::set_year(&app, &caller, year, entries).await?, true)))
 }
 
 fn parse_year(raw: &str) -> Result<i32, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found())
 }
 
-fn view(year: YearView) -> CalendarYearView {
+fn view(year: YearView, edited: bool) -> CalendarYearView {
     let entries = year
         .listing
         .entries
@@ -156,5 +173,10 @@ fn view(year: YearView) -> CalendarYearView {
         time_zone: year.listing.time_zone,
         weekend: year.listing.weekend,
         entries,
+        deadlines: edited.then_some(DeadlinesRecomputed {
+            replayed: year.recomputed.replayed,
+            moved: year.recomputed.moved,
+            unexplained: year.recomputed.unexplained,
+        }),
     }
 }

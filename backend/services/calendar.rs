@@ -7,6 +7,7 @@
 use chrono::Datelike;
 
 use super::accounts::require_admin;
+use super::appeals::recompute::{self, Recomputed};
 use super::{Caller, ServiceError};
 use crate::app::App;
 use crate::domain::calendar::{BusinessCalendar, CalendarEntry, YEARS, YearListing, YearTable};
@@ -69,6 +70,8 @@ async fn tables_seeded(app: &App, txn: &sea_orm::DatabaseTransaction) -> Result<
 pub struct YearView {
     pub listing: YearListing,
     pub declared: Vec<CalendarEntry>,
+    /// What an edit did to the stored deadlines (nothing on a read).
+    pub recomputed: Recomputed,
 }
 
 /// Lists `year` (reloading the calendar from the database first).
@@ -99,6 +102,10 @@ pub async fn set_year(
     }
     let txn = app.db.write().await?;
     let mut tables = tables_seeded(app, &txn).await?;
+    // The calendar as stored before the edit (another process may have edited it since this
+    // one last read it), which the stored deadlines were computed on.
+    let before = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables.clone())
+        .map_err(|e| ServiceError::Internal(format!("the stored calendar is inconsistent: {e}")))?;
     tables.retain(|t| t.year != year);
     let table = YearTable { year, entries };
     let mut stored = table.clone();
@@ -108,10 +115,26 @@ pub async fn set_year(
     tables.sort_by_key(|t| t.year);
     let built = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables.clone())
         .map_err(|e| FieldError::new("entries", "inconsistent", e.to_string()))?;
-    calendar::replace_year(&txn, &table, app.clock.now()).await?;
+    let now = app.clock.now();
+    calendar::replace_year(&txn, &table, now).await?;
+    let recomputed = match recompute::first_changed_day(&before, &built, year) {
+        Some(from) => {
+            recompute::after_calendar_edit(app, &txn, &before, &built, from, caller.id, now).await?
+        }
+        None => Recomputed::default(),
+    };
     txn.commit().await?;
     app.jurisdiction.calendar.replace_stored(built, tables);
-    Ok(view(app, year, Some(table.entries)).await?)
+    if recomputed.replayed > 0 {
+        tracing::info!(
+            year,
+            replayed = recomputed.replayed,
+            moved = recomputed.moved,
+            unexplained = recomputed.unexplained,
+            "the calendar edit moved deadlines"
+        );
+    }
+    Ok(YearView { recomputed, ..view(app, year, Some(table.entries)).await? })
 }
 
 async fn view(app: &App, year: i32, declared: Option<Vec<CalendarEntry>>) -> Result<YearView, StoreError> {
@@ -132,7 +155,7 @@ async fn view(app: &App, year: i32, declared: Option<Vec<CalendarEntry>>) -> Res
             .map(|t| t.entries)
             .unwrap_or_default(),
     };
-    Ok(YearView { listing, declared })
+    Ok(YearView { listing, declared, recomputed: Recomputed::default() })
 }
 
 fn check_year(year: i32) -> Result<(), ServiceError> {

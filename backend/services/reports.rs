@@ -473,6 +473,7 @@ pub(crate) async fn track(
         "withdraw",
         "abandon",
         "reopen",
+        super::appeals::recompute::ACTION,
     ];
     if !TRACKED.contains(&event.action.as_str()) {
         return Ok(());

@@ -354,6 +354,34 @@ pub async fn after_id(
     Ok(query.all(db).await?)
 }
 
+/// The appeals in one of `statuses` due at or after `from`, in (due, id) order after the
+/// keyset `after`, at most `limit`: the deadlines a calendar edit from `from` on may move.
+pub async fn due_from(
+    db: &impl ConnectionTrait,
+    statuses: &[&str],
+    from: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Appeal>, StoreError> {
+    let mut query = appeal::Entity::find()
+        .filter(appeal::Column::Status.is_in(statuses.iter().copied()))
+        .filter(appeal::Column::DueAt.gte(comparable(from)));
+    if let Some((due, id)) = after {
+        let due = comparable(due);
+        query = query.filter(
+            Condition::any()
+                .add(appeal::Column::DueAt.gt(due))
+                .add(Condition::all().add(appeal::Column::DueAt.eq(due)).add(appeal::Column::Id.gt(id))),
+        );
+    }
+    Ok(query
+        .order_by_asc(appeal::Column::DueAt)
+        .order_by_asc(appeal::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
 /// The appeals assigned to `user` in one of `statuses`, oldest first.
 pub async fn assigned_to(
     db: &impl ConnectionTrait,

@@ -40,10 +40,86 @@ async fn an_administrator_lists_2026_with_navruz_and_its_derived_transfers() {
 }
 
 #[tokio::test]
-async fn a_day_off_by_decree_moves_the_deadlines_of_appeals_filed_after_it() {
+async fn a_day_off_by_decree_moves_the_deadlines_of_open_appeals_that_crossed_it_and_of_new_ones() {
     let desk = Desk::open().await;
     let before = desk.file().await;
-    assert_eq!(instant(&before["due_at"]), Utc.with_ymd_and_hms(2026, 3, 17, 18, 59, 59).unwrap());
+    let old_due = Utc.with_ymd_and_hms(2026, 3, 17, 18, 59, 59).unwrap();
+    assert_eq!(instant(&before["due_at"]), old_due);
+    let new_due = Utc.with_ymd_and_hms(2026, 3, 18, 18, 59, 59).unwrap();
+
+    let admin = desk.app.admin().await;
+    let year: Value = desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    let mut entries = year["entries"].as_array().unwrap().clone();
+    entries.push(json!({
+        "date": "2026-03-17", "kind": "day_off",
+        "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
+    }));
+    let put = |entries: Vec<Value>| {
+        desk.app
+            .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
+            .json(&json!({ "entries": entries }))
+            .send()
+    };
+    let response = put(entries.clone()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let edited: Value = response.json().await.unwrap();
+    assert_eq!(edited["deadlines"], json!({"replayed": 1, "moved": 1, "unexplained": 0}), "{edited}");
+    let listed: Value =
+        desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    assert_eq!(entry(&listed, "2026-03-17").unwrap()["kind"], "day_off", "the edit is stored");
+    assert_eq!(listed["deadlines"], Value::Null, "a read moves nothing");
+    assert_eq!(
+        listed["entries"].as_array().unwrap().len(),
+        year["entries"].as_array().unwrap().len() + 1,
+        "derived transfers sent back were not stored twice"
+    );
+
+    // The open appeal's last day is now a day off: it is due on the next working day, says
+    // so on its timeline, and is reminded of and escalated by the new deadline.
+    let moved = desk.get(&before).await;
+    assert_eq!(instant(&moved["due_at"]), new_due);
+    assert_eq!(moved["version"].as_i64(), before["version"].as_i64().map(|v| v + 1));
+    let recorded = desk.events(&before, "recompute_deadline").await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].visibility, "public");
+    let data: Value = serde_json::from_str(&recorded[0].data).unwrap();
+    assert_eq!(instant(&data["due_at"]["before"]), old_due);
+    assert_eq!(instant(&data["due_at"]["after"]), new_due);
+    let deadlines = desk.jobs(&before, "deadline").await;
+    let pending: Vec<_> = deadlines.iter().filter(|j| j.status == "pending").collect();
+    assert_eq!(pending.len(), 1, "{deadlines:?}");
+    assert_eq!(pending[0].run_at, new_due + chrono::Duration::seconds(1));
+    desk.run_at(old_due + chrono::Duration::seconds(1)).await;
+    assert!(desk.events(&before, "overdue").await.is_empty(), "not late on the day off");
+    desk.run_at(new_due + chrono::Duration::seconds(1)).await;
+    assert_eq!(desk.events(&before, "overdue").await.len(), 1);
+
+    // Saving the same year again moves nothing more; a new appeal is due by the new calendar.
+    let admin = desk.signed_in(&admin).await;
+    let again: Value = desk
+        .app
+        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
+        .json(&json!({ "entries": entries }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["deadlines"]["moved"], 0, "{again}");
+    assert_eq!(desk.events(&before, "recompute_deadline").await.len(), 1);
+    desk.app.clock.set(Utc.with_ymd_and_hms(2026, 3, 2, 5, 0, 0).unwrap());
+    let after = desk.file().await;
+    assert_eq!(instant(&after["due_at"]), new_due, "the period ends on the next working day");
+}
+
+#[tokio::test]
+async fn a_deadline_already_missed_stays_missed_when_its_last_day_is_made_a_day_off() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    let due = instant(&appeal["due_at"]);
+    desk.run_at(due + chrono::Duration::hours(1)).await;
+    assert_eq!(desk.events(&appeal, "overdue").await.len(), 1);
 
     let admin = desk.app.admin().await;
     let year: Value = desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
@@ -59,22 +135,11 @@ async fn a_day_off_by_decree_moves_the_deadlines_of_appeals_filed_after_it() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    let listed: Value =
-        desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
-    assert_eq!(entry(&listed, "2026-03-17").unwrap()["kind"], "day_off", "the edit is stored");
-    assert_eq!(
-        listed["entries"].as_array().unwrap().len(),
-        year["entries"].as_array().unwrap().len() + 1,
-        "derived transfers sent back were not stored twice"
-    );
-
-    let after = desk.file().await;
-    assert_eq!(
-        instant(&after["due_at"]),
-        Utc.with_ymd_and_hms(2026, 3, 18, 18, 59, 59).unwrap(),
-        "the last day is now a day off: the period ends on the next working day"
-    );
+    let edited: Value = response.json().await.unwrap();
+    assert_eq!(edited["deadlines"], json!({"replayed": 0, "moved": 0, "unexplained": 0}), "{edited}");
+    assert_eq!(instant(&desk.get(&appeal).await["due_at"]), due, "late as it was");
+    desk.run_at(due + chrono::Duration::days(2)).await;
+    assert_eq!(desk.events(&appeal, "overdue").await.len(), 1, "and escalated once");
 }
 
 #[tokio::test]

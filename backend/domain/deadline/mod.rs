@@ -163,6 +163,61 @@ pub fn due_after_pause(
     due.checked_add_signed(resumed_at - paused_at).unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
+/// One step of an appeal's history that sets or moves its consideration deadline, as its
+/// timeline records it, for [`replay`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadlineStep {
+    /// A new period from this instant: the registration, a contest, a reopening.
+    Start(DateTime<Utc>),
+    /// Forwarded at this instant: a new period when the policy restarts the deadline.
+    Forward(DateTime<Utc>),
+    /// An extension of this many days was granted.
+    Extend(u32),
+    /// The clock stopped at this instant (a request for information).
+    Pause(DateTime<Utc>),
+    /// The clock started again at this instant (the appeal left "awaiting citizen").
+    Resume(DateTime<Utc>),
+}
+
+/// The due instant that `steps` (oldest first) give on `calendar`: each step computed as the
+/// lifecycle computed it when it happened ([`due_at`], [`due_after_forwarding`], [`extend`]
+/// without its limits, which were checked then, and [`due_after_pause`]). On the calendar in
+/// force at each step it is the stored due instant; on an edited calendar, the one the edit
+/// gives. `None` before the first [`DeadlineStep::Start`].
+pub fn replay(
+    policy: &DeadlinePolicy,
+    calendar: &BusinessCalendar,
+    steps: &[DeadlineStep],
+) -> Option<DateTime<Utc>> {
+    let mut due: Option<DateTime<Utc>> = None;
+    let mut paused_at = None;
+    for step in steps {
+        match (*step, due) {
+            (DeadlineStep::Start(at), _) => {
+                due = Some(due_at(policy, calendar, at));
+                paused_at = None;
+            }
+            (DeadlineStep::Forward(at), Some(current)) => {
+                due = Some(due_after_forwarding(policy, calendar, current, at));
+                paused_at = None;
+            }
+            (DeadlineStep::Extend(days), Some(current)) => {
+                let extended =
+                    period_end(calendar, current, days, policy.day_count, policy.roll_to_working_day);
+                due = Some(extended.max(current));
+            }
+            (DeadlineStep::Pause(at), Some(_)) if policy.pause_while_awaiting_citizen => paused_at = Some(at),
+            (DeadlineStep::Resume(at), Some(current)) => {
+                if let Some(paused) = paused_at.take() {
+                    due = Some(due_after_pause(policy, current, paused, at));
+                }
+            }
+            _ => {}
+        }
+    }
+    due
+}
+
 /// By when the citizen must answer a request for information sent at `requested_at`
 /// before the appeal may be closed as abandoned.
 pub fn citizen_reply_due_at(

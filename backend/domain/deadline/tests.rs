@@ -284,6 +284,75 @@ fn an_appeal_turns_due_soon_three_working_days_out_and_overdue_after_its_last_se
     assert_eq!(DeadlineState::Overdue.to_string(), "overdue");
 }
 
+// ---- replaying a history on an edited calendar ------------------------------------------
+
+/// The Tajik calendar with 2026's Idi Qurbon decreed on `day` of May instead of the
+/// provisional 27 May.
+fn tajikistan_with_qurbon_on(day: u32) -> BusinessCalendar {
+    const BASE: &str = include_str!("../../../config/calendar/tj.toml");
+    const Y2026: &str = include_str!("../../../config/calendar/tj-2026.toml");
+    let edited = Y2026.replace("date = 2026-05-27", &format!("date = 2026-05-{day:02}"));
+    assert_ne!(edited, Y2026);
+    BusinessCalendar::from_toml(BASE, &[("tj-2026.toml", &edited)]).unwrap()
+}
+
+#[test]
+fn a_replayed_history_gives_the_due_instant_each_step_gave_on_the_calendar_it_was_given_on() {
+    let calendar = tajikistan();
+    let policy = standard();
+    // Registered Mon 4 May 2026; asked for information on the 8th, answered on the 11th;
+    // extended by 10 days on the 13th; contested after an answer on 1 June.
+    let registered = local(2026, 5, 4, 10, 0, 0);
+    let (asked, answered) = (local(2026, 5, 8, 9, 0, 0), local(2026, 5, 11, 16, 30, 0));
+    let mut due = due_at(&policy, &calendar, registered);
+    assert_eq!(replay(&policy, &calendar, &[DeadlineStep::Start(registered)]), Some(due));
+    due = due_after_pause(&policy, due, asked, answered);
+    due = extend(&policy, &calendar, due, 10, 0).unwrap();
+    let steps = [
+        DeadlineStep::Start(registered),
+        DeadlineStep::Pause(asked),
+        DeadlineStep::Resume(answered),
+        DeadlineStep::Extend(10),
+    ];
+    assert_eq!(replay(&policy, &calendar, &steps), Some(due));
+    let contested = local(2026, 6, 1, 12, 0, 0);
+    let steps = [&steps[..], &[DeadlineStep::Start(contested)]].concat();
+    assert_eq!(replay(&policy, &calendar, &steps), Some(due_at(&policy, &calendar, contested)));
+    // Forwarding keeps the deadline unless the policy restarts it; an unopened pause is
+    // no pause; nothing before the registration gives a deadline.
+    let forwarded = [DeadlineStep::Start(registered), DeadlineStep::Forward(asked)];
+    assert_eq!(replay(&policy, &calendar, &forwarded), Some(due_at(&policy, &calendar, registered)));
+    let restarting = DeadlinePolicy { forwarding_restarts_deadline: true, ..standard() };
+    assert_eq!(replay(&restarting, &calendar, &forwarded), Some(due_at(&policy, &calendar, asked)));
+    let resumed_only = [DeadlineStep::Start(registered), DeadlineStep::Resume(answered)];
+    assert_eq!(replay(&policy, &calendar, &resumed_only), Some(due_at(&policy, &calendar, registered)));
+    assert_eq!(replay(&policy, &calendar, &[DeadlineStep::Extend(3)]), None);
+}
+
+#[test]
+fn a_holiday_decreed_on_another_day_moves_the_deadlines_that_crossed_either_day() {
+    let provisional = tajikistan();
+    let decreed = tajikistan_with_qurbon_on(26);
+    let policy = standard();
+    // Registered Tue 12 May: 12 + 15 = Wed 27 May, the provisional Idi Qurbon, so due
+    // Thu 28 May. Decreed on Tue 26 May instead, the 27th is a working day again.
+    let steps = [DeadlineStep::Start(local(2026, 5, 12, 10, 0, 0))];
+    assert_eq!(replay(&policy, &provisional, &steps), Some(utc(2026, 5, 28, 18, 59, 59)));
+    assert_eq!(replay(&policy, &decreed, &steps), Some(utc(2026, 5, 27, 18, 59, 59)));
+    // Registered Mon 11 May: due Tue 26 May, now the holiday: Wed 27 May.
+    let steps = [DeadlineStep::Start(local(2026, 5, 11, 10, 0, 0))];
+    assert_eq!(replay(&policy, &provisional, &steps), Some(utc(2026, 5, 26, 18, 59, 59)));
+    assert_eq!(replay(&policy, &decreed, &steps), Some(utc(2026, 5, 27, 18, 59, 59)));
+    // In working days, every period over either day moves.
+    let working = standard_in_working_days();
+    let steps = [DeadlineStep::Start(local(2026, 5, 20, 10, 0, 0))];
+    let (before, after) = (replay(&working, &provisional, &steps), replay(&working, &decreed, &steps));
+    assert_eq!(before, after, "one day off for another within the period: the same count");
+    let steps = [DeadlineStep::Start(local(2026, 5, 4, 10, 0, 0))];
+    assert_eq!(replay(&working, &provisional, &steps), Some(utc(2026, 5, 26, 18, 59, 59)));
+    assert_eq!(replay(&working, &decreed, &steps), Some(utc(2026, 5, 27, 18, 59, 59)));
+}
+
 // ---- properties ------------------------------------------------------------------------
 
 /// Instants from 2025-01-01 to 2027-12-01 (the period then still ends inside the loaded years).

@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod filing;
 pub mod queue;
 pub mod reads;
+pub mod recompute;
 
 use std::sync::Arc;
 

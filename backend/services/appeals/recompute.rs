@@ -1,0 +1,198 @@
+//! Deadlines moved by an edit of the business calendar. A deadline is computed on the
+//! calendar in force when it is set; when the government decrees a holiday on another day
+//! than the provisional one, or adds a day off, the open appeals whose periods crossed the
+//! changed days are due on another day. Their timelines are replayed on the edited
+//! calendar ([`deadline::replay`]) and the deadlines that differ are moved, each with a
+//! public event, their reminders and deadline job re-planned.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{DatabaseTransaction, Set};
+use uuid::Uuid;
+
+use super::stored_instant;
+use crate::app::App;
+use crate::domain::calendar::BusinessCalendar;
+use crate::domain::deadline::{self, DeadlineStep};
+use crate::domain::lifecycle::Status;
+use crate::services::ServiceError;
+use crate::store::appeals::{self, Appeal, AppealChange};
+use crate::store::deferred::Deferred;
+use crate::store::events::{self, Event, NewEvent};
+
+/// The event that records a deadline moved by a calendar edit.
+pub const ACTION: &str = "recompute_deadline";
+
+/// What [`after_calendar_edit`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recomputed {
+    /// Open appeals due on or after the first changed day, their deadlines not yet passed,
+    /// whose timelines were replayed.
+    pub replayed: u64,
+    /// Deadlines the edit moved.
+    pub moved: u64,
+    /// Appeals whose timeline does not give their stored deadline on the calendar before the
+    /// edit (their policy changed since, say): left as they are, for a person to look at.
+    pub unexplained: u64,
+}
+
+/// The first day whose being a working day differs between `before` and `after`, looking
+/// at `year` and the first weeks of the next (where a holiday late in `year` may move its
+/// day off).
+pub fn first_changed_day(
+    before: &BusinessCalendar,
+    after: &BusinessCalendar,
+    year: i32,
+) -> Option<NaiveDate> {
+    let first = NaiveDate::from_ymd_opt(year, 1, 1)?;
+    let last = NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 31)?;
+    first
+        .iter_days()
+        .take_while(|day| *day <= last)
+        .find(|day| before.is_working_day(*day) != after.is_working_day(*day))
+}
+
+/// Moves the deadlines of open appeals that the calendar edit from `before` to `after`
+/// changes, in `txn` (the edit's own transaction, so the calendar and the deadlines change
+/// together). Only appeals due on or after the start of `from`, the first changed day, can
+/// move: a period that ends before a day does not count it. Deadlines that have passed
+/// stay. `admin` is who edited.
+pub(crate) async fn after_calendar_edit(
+    app: &App,
+    txn: &DatabaseTransaction,
+    before: &BusinessCalendar,
+    after: &BusinessCalendar,
+    from: NaiveDate,
+    admin: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Recomputed, ServiceError> {
+    const PAGE: u64 = 500;
+    let now = stored_instant(now);
+    let open: Vec<&str> = Status::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    let from_instant = before.start_of_day(from).min(after.start_of_day(from));
+    let agencies = crate::store::agencies::all(txn).await?;
+    let mut done = Recomputed::default();
+    let mut cursor = None;
+    // A deadline moved later comes round again further on in (due, id) order.
+    let mut moved = HashSet::new();
+    loop {
+        let page = appeals::due_from(txn, &open, from_instant, cursor, PAGE).await?;
+        let Some(last) = page.last() else { break };
+        cursor = Some((last.due_at, last.id));
+        let ids: Vec<Uuid> = page.iter().map(|a| a.id).collect();
+        let mut timelines: HashMap<Uuid, Vec<Event>> = HashMap::new();
+        for event in events::of_appeals(txn, &ids).await? {
+            timelines.entry(event.appeal_id).or_default().push(event);
+        }
+        for appeal in &page {
+            if moved.contains(&appeal.id) || passed(appeal, now) {
+                continue;
+            }
+            done.replayed += 1;
+            let timeline = timelines.remove(&appeal.id).unwrap_or_default();
+            let policy =
+                app.jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
+            let steps = steps(&timeline);
+            let replayed = |calendar| deadline::replay(policy, calendar, &steps).map(stored_instant);
+            if replayed(before) != Some(appeal.due_at) {
+                done.unexplained += 1;
+                tracing::warn!(
+                    appeal = %appeal.id,
+                    "the timeline does not give the stored deadline on the calendar before the edit; left as it is"
+                );
+                continue;
+            }
+            let Some(due) = replayed(after).filter(|due| *due != appeal.due_at) else { continue };
+            move_deadline(app, txn, &agencies, appeal, due, admin, now).await?;
+            moved.insert(appeal.id);
+            done.moved += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Whether the appeal's deadline has passed at `now`: its clock runs and the due instant is
+/// behind, or the clock stopped after it. A missed deadline stays as it was missed, and
+/// was escalated once; the edit does not make it met, nor missed a second time.
+fn passed(appeal: &Appeal, now: DateTime<Utc>) -> bool {
+    match appeal.paused_at {
+        None => now >= deadline::overdue_at(appeal.due_at),
+        Some(paused_at) => paused_at >= appeal.due_at,
+    }
+}
+
+/// Moves the appeal's deadline to `due`: the row (held until the commit), a public event, the
+/// report figures and the reminders and deadline job.
+async fn move_deadline(
+    app: &App,
+    txn: &DatabaseTransaction,
+    agencies: &[crate::store::agencies::Agency],
+    appeal: &Appeal,
+    due: DateTime<Utc>,
+    admin: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    // The edit's transaction holds the calendar's rows, and every action computes its
+    // deadline inside its own: on PostgreSQL an action may still have changed the appeal
+    // since it was read, which the version check turns into a conflict the edit reports.
+    let change = AppealChange { due_at: Set(due), updated_at: Set(now), ..Default::default() };
+    let updated = match appeals::save_if_version(txn, appeal.id, appeal.version, change).await {
+        Ok(updated) => updated,
+        Err(crate::store::StoreError::NotFound) => {
+            return Err(ServiceError::Conflict(format!(
+                "appeal {} changed while its deadline was recomputed; save the calendar again",
+                appeal.tracking_number
+            )));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let event = events::append(
+        txn,
+        NewEvent {
+            appeal_id: appeal.id,
+            at: now,
+            actor_id: Some(admin),
+            actor_role: crate::domain::role::Role::Admin.as_str().to_owned(),
+            action: ACTION.to_owned(),
+            visibility: crate::domain::lifecycle::Visibility::Public.as_str().to_owned(),
+            status_before: appeal.status.clone(),
+            status_after: appeal.status.clone(),
+            data: serde_json::json!({
+                "due_at": { "before": appeal.due_at, "after": due },
+                "reason": "calendar_changed",
+            }),
+        },
+    )
+    .await?;
+    let mut writes = Deferred::new();
+    crate::services::reports::track(txn, &mut writes, agencies, &updated, &event).await?;
+    crate::services::scheduler::plan(app, &mut writes, Some(appeal), &updated, now);
+    writes.flush(txn).await?;
+    Ok(())
+}
+
+/// The steps of `timeline` (oldest first) that set or moved the deadline, as the lifecycle
+/// actions took them (services/appeals/actions.rs).
+fn steps(timeline: &[Event]) -> Vec<DeadlineStep> {
+    let awaiting = Status::AwaitingCitizen.as_str();
+    let mut steps = Vec::new();
+    for event in timeline {
+        // Leaving "awaiting citizen" restarts the clock before the action's own change.
+        if event.status_before == awaiting && event.status_after != awaiting {
+            steps.push(DeadlineStep::Resume(event.at));
+        }
+        match event.action.as_str() {
+            "file" | "contest" | "reopen" => steps.push(DeadlineStep::Start(event.at)),
+            "forward" | "reroute" => steps.push(DeadlineStep::Forward(event.at)),
+            "request_info" => steps.push(DeadlineStep::Pause(event.at)),
+            "grant_extension" => {
+                let data: serde_json::Value = serde_json::from_str(&event.data).unwrap_or_default();
+                let days = data["days"].as_u64().and_then(|d| u32::try_from(d).ok()).unwrap_or(0);
+                steps.push(DeadlineStep::Extend(days));
+            }
+            _ => {}
+        }
+    }
+    steps
+}
