@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::app::App;
+use crate::domain::lifecycle::{DismissalReason, Outcome};
 use crate::domain::locale::Locale;
 use crate::domain::tracking::TrackingNumber;
 use crate::notify::{MessageKind, message_id};
@@ -270,11 +271,16 @@ fn appeal_data(
         }),
         MessageKind::ExtensionGranted => json!({ "new_due_date": appeal.due_at, "reason": text("reason") }),
         MessageKind::Answered => json!({
+            "outcome": details["outcome"].as_str().and_then(|o| o.parse::<Outcome>().ok()).map(|o| o.title(locale)),
             "answer": text("text"),
             "contest_until": text("contest_until"),
             "contest_url": own_url,
         }),
-        MessageKind::Dismissed => json!({ "reason": text("comment") }),
+        // The lawful ground, in the applicant's language, and the official's explanation.
+        MessageKind::Dismissed => json!({
+            "reason": details["reason"].as_str().and_then(|r| r.parse::<DismissalReason>().ok()).map(|r| r.title(locale)),
+            "comment": text("comment"),
+        }),
         MessageKind::ContestReceived => json!({ "due_date": appeal.due_at }),
         MessageKind::Reopened => json!({ "due_date": appeal.due_at, "comment": text("comment") }),
         MessageKind::Closed => json!({

@@ -202,6 +202,41 @@ async fn a_guest_is_sent_links_to_the_tracking_page_which_needs_no_account() {
     assert!(link.ends_with(&format!("/track/{tracking}")), "{link}");
 }
 
+/// The law asks for the decision on the substance and, for an appeal left without
+/// consideration, the lawful ground: both are named in the applicant's language, beside
+/// what the official wrote.
+#[tokio::test]
+async fn the_answer_names_the_decision_and_a_dismissal_its_lawful_ground_in_the_applicants_language() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    let response = app.patch_json("/api/v1/me", &json!({"locale": "ru"}), citizen.token()).await;
+    assert_eq!(response.status(), 200);
+    let answered = file(&app, &citizen, "Нет воды").await;
+    let dismissed = file(&app, &citizen, "Опять нет воды").await;
+    let official = app.official_of(answered["agency"]["code"].as_str().unwrap()).await;
+    let id = answered["id"].as_str().unwrap();
+    assert_eq!(app.act(&official, id, "take", 1, &json!({})).await.status(), 200);
+    let body = json!({"outcome": "partly_satisfied", "text": "Трубу заменят до 1 апреля."});
+    assert_eq!(app.act(&official, id, "answer", 2, &body).await.status(), 200);
+    let body = json!({"reason": "abusive", "comment": "В тексте угрозы сотрудникам."});
+    assert_eq!(
+        app.act(&official, dismissed["id"].as_str().unwrap(), "dismiss", 1, &body).await.status(),
+        200
+    );
+
+    // Four messages against a cap of three an hour: the last waits for the next hour.
+    deliver(&app).await;
+    app.clock.set(app.clock_now() + chrono::Duration::minutes(61));
+    deliver(&app).await;
+    let texts: Vec<String> = sink.messages().iter().map(|m| m.part("text/plain").unwrap()).collect();
+    let answer = texts.iter().find(|t| t.contains("Трубу заменят")).expect("the answer is mailed");
+    assert!(answer.contains("Решение: Удовлетворено частично"), "{answer}");
+    let dismissal = texts.iter().find(|t| t.contains("без рассмотрения")).expect("the dismissal is mailed");
+    assert!(dismissal.contains("Причина: Содержит оскорбительные выражения или угрозы"), "{dismissal}");
+    assert!(dismissal.contains("Пояснение: В тексте угрозы сотрудникам."), "{dismissal}");
+}
+
 #[tokio::test]
 async fn while_the_mail_server_is_down_filing_succeeds_and_mail_waits_then_arrives_once() {
     let mut sink = SmtpSink::start().await;
