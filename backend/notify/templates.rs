@@ -50,6 +50,8 @@ vocabulary! {
         /// The appeal closed: its contest window ended, a contest was rejected, the citizen
         /// withdrew it, or did not answer a request for information in time (`cause`).
         Closed = "closed",
+        /// Staff wrote to the applicant on the appeal (a public message).
+        MessageReceived = "message_received",
         /// To the official and supervisor: an appeal is past its deadline.
         OverdueAlert = "overdue_alert",
         /// To the assignee: a deadline is near.
@@ -349,6 +351,13 @@ mod tests {
                 "cause": "abandon",
                 "comment": null,
                 "respond_by": "2026-03-27",
+                "appeal_url": appeal,
+            }),
+            MessageKind::MessageReceived => json!({
+                "name": "Фотима Раҳимова",
+                "tracking_number": "MRJ-2026-000123",
+                "agency": "Ҳукумати ноҳияи Рӯдакӣ",
+                "text": "Фардо соати 10 мутахассис барои санҷиш меояд. Лутфан дар хона бошед.",
                 "appeal_url": appeal,
             }),
             MessageKind::OverdueAlert => json!({

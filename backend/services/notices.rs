@@ -39,10 +39,14 @@ impl Recipient {
     }
 }
 
-/// The message an applicant receives for an event with this action, if any. Every one of
-/// them is a legal notice (Law No. 1339 requires telling the applicant), so none is optional.
-pub fn applicant_message(action: &str) -> Option<MessageKind> {
-    Some(match action {
+/// The message an applicant receives for `event`, if any. Every one of them is a legal
+/// notice (Law No. 1339 requires telling the applicant) or the agency writing to them, so
+/// none is optional.
+pub fn applicant_message(event: &Event) -> Option<MessageKind> {
+    Some(match event.action.as_str() {
+        // What the agency writes reaches the applicant; what they write themselves does not
+        // come back to them.
+        "message" if is_staff_role(&event.actor_role) => MessageKind::MessageReceived,
         "file" => MessageKind::AppealReceived,
         "request_info" => MessageKind::InformationRequested,
         "forward" | "reroute" => MessageKind::Forwarded,
@@ -54,6 +58,11 @@ pub fn applicant_message(action: &str) -> Option<MessageKind> {
         "close" | "uphold" | "abandon" | "withdraw" => MessageKind::Closed,
         _ => return None,
     })
+}
+
+/// Whether an event's `actor_role` is an official's or a supervisor's.
+fn is_staff_role(role: &str) -> bool {
+    role.parse::<crate::domain::role::Role>().is_ok_and(|r| r.is_staff())
 }
 
 /// Whether a message may be dropped by the hourly cap or turned off by the recipient.
@@ -78,7 +87,7 @@ pub async fn for_appeal_event(
     agency: &Agency,
     previous: Option<&Agency>,
 ) -> Result<(), ServiceError> {
-    if applicant_message(&event.action).is_none() {
+    if applicant_message(event).is_none() {
         return Ok(());
     }
     let Some(recipient) = applicant(db, appeal).await? else {
@@ -100,7 +109,7 @@ pub async fn to_applicant(
     agency: &Agency,
     previous: Option<&Agency>,
 ) -> Result<(), ServiceError> {
-    let Some(kind) = applicant_message(&event.action) else {
+    let Some(kind) = applicant_message(event) else {
         return Ok(());
     };
     let data = appeal_data(app, kind, appeal, event, agency, previous, recipient.locale);
@@ -283,6 +292,7 @@ fn appeal_data(
         }),
         MessageKind::ContestReceived => json!({ "due_date": appeal.due_at }),
         MessageKind::Reopened => json!({ "due_date": appeal.due_at, "comment": text("comment") }),
+        MessageKind::MessageReceived => json!({ "text": text("text") }),
         MessageKind::Closed => json!({
             "cause": event.action,
             "comment": text("comment"),

@@ -237,6 +237,36 @@ async fn the_answer_names_the_decision_and_a_dismissal_its_lawful_ground_in_the_
     assert!(dismissal.contains("Пояснение: В тексте угрозы сотрудникам."), "{dismissal}");
 }
 
+/// What the agency writes on the appeal reaches the applicant by email; what the applicant
+/// writes does not come back to them.
+#[tokio::test]
+async fn a_message_from_the_agency_is_mailed_to_the_applicant_and_their_own_is_not() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    let appeal = file(&app, &citizen, "Нет воды").await;
+    let id = appeal["id"].as_str().unwrap();
+    let official = app.official_of(appeal["agency"]["code"].as_str().unwrap()).await;
+    let body = json!({"text": "Фардо соати 10 мутахассис меояд."});
+    assert_eq!(app.act(&official, id, "message", 1, &body).await.status(), 200);
+    let body = json!({"text": "Ташаккур, ман дар хона мебошам."});
+    assert_eq!(app.act(&citizen, id, "message", 2, &body).await.status(), 200);
+
+    let mailed: Vec<_> = outbox_rows(&app)
+        .await
+        .into_iter()
+        .filter(|row| row.template == MessageKind::MessageReceived.as_str())
+        .collect();
+    assert_eq!(mailed.len(), 1, "{mailed:?}");
+    assert_eq!(mailed[0].recipient_email, citizen.email);
+    assert!(mailed[0].essential, "the agency's word is not optional mail");
+    deliver(&app).await;
+    let texts: Vec<String> = sink.messages().iter().map(|m| m.part("text/plain").unwrap()).collect();
+    let message = texts.iter().find(|t| t.contains("мутахассис меояд")).expect("the message is mailed");
+    assert!(message.contains("ба шумо навишт"), "in Tajik, the citizen's language: {message}");
+    assert!(!texts.iter().any(|t| t.contains("Ташаккур")), "{texts:?}");
+}
+
 #[tokio::test]
 async fn while_the_mail_server_is_down_filing_succeeds_and_mail_waits_then_arrives_once() {
     let mut sink = SmtpSink::start().await;
