@@ -64,8 +64,12 @@ pub struct DeadlinesRecomputed {
     pub replayed: u64,
     /// Deadlines moved, each with a public `recompute_deadline` event.
     pub moved: u64,
-    /// Appeals whose timeline does not give their stored deadline on the calendar before
-    /// the edit (their policy changed since, say): left as they were, and logged.
+    /// The citizen's open windows moved (to answer a request for information, to contest
+    /// an answer), each with a public `recompute_deadline` event.
+    pub windows_moved: u64,
+    /// Appeals whose timeline does not give their stored deadline (or window) on the
+    /// calendar before the edit (their policy changed since, say): left as they were, and
+    /// logged.
     pub unexplained: u64,
 }
 
@@ -176,6 +180,7 @@ fn view(year: YearView, edited: bool) -> CalendarYearView {
         deadlines: edited.then_some(DeadlinesRecomputed {
             replayed: year.recomputed.replayed,
             moved: year.recomputed.moved,
+            windows_moved: year.recomputed.windows_moved,
             unexplained: year.recomputed.unexplained,
         }),
     }

@@ -228,6 +228,42 @@ pub fn reading_due_of(appeals: &[Uuid], now: DateTime<Utc>) -> sea_orm::Select<j
         .filter(job::Column::RunAt.lte(now))
 }
 
+/// The pending jobs of `kinds` due after `after`, soonest first: the windows a calendar edit
+/// may move (read through `idx_jobs_pending`).
+pub async fn pending_after(
+    db: &impl ConnectionTrait,
+    kinds: &[&str],
+    after: DateTime<Utc>,
+) -> Result<Vec<Job>, StoreError> {
+    Ok(job::Entity::find()
+        .filter(job::Column::Status.eq(PENDING))
+        .filter(job::Column::RunAt.gt(super::comparable(after)))
+        .filter(job::Column::Kind.is_in(kinds.iter().copied()))
+        .order_by_asc(job::Column::RunAt)
+        .order_by_asc(job::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Moves a pending job to `run_at` with `payload`; false when it is no longer pending.
+pub async fn reschedule(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    run_at: DateTime<Utc>,
+    payload: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let result = job::Entity::update_many()
+        .col_expr(job::Column::RunAt, Expr::value(run_at))
+        .col_expr(job::Column::Payload, Expr::value(payload.to_string()))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
 /// Marks the job done, run by `owner` at `now` (one more attempt), if it is still pending
 /// and due. Run it in the transaction that commits the job's effect and holds its appeal:
 /// `false` means the job was superseded or done meanwhile (by an earlier job of the same

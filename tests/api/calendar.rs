@@ -63,7 +63,11 @@ async fn a_day_off_by_decree_moves_the_deadlines_of_open_appeals_that_crossed_it
     let response = put(entries.clone()).await.unwrap();
     assert_eq!(response.status(), 200);
     let edited: Value = response.json().await.unwrap();
-    assert_eq!(edited["deadlines"], json!({"replayed": 1, "moved": 1, "unexplained": 0}), "{edited}");
+    assert_eq!(
+        edited["deadlines"],
+        json!({"replayed": 1, "moved": 1, "windows_moved": 0, "unexplained": 0}),
+        "{edited}"
+    );
     let listed: Value =
         desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
     assert_eq!(entry(&listed, "2026-03-17").unwrap()["kind"], "day_off", "the edit is stored");
@@ -136,10 +140,87 @@ async fn a_deadline_already_missed_stays_missed_when_its_last_day_is_made_a_day_
         .await
         .unwrap();
     let edited: Value = response.json().await.unwrap();
-    assert_eq!(edited["deadlines"], json!({"replayed": 0, "moved": 0, "unexplained": 0}), "{edited}");
+    assert_eq!(
+        edited["deadlines"],
+        json!({"replayed": 0, "moved": 0, "windows_moved": 0, "unexplained": 0}),
+        "{edited}"
+    );
     assert_eq!(instant(&desk.get(&appeal).await["due_at"]), due, "late as it was");
     desk.run_at(due + chrono::Duration::days(2)).await;
     assert_eq!(desk.events(&appeal, "overdue").await.len(), 1, "and escalated once");
+}
+
+/// The citizen's windows still open move with the calendar too: the time to answer a
+/// request for information and the time to contest an answer.
+#[tokio::test]
+async fn the_citizens_open_windows_move_with_a_day_off_by_decree() {
+    let desk = Desk::open().await;
+    let answered = desk.file().await;
+    let answered = desk.act(&desk.official, &answered, "take", json!({})).await;
+    desk.act(
+        &desk.official,
+        &answered,
+        "answer",
+        json!({"outcome": "explained", "text": "Қубур нав карда шуд."}),
+    )
+    .await;
+    let asked = desk.file().await;
+    let asked = desk.act(&desk.official, &asked, "take", json!({})).await;
+    desk.act(&desk.official, &asked, "request-info", json!({"message": "Суроғаро нависед."})).await;
+    // Filed, answered and asked on Mon 2 March: 30 days to contest end on Wed 1 April, 15
+    // days to answer on Tue 17 March. Both days are made days off.
+    let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 18, 59, 59).unwrap();
+    let run_at = |job: &murojiat::store::jobs::Job| job.run_at;
+    assert_eq!(
+        desk.jobs(&answered, "contest_window").await.iter().map(run_at).collect::<Vec<_>>(),
+        [at(2026, 4, 1) + chrono::Duration::seconds(1)]
+    );
+
+    let admin = desk.app.admin().await;
+    let year: Value = desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    let mut entries = year["entries"].as_array().unwrap().clone();
+    for date in ["2026-03-17", "2026-04-01"] {
+        entries.push(json!({
+            "date": date, "kind": "day_off",
+            "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
+        }));
+    }
+    let response = desk
+        .app
+        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
+        .json(&json!({ "entries": entries }))
+        .send()
+        .await
+        .unwrap();
+    let edited: Value = response.json().await.unwrap();
+    // The appeal awaiting the citizen is open: its paused deadline moves as well.
+    assert_eq!(
+        edited["deadlines"],
+        json!({"replayed": 1, "moved": 1, "windows_moved": 2, "unexplained": 0}),
+        "{edited}"
+    );
+
+    let contest = desk.jobs(&answered, "contest_window").await;
+    assert_eq!(
+        contest.iter().map(run_at).collect::<Vec<_>>(),
+        [at(2026, 4, 2) + chrono::Duration::seconds(1)]
+    );
+    let recorded = desk.events(&answered, "recompute_deadline").await;
+    assert_eq!(recorded.len(), 1);
+    let data: Value = serde_json::from_str(&recorded[0].data).unwrap();
+    assert_eq!(instant(&data["contest_until"]["before"]), at(2026, 4, 1));
+    assert_eq!(instant(&data["contest_until"]["after"]), at(2026, 4, 2));
+
+    // The citizen asked has until the end of Wednesday 18 March now.
+    desk.run_at(at(2026, 3, 17) + chrono::Duration::seconds(1)).await;
+    assert!(desk.events(&asked, "abandon").await.is_empty(), "the old last day passed, the new one not");
+    desk.run_at(at(2026, 3, 18) + chrono::Duration::seconds(1)).await;
+    assert_eq!(desk.events(&asked, "abandon").await.len(), 1);
+    // The answer may be contested on 2 April, and the window closes after it.
+    desk.run_at(at(2026, 4, 1) + chrono::Duration::seconds(1)).await;
+    assert_eq!(desk.get(&answered).await["status"], "answered");
+    desk.run_at(at(2026, 4, 2) + chrono::Duration::seconds(1)).await;
+    assert_eq!(desk.get(&answered).await["status"], "closed");
 }
 
 #[tokio::test]

@@ -3,7 +3,8 @@
 //! than the provisional one, or adds a day off, the open appeals whose periods crossed the
 //! changed days are due on another day. Their timelines are replayed on the edited
 //! calendar ([`deadline::replay`]) and the deadlines that differ are moved, each with a
-//! public event, their reminders and deadline job re-planned.
+//! public event, their reminders and deadline job re-planned. The citizen's windows still
+//! open (to answer a request for information, to contest an answer) move likewise.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,9 +18,11 @@ use crate::domain::calendar::BusinessCalendar;
 use crate::domain::deadline::{self, DeadlineStep};
 use crate::domain::lifecycle::Status;
 use crate::services::ServiceError;
+use crate::services::scheduler::JobKind;
 use crate::store::appeals::{self, Appeal, AppealChange};
 use crate::store::deferred::Deferred;
 use crate::store::events::{self, Event, NewEvent};
+use crate::store::jobs;
 
 /// The event that records a deadline moved by a calendar edit.
 pub const ACTION: &str = "recompute_deadline";
@@ -32,6 +35,9 @@ pub struct Recomputed {
     pub replayed: u64,
     /// Deadlines the edit moved.
     pub moved: u64,
+    /// Open windows of the citizen's (to answer a request for information, to contest an
+    /// answer) the edit moved.
+    pub windows_moved: u64,
     /// Appeals whose timeline does not give their stored deadline on the calendar before the
     /// edit (their policy changed since, say): left as they are, for a person to look at.
     pub unexplained: u64,
@@ -109,7 +115,89 @@ pub(crate) async fn after_calendar_edit(
             done.moved += 1;
         }
     }
+    move_windows(app, txn, before, after, from_instant.max(now), admin, now, &mut done).await?;
     Ok(done)
+}
+
+/// Moves the citizen's windows still open after `from` (their pending jobs) that close on
+/// another day on `after` than on `before`: the job, and a public event on the appeal. A
+/// window that has closed stays closed.
+#[allow(clippy::too_many_arguments)]
+async fn move_windows(
+    app: &App,
+    txn: &DatabaseTransaction,
+    before: &BusinessCalendar,
+    after: &BusinessCalendar,
+    from: DateTime<Utc>,
+    admin: Uuid,
+    now: DateTime<Utc>,
+    done: &mut Recomputed,
+) -> Result<(), ServiceError> {
+    let kinds = [JobKind::CitizenReply.as_str(), JobKind::ContestWindow.as_str()];
+    for job in jobs::pending_after(txn, &kinds, from).await? {
+        let Some(appeal) = job.appeal_id else { continue };
+        // Held until the commit, as for any change that appends to the timeline.
+        let Some(appeal) = appeals::lock(txn, app.db.backend(), appeal).await? else { continue };
+        let policy = app.jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
+        let mut payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+        let instant = |key: &str| payload[key].as_str().and_then(|at| at.parse::<DateTime<Utc>>().ok());
+        let (start, closes, field, public) = match JobKind::parse(&job.kind) {
+            Some(JobKind::CitizenReply) => {
+                (instant("requested_at"), instant("reply_due_at"), "reply_due_at", "reply_due_at")
+            }
+            _ => (instant("answered_at"), instant("closes_at"), "closes_at", "contest_until"),
+        };
+        let (Some(start), Some(closes)) = (start, closes) else { continue };
+        let window = |calendar| match JobKind::parse(&job.kind) {
+            Some(JobKind::CitizenReply) => deadline::citizen_reply_due_at(policy, calendar, start),
+            _ => deadline::contest_window_closes_at(policy, calendar, start),
+        };
+        if stored_instant(window(before)) != closes {
+            done.unexplained += 1;
+            tracing::warn!(appeal = %appeal.id, job = %job.id, "the window's job does not close when the calendar before the edit says; left as it is");
+            continue;
+        }
+        let new = stored_instant(window(after));
+        if new == closes {
+            continue;
+        }
+        payload[field] = serde_json::json!(new);
+        if !jobs::reschedule(txn, job.id, deadline::overdue_at(new), &payload, now).await? {
+            continue;
+        }
+        let change = AppealChange { updated_at: Set(now), ..Default::default() };
+        appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
+        events::append(
+            txn,
+            recorded(
+                &appeal,
+                admin,
+                now,
+                serde_json::json!({
+                    public: { "before": closes, "after": new },
+                    "reason": "calendar_changed",
+                }),
+            ),
+        )
+        .await?;
+        done.windows_moved += 1;
+    }
+    Ok(())
+}
+
+/// The public event that records a deadline or a window moved by the calendar edit.
+fn recorded(appeal: &Appeal, admin: Uuid, now: DateTime<Utc>, data: serde_json::Value) -> NewEvent {
+    NewEvent {
+        appeal_id: appeal.id,
+        at: now,
+        actor_id: Some(admin),
+        actor_role: crate::domain::role::Role::Admin.as_str().to_owned(),
+        action: ACTION.to_owned(),
+        visibility: crate::domain::lifecycle::Visibility::Public.as_str().to_owned(),
+        status_before: appeal.status.clone(),
+        status_after: appeal.status.clone(),
+        data,
+    }
 }
 
 /// Whether the appeal's deadline has passed at `now`: its clock runs and the due instant is
@@ -147,24 +235,11 @@ async fn move_deadline(
         }
         Err(other) => return Err(other.into()),
     };
-    let event = events::append(
-        txn,
-        NewEvent {
-            appeal_id: appeal.id,
-            at: now,
-            actor_id: Some(admin),
-            actor_role: crate::domain::role::Role::Admin.as_str().to_owned(),
-            action: ACTION.to_owned(),
-            visibility: crate::domain::lifecycle::Visibility::Public.as_str().to_owned(),
-            status_before: appeal.status.clone(),
-            status_after: appeal.status.clone(),
-            data: serde_json::json!({
-                "due_at": { "before": appeal.due_at, "after": due },
-                "reason": "calendar_changed",
-            }),
-        },
-    )
-    .await?;
+    let data = serde_json::json!({
+        "due_at": { "before": appeal.due_at, "after": due },
+        "reason": "calendar_changed",
+    });
+    let event = events::append(txn, recorded(appeal, admin, now, data)).await?;
     let mut writes = Deferred::new();
     crate::services::reports::track(txn, &mut writes, agencies, &updated, &event).await?;
     crate::services::scheduler::plan(app, &mut writes, Some(appeal), &updated, now);
