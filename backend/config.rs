@@ -168,6 +168,8 @@ pub struct RateLimitSettings {
     pub guest_lookup_per_ip: RateLimit,
     /// Requests that send account mail (password reset, a new verification link).
     pub account_mail_per_ip: RateLimit,
+    /// The same requests per email address, whoever sends them.
+    pub account_mail_per_address: RateLimit,
 }
 
 /// `burst` requests at once, refilled evenly over `per_secs` seconds.

@@ -42,6 +42,7 @@ pub async fn send_verification(
 /// Asks for a new verification link for the caller's own account.
 pub async fn resend_verification(app: &App, client: &str, caller: &Caller) -> Result<(), ServiceError> {
     app.limits.account_mail_per_ip.check(client)?;
+    app.limits.account_mail_per_address.check(&caller.email.to_lowercase())?;
     let txn = app.db.write().await?;
     let user = users::by_id(&txn, caller.id).await?.ok_or(ServiceError::NotFound)?;
     if user.email_verified_at.is_some() {
@@ -64,12 +65,15 @@ pub async fn verify_email(app: &App, token: &str) -> Result<User, ServiceError> 
 }
 
 /// Sends a password reset link if an active account has this address. The answer is the
-/// same either way, so nobody learns whether an address is registered.
+/// same either way, so nobody learns whether an address is registered. Limited per client
+/// address and per email address (`rate_limit.account_mail_per_*`).
 pub async fn request_password_reset(app: &App, client: &str, email: &str) -> Result<(), ServiceError> {
     app.limits.account_mail_per_ip.check(client)?;
     let Ok(email) = Email::parse("email", email) else {
         return Ok(());
     };
+    // Counted for every address asked for, registered or not, so the answer tells nothing.
+    app.limits.account_mail_per_address.check(email.as_str())?;
     let now = app.clock.now();
     let txn = app.db.write().await?;
     let Some(user) = users::by_email(&txn, email.as_str()).await?.filter(|u| !u.disabled) else {

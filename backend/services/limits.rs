@@ -19,6 +19,7 @@ pub struct RateLimits {
     pub refresh_per_ip: Limiter,
     pub guest_lookup_per_ip: Limiter,
     pub account_mail_per_ip: Limiter,
+    pub account_mail_per_address: Limiter,
 }
 
 impl RateLimits {
@@ -30,6 +31,7 @@ impl RateLimits {
             refresh_per_ip: Limiter::new(settings.refresh_per_ip),
             guest_lookup_per_ip: Limiter::new(settings.guest_lookup_per_ip),
             account_mail_per_ip: Limiter::new(settings.account_mail_per_ip),
+            account_mail_per_address: Limiter::new(settings.account_mail_per_address),
         }
     }
 
@@ -42,6 +44,7 @@ impl RateLimits {
             &self.refresh_per_ip,
             &self.guest_lookup_per_ip,
             &self.account_mail_per_ip,
+            &self.account_mail_per_address,
         ] {
             limiter.inner.retain_recent();
         }
