@@ -223,6 +223,42 @@ async fn the_citizens_open_windows_move_with_a_day_off_by_decree() {
     assert_eq!(desk.get(&answered).await["status"], "closed");
 }
 
+/// A deadline its timeline does not explain (here: stored by hand; in life, a policy changed
+/// in the file since the appeal was filed) is not guessed at: it stays, and is counted.
+#[tokio::test]
+async fn a_deadline_its_timeline_does_not_give_is_left_as_it_is_and_counted() {
+    use murojiat::store::entity::appeal;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let desk = Desk::open().await;
+    let filed = desk.file().await;
+    let odd = Utc.with_ymd_and_hms(2026, 3, 20, 12, 0, 0).unwrap();
+    appeal::Entity::update_many()
+        .col_expr(appeal::Column::DueAt, Expr::value(odd))
+        .filter(appeal::Column::Id.eq(crate::scheduler::id(&filed)))
+        .exec(desk.app.db.conn())
+        .await
+        .unwrap();
+
+    let admin = desk.app.admin().await;
+    let year: Value = desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    let mut entries = year["entries"].as_array().unwrap().clone();
+    entries.push(json!({
+        "date": "2026-03-17", "kind": "day_off",
+        "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
+    }));
+    let response = desk
+        .app
+        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
+        .json(&json!({ "entries": entries }))
+        .send()
+        .await
+        .unwrap();
+    let edited: Value = response.json().await.unwrap();
+    assert_eq!(edited["deadlines"], json!({"replayed": 1, "moved": 0, "windows_moved": 0, "unexplained": 1}));
+    assert_eq!(instant(&desk.get(&filed).await["due_at"]), odd);
+    assert!(desk.events(&filed, "recompute_deadline").await.is_empty());
+}
+
 #[tokio::test]
 async fn an_inconsistent_year_is_refused_and_changes_nothing() {
     let app = spawn_app().await;

@@ -82,6 +82,7 @@ pub(crate) async fn after_calendar_edit(
     let mut cursor = None;
     // A deadline moved later comes round again further on in (due, id) order.
     let mut moved = HashSet::new();
+    let mut unexplained = Vec::new();
     loop {
         let page = appeals::due_from(txn, &open, from_instant, cursor, PAGE).await?;
         let Some(last) = page.last() else { break };
@@ -103,10 +104,9 @@ pub(crate) async fn after_calendar_edit(
             let replayed = |calendar| deadline::replay(policy, calendar, &steps).map(stored_instant);
             if replayed(before) != Some(appeal.due_at) {
                 done.unexplained += 1;
-                tracing::warn!(
-                    appeal = %appeal.id,
-                    "the timeline does not give the stored deadline on the calendar before the edit; left as it is"
-                );
+                if unexplained.len() < 10 {
+                    unexplained.push(appeal.id);
+                }
                 continue;
             }
             let Some(due) = replayed(after).filter(|due| *due != appeal.due_at) else { continue };
@@ -115,7 +115,16 @@ pub(crate) async fn after_calendar_edit(
             done.moved += 1;
         }
     }
-    move_windows(app, txn, before, after, from_instant.max(now), admin, now, &mut done).await?;
+    move_windows(app, txn, before, after, from_instant.max(now), admin, now, &mut done, &mut unexplained)
+        .await?;
+    if !unexplained.is_empty() {
+        // One line for the lot (a changed policy can leave thousands), naming the first ten.
+        tracing::warn!(
+            count = done.unexplained,
+            first = ?unexplained,
+            "the timeline does not give the stored deadline (or window) on the calendar before the edit; those appeals are left as they are"
+        );
+    }
     Ok(done)
 }
 
@@ -132,6 +141,7 @@ async fn move_windows(
     admin: Uuid,
     now: DateTime<Utc>,
     done: &mut Recomputed,
+    unexplained: &mut Vec<Uuid>,
 ) -> Result<(), ServiceError> {
     let kinds = [JobKind::CitizenReply.as_str(), JobKind::ContestWindow.as_str()];
     for job in jobs::pending_after(txn, &kinds, from).await? {
@@ -154,7 +164,9 @@ async fn move_windows(
         };
         if stored_instant(window(before)) != closes {
             done.unexplained += 1;
-            tracing::warn!(appeal = %appeal.id, job = %job.id, "the window's job does not close when the calendar before the edit says; left as it is");
+            if unexplained.len() < 10 {
+                unexplained.push(appeal.id);
+            }
             continue;
         }
         let new = stored_instant(window(after));
