@@ -363,23 +363,10 @@ pub async fn due_from(
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
 ) -> Result<Vec<Appeal>, StoreError> {
-    let mut query = appeal::Entity::find()
+    let query = appeal::Entity::find()
         .filter(appeal::Column::Status.is_in(statuses.iter().copied()))
         .filter(appeal::Column::DueAt.gte(comparable(from)));
-    if let Some((due, id)) = after {
-        let due = comparable(due);
-        query = query.filter(
-            Condition::any()
-                .add(appeal::Column::DueAt.gt(due))
-                .add(Condition::all().add(appeal::Column::DueAt.eq(due)).add(appeal::Column::Id.gt(id))),
-        );
-    }
-    Ok(query
-        .order_by_asc(appeal::Column::DueAt)
-        .order_by_asc(appeal::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(by_due_after(query, after).limit(limit).all(db).await?)
 }
 
 /// The appeals assigned to `user` in one of `statuses`, oldest first.
@@ -412,24 +399,30 @@ pub async fn overdue(
     let paused_late = Condition::all()
         .add(appeal::Column::PausedAt.is_not_null())
         .add(Expr::col(appeal::Column::DueAt).lt(Expr::col(appeal::Column::PausedAt)));
-    let mut query = appeal::Entity::find()
+    let query = appeal::Entity::find()
         .filter(appeal::Column::AgencyId.is_in(agencies.iter().copied()))
         .filter(appeal::Column::Status.is_in(open_statuses.iter().copied()))
         .filter(Condition::any().add(running).add(paused_late));
-    if let Some((due, id)) = after {
-        let due = comparable(due);
-        query = query.filter(
-            Condition::any()
-                .add(appeal::Column::DueAt.gt(due))
-                .add(Condition::all().add(appeal::Column::DueAt.eq(due)).add(appeal::Column::Id.gt(id))),
-        );
-    }
-    Ok(query
-        .order_by_asc(appeal::Column::DueAt)
-        .order_by_asc(appeal::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?)
+    Ok(by_due_after(query, after).limit(limit).all(db).await?)
+}
+
+/// `query` in (due, id) order, after the keyset `after`.
+fn by_due_after(
+    query: sea_orm::Select<appeal::Entity>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+) -> sea_orm::Select<appeal::Entity> {
+    let query = match after {
+        Some((due, id)) => {
+            let due = comparable(due);
+            query.filter(
+                Condition::any()
+                    .add(appeal::Column::DueAt.gt(due))
+                    .add(Condition::all().add(appeal::Column::DueAt.eq(due)).add(appeal::Column::Id.gt(id))),
+            )
+        }
+        None => query,
+    };
+    query.order_by_asc(appeal::Column::DueAt).order_by_asc(appeal::Column::Id)
 }
 
 /// Reads the appeal and holds it until the transaction ends, so a job's effect and a

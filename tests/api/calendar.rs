@@ -11,10 +11,31 @@ use murojiat::store::Db;
 use serde_json::{Value, json};
 
 use crate::scheduler::{Desk, instant};
-use crate::support::{assert_problem, spawn_app};
+use crate::support::{Session, TestApp, assert_problem, spawn_app};
 
 fn entry<'a>(year: &'a Value, date: &str) -> Option<&'a Value> {
     year["entries"].as_array().unwrap().iter().find(|e| e["date"] == date)
+}
+
+/// Adds days off by decree to 2026 as `admin`: the year is read and written back whole, as
+/// an administrator's client would. The answer's JSON, once it is known to be a 200.
+async fn decree_days_off(app: &TestApp, admin: &Session, dates: &[&str]) -> Value {
+    let year: Value = app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    let mut entries = year["entries"].as_array().unwrap().clone();
+    entries.extend(dates.iter().map(|date| {
+        json!({
+            "date": date, "kind": "day_off",
+            "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
+        })
+    }));
+    let response = app
+        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
+        .json(&json!({ "entries": entries }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -49,20 +70,7 @@ async fn a_day_off_by_decree_moves_the_deadlines_of_open_appeals_that_crossed_it
 
     let admin = desk.app.admin().await;
     let year: Value = desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
-    let mut entries = year["entries"].as_array().unwrap().clone();
-    entries.push(json!({
-        "date": "2026-03-17", "kind": "day_off",
-        "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
-    }));
-    let put = |entries: Vec<Value>| {
-        desk.app
-            .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
-            .json(&json!({ "entries": entries }))
-            .send()
-    };
-    let response = put(entries.clone()).await.unwrap();
-    assert_eq!(response.status(), 200);
-    let edited: Value = response.json().await.unwrap();
+    let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
     assert_eq!(
         edited["deadlines"],
         json!({"replayed": 1, "moved": 1, "windows_moved": 0, "unexplained": 0}),
@@ -100,16 +108,7 @@ async fn a_day_off_by_decree_moves_the_deadlines_of_open_appeals_that_crossed_it
 
     // Saving the same year again moves nothing more; a new appeal is due by the new calendar.
     let admin = desk.signed_in(&admin).await;
-    let again: Value = desk
-        .app
-        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
-        .json(&json!({ "entries": entries }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = decree_days_off(&desk.app, &admin, &[]).await;
     assert_eq!(again["deadlines"]["moved"], 0, "{again}");
     assert_eq!(desk.events(&before, "recompute_deadline").await.len(), 1);
     desk.app.clock.set(Utc.with_ymd_and_hms(2026, 3, 2, 5, 0, 0).unwrap());
@@ -126,20 +125,7 @@ async fn a_deadline_already_missed_stays_missed_when_its_last_day_is_made_a_day_
     assert_eq!(desk.events(&appeal, "overdue").await.len(), 1);
 
     let admin = desk.app.admin().await;
-    let year: Value = desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
-    let mut entries = year["entries"].as_array().unwrap().clone();
-    entries.push(json!({
-        "date": "2026-03-17", "kind": "day_off",
-        "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
-    }));
-    let response = desk
-        .app
-        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
-        .json(&json!({ "entries": entries }))
-        .send()
-        .await
-        .unwrap();
-    let edited: Value = response.json().await.unwrap();
+    let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
     assert_eq!(
         edited["deadlines"],
         json!({"replayed": 0, "moved": 0, "windows_moved": 0, "unexplained": 0}),
@@ -177,22 +163,7 @@ async fn the_citizens_open_windows_move_with_a_day_off_by_decree() {
     );
 
     let admin = desk.app.admin().await;
-    let year: Value = desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
-    let mut entries = year["entries"].as_array().unwrap().clone();
-    for date in ["2026-03-17", "2026-04-01"] {
-        entries.push(json!({
-            "date": date, "kind": "day_off",
-            "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
-        }));
-    }
-    let response = desk
-        .app
-        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
-        .json(&json!({ "entries": entries }))
-        .send()
-        .await
-        .unwrap();
-    let edited: Value = response.json().await.unwrap();
+    let edited = decree_days_off(&desk.app, &admin, &["2026-03-17", "2026-04-01"]).await;
     // The appeal awaiting the citizen is open: its paused deadline moves as well.
     assert_eq!(
         edited["deadlines"],
@@ -240,20 +211,7 @@ async fn a_deadline_its_timeline_does_not_give_is_left_as_it_is_and_counted() {
         .unwrap();
 
     let admin = desk.app.admin().await;
-    let year: Value = desk.app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
-    let mut entries = year["entries"].as_array().unwrap().clone();
-    entries.push(json!({
-        "date": "2026-03-17", "kind": "day_off",
-        "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
-    }));
-    let response = desk
-        .app
-        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
-        .json(&json!({ "entries": entries }))
-        .send()
-        .await
-        .unwrap();
-    let edited: Value = response.json().await.unwrap();
+    let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
     assert_eq!(edited["deadlines"], json!({"replayed": 1, "moved": 0, "windows_moved": 0, "unexplained": 1}));
     assert_eq!(instant(&desk.get(&filed).await["due_at"]), odd);
     assert!(desk.events(&filed, "recompute_deadline").await.is_empty());
@@ -306,19 +264,7 @@ async fn another_process_puts_an_edit_in_force_when_it_next_reads_the_calendar()
     assert!(!calendar::refresh(&other).await.unwrap(), "nothing to read yet");
 
     let admin = app.admin().await;
-    let year: Value = app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
-    let mut entries = year["entries"].as_array().unwrap().clone();
-    entries.push(json!({
-        "date": "2026-03-17", "kind": "day_off",
-        "name_tg": "Рӯзи истироҳат", "name_ru": "Выходной день", "name_en": "Day off by decree",
-    }));
-    let response = app
-        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
-        .json(&json!({ "entries": entries }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    decree_days_off(&app, &admin, &["2026-03-17"]).await;
     assert!(!calendar::refresh(&app.app).await.unwrap(), "the process that made the edit has it in force");
     assert!(other.jurisdiction.calendar.current().is_working_day(day), "not read yet");
 
