@@ -1,5 +1,6 @@
 //! Escalations: the record that an appeal missed a deadline and its agency's supervisors
-//! were alerted. One row per (appeal, missed due instant). `notified_at` is when the alert
+//! were alerted. One row per (appeal, agency, missed due instant): an agency that receives
+//! an appeal already late is told once too. `notified_at` is when the alert
 //! emails were queued, in the same transaction (the outbox sends them); it stays empty when
 //! there was no one to alert (no active supervisor or assignee, and no agency address), so
 //! an operator can find the missed deadlines nobody was told about.
@@ -20,8 +21,8 @@ use super::entity::escalation;
 
 pub use escalation::Model as Escalation;
 
-/// Records that the appeal missed the deadline `due_at`; `false` when that was recorded
-/// before (so escalating twice is impossible).
+/// Records that the appeal missed the deadline `due_at` at `agency_id`; `false` when that was
+/// recorded before (so escalating twice is impossible).
 pub async fn record(
     db: &impl ConnectionTrait,
     appeal_id: Uuid,
@@ -37,9 +38,13 @@ pub async fn record(
         escalated_at: Set(now),
         notified_at: Set(None),
     };
-    let on_conflict = OnConflict::columns([escalation::Column::AppealId, escalation::Column::DueAt])
-        .do_nothing()
-        .to_owned();
+    let on_conflict = OnConflict::columns([
+        escalation::Column::AppealId,
+        escalation::Column::AgencyId,
+        escalation::Column::DueAt,
+    ])
+    .do_nothing()
+    .to_owned();
     let written = escalation::Entity::insert(row)
         .on_conflict(on_conflict)
         .try_insert()
@@ -58,17 +63,18 @@ pub struct NewEscalation {
     pub alerted: bool,
 }
 
-/// The missed deadlines already recorded for these appeals, as (appeal, due instant), in
-/// one query.
+/// The missed deadlines already recorded for these appeals, as (appeal, agency, due
+/// instant), in one query.
 pub async fn recorded(
     db: &impl ConnectionTrait,
     appeal_ids: &[Uuid],
-) -> Result<HashSet<(Uuid, DateTime<Utc>)>, StoreError> {
+) -> Result<HashSet<(Uuid, Uuid, DateTime<Utc>)>, StoreError> {
     let mut seen = HashSet::new();
     for chunk in appeal_ids.chunks(1_000) {
-        let rows: Vec<(Uuid, DateTime<Utc>)> = escalation::Entity::find()
+        let rows: Vec<(Uuid, Uuid, DateTime<Utc>)> = escalation::Entity::find()
             .select_only()
             .column(escalation::Column::AppealId)
+            .column(escalation::Column::AgencyId)
             .column(escalation::Column::DueAt)
             .filter(escalation::Column::AppealId.is_in(chunk.iter().copied()))
             .into_tuple()
@@ -86,7 +92,7 @@ pub async fn record_many(
     new: &[NewEscalation],
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    // Only (appeal, due time) can repeat: the ids are new.
+    // Only (appeal, agency, due time) can repeat: the ids are new.
     let rows = new
         .iter()
         .map(|e| escalation::ActiveModel {
@@ -101,17 +107,19 @@ pub async fn record_many(
     super::bulk::insert(db, rows, OnDuplicate::Skip).await
 }
 
-/// Records that the alert emails about the appeal's missed deadline `due_at` were queued
-/// at `now` (see [`record`], which leaves `notified_at` empty).
+/// Records that the alert emails about the appeal's missed deadline `due_at` at `agency_id`
+/// were queued at `now` (see [`record`], which leaves `notified_at` empty).
 pub async fn mark_notified(
     db: &impl ConnectionTrait,
     appeal_id: Uuid,
+    agency_id: Uuid,
     due_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     escalation::Entity::update_many()
         .col_expr(escalation::Column::NotifiedAt, Expr::value(now))
         .filter(escalation::Column::AppealId.eq(appeal_id))
+        .filter(escalation::Column::AgencyId.eq(agency_id))
         .filter(escalation::Column::DueAt.eq(due_at))
         .exec(db)
         .await?;

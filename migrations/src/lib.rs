@@ -71,6 +71,7 @@ mod m20261202_000015_pending_jobs_indexes;
 mod m20261202_000016_unalerted_escalations;
 mod m20261202_000017_jobs_claimed_by_appeal;
 mod m20261202_000018_jobs_pages_filled;
+mod m20261203_000019_escalation_per_agency;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -97,6 +98,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_unalerted_escalations::Migration),
             Box::new(m20261202_000017_jobs_claimed_by_appeal::Migration),
             Box::new(m20261202_000018_jobs_pages_filled::Migration),
+            Box::new(m20261203_000019_escalation_per_agency::Migration),
         ]
     }
 }

@@ -399,12 +399,20 @@ async fn insert_appeals_at(app: &TestApp, agency: &Agency, n: usize, due: DateTi
 async fn schedule_deadlines(app: &TestApp, ids: &[Uuid], due: DateTime<Utc>) {
     let now = start_instant();
     for chunk in ids.chunks(1000) {
+        let agency_of: std::collections::HashMap<Uuid, Uuid> = appeal::Entity::find()
+            .filter(appeal::Column::Id.is_in(chunk.iter().copied()))
+            .all(app.db.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.id, a.agency_id))
+            .collect();
         let rows = chunk.iter().map(|id| job::ActiveModel {
             id: Set(Uuid::now_v7()),
             kind: Set(JobKind::Deadline.as_str().into()),
             appeal_id: Set(Some(*id)),
             run_at: Set(overdue_at(due)),
-            dedupe_key: Set(kind::deadline_key(*id, due)),
+            dedupe_key: Set(kind::deadline_key(*id, agency_of[id], due)),
             payload: Set(json!({ "due_at": due }).to_string()),
             status: Set(jobs::PENDING.into()),
             attempts: Set(0),
@@ -768,7 +776,7 @@ async fn a_job_whose_effect_fails_is_retried_and_the_rest_of_its_batch_still_run
     assert_eq!(mail_to(&app, "boss@good.example.org", MessageKind::OverdueAlert).await, 5);
     // The failed job's effect rolled back with it, and it waits for its retry.
     assert_eq!(actions_of(&app, bad).await, ["file"]);
-    let waiting = job(&app, &kind::deadline_key(bad, due)).await;
+    let waiting = job(&app, &kind::deadline_key(bad, poisoned.id, due)).await;
     assert_eq!(waiting.status, jobs::PENDING);
     assert_eq!(waiting.run_at, now + Duration::seconds(30));
     assert!(waiting.last_error.as_deref().unwrap_or_default().contains("refused by test"), "{waiting:?}");

@@ -493,3 +493,39 @@ async fn an_official_who_leaves_the_agency_or_is_disabled_hands_their_open_appea
     assert_eq!(taken.status(), 200);
     assert_eq!(taken.json::<Value>().await.unwrap()["staff"]["assignee_id"], newcomer.user_id.as_str());
 }
+
+/// Forwarding keeps the original deadline: an agency that receives an appeal after it was
+/// missed owes a late answer, and its supervisors are told so, once, as the first agency's
+/// were.
+#[tokio::test]
+async fn an_appeal_forwarded_after_its_deadline_is_escalated_at_the_receiving_agency_too_once() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    let due = instant(&appeal["due_at"]);
+    let appeal = desk.act(&desk.official, &appeal, "take", json!({})).await;
+    desk.run_at(due + SECOND).await;
+    assert_eq!(desk.events(&appeal, "overdue").await.len(), 1);
+
+    let receiving = desk.app.supervisor_of("hukumat-vahdat").await;
+    let reason = json!({"agency": "hukumat-vahdat", "reason": "Масъала ба салоҳияти ноҳия дахл дорад"});
+    let forwarded = desk.act(&desk.official, &appeal, "forward", reason).await;
+    assert_eq!(instant(&forwarded["due_at"]), due, "the original registration date holds");
+    desk.run_at(due + Duration::hours(1)).await;
+    desk.run_at(due + Duration::days(1)).await;
+
+    let overdue = desk.events(&appeal, "overdue").await;
+    assert_eq!(overdue.len(), 2, "once at each agency");
+    let receiving_id: Uuid = receiving.user_id.parse().unwrap();
+    assert_eq!(data(&overdue[1])["escalated_to"], json!([receiving_id]));
+    let escalated = escalations::of_appeal(desk.app.db.conn(), id(&appeal)).await.unwrap();
+    assert_eq!(escalated.len(), 2);
+    assert!(escalated.iter().all(|e| e.due_at == due));
+    assert_ne!(escalated[0].agency_id, escalated[1].agency_id);
+    let alerts = outbox_message::Entity::find()
+        .filter(outbox_message::Column::Template.eq("overdue_alert"))
+        .filter(outbox_message::Column::RecipientEmail.eq(receiving.email.as_str()))
+        .all(desk.app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+}

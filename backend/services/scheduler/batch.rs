@@ -122,7 +122,7 @@ pub(super) async fn run<'a>(
             }),
             // Escalating twice is impossible: recorded before, or earlier in this batch.
             Common::Deadline(p) if overdue(appeal, status, p, now) => {
-                escalated.insert((appeal.id, p.due_at)).then(|| {
+                escalated.insert((appeal.id, appeal.agency_id, p.due_at)).then(|| {
                     new_escalations.push(NewEscalation {
                         appeal_id: appeal.id,
                         agency_id: appeal.agency_id,

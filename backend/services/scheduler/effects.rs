@@ -99,7 +99,7 @@ pub async fn run(
                 notices::staff_alert(app, txn, MessageKind::OverdueAlert, &appeal, &alerted, &cause, now)
                     .await?;
             if queued > 0 {
-                escalations::mark_notified(txn, appeal.id, p.due_at, now).await?;
+                escalations::mark_notified(txn, appeal.id, appeal.agency_id, p.due_at, now).await?;
             }
             Ok(Outcome::Applied)
         }

@@ -45,14 +45,18 @@ impl JobKind {
     }
 }
 
-/// The key of a reminder `offset` before the appeal's deadline `due`: a new deadline makes
-/// new keys, so the old reminders can be superseded by key.
-pub fn reminder_key(appeal: Uuid, due: DateTime<Utc>, offset: ReminderOffset) -> String {
-    format!("reminder:{appeal}:{}:{offset}", due.timestamp_micros())
+/// The key of a reminder `offset` before the appeal's deadline `due` at `agency`: a new
+/// deadline, or the appeal forwarded to another agency, makes new keys, so the old
+/// reminders can be superseded by key.
+pub fn reminder_key(appeal: Uuid, agency: Uuid, due: DateTime<Utc>, offset: ReminderOffset) -> String {
+    format!("reminder:{appeal}:{agency}:{}:{offset}", due.timestamp_micros())
 }
 
-pub fn deadline_key(appeal: Uuid, due: DateTime<Utc>) -> String {
-    format!("deadline:{appeal}:{}", due.timestamp_micros())
+/// The key of the appeal's deadline `due` at `agency`: an agency that receives an appeal
+/// after its deadline passed elsewhere has the missed deadline escalated to its own
+/// supervisors, once.
+pub fn deadline_key(appeal: Uuid, agency: Uuid, due: DateTime<Utc>) -> String {
+    format!("deadline:{appeal}:{agency}:{}", due.timestamp_micros())
 }
 
 pub fn forwarding_key(appeal: Uuid, agency: Uuid) -> String {

@@ -16,8 +16,9 @@ use crate::store::jobs::{self, NewJob};
 /// Brings the appeal's jobs in line with `after` (the appeal as it is now stored), given
 /// `before` (`None` when it was just filed):
 /// - while the agency owes work and the clock runs, a reminder per policy offset still in
-///   the future and a deadline job, keyed by the due instant, so a moved deadline
-///   supersedes the old ones;
+///   the future and a deadline job, keyed by the agency and the due instant, so a moved
+///   deadline supersedes the old ones, and an agency that receives the appeal late is
+///   told of its missed deadline too;
 /// - a forwarding-window job when the appeal arrives at an agency;
 /// - a citizen-reply job when a request for information opens, superseded when it closes;
 /// - a contest-window job when the appeal is answered, superseded when it leaves
@@ -48,7 +49,7 @@ pub fn plan(app: &App, writes: &mut Deferred, before: Option<&Appeal>, after: &A
     if status.is_open() && after.paused_at.is_none() {
         let due = after.due_at;
         for offset in &policy.reminders {
-            let key = kind::reminder_key(id, due, *offset);
+            let key = kind::reminder_key(id, after.agency_id, due, *offset);
             keep.push(key.clone());
             let at = due.checked_sub_signed(offset.duration()).unwrap_or(due);
             // A reminder whose time has already passed when it is planned would arrive
@@ -58,7 +59,7 @@ pub fn plan(app: &App, writes: &mut Deferred, before: Option<&Appeal>, after: &A
                 wanted.push(job(JobKind::Reminder, at, key, payload));
             }
         }
-        let key = kind::deadline_key(id, due);
+        let key = kind::deadline_key(id, after.agency_id, due);
         keep.push(key.clone());
         wanted.push(job(
             JobKind::Deadline,
