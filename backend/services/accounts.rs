@@ -215,7 +215,8 @@ pub async fn update(
     let agency_id = errors.take(resolve_agency(app, role, agency_code.as_deref()).await?);
     errors.finish()?;
     let txn = app.db.write().await?;
-    let (was_disabled, old_agency) = (user.disabled, user.agency_id);
+    let (was_disabled, was_staff, old_agency) =
+        (user.disabled, user.role.parse().is_ok_and(|r: Role| r.is_staff()), user.agency_id);
     let mut update: UserChange = user.into();
     if let Some(Some(name)) = full_name {
         update.full_name = Set(name.into_string());
@@ -237,7 +238,7 @@ pub async fn update(
     let new_agency = user.agency_id;
     let release = if user.disabled && !was_disabled {
         Some(Release::AccountDisabled)
-    } else if !role.is_staff() {
+    } else if was_staff && !role.is_staff() {
         Some(Release::RoleChanged)
     } else if new_agency != old_agency {
         Some(Release::AgencyChanged)

@@ -125,11 +125,12 @@ pub async fn set_year(
     };
     txn.commit().await?;
     app.jurisdiction.calendar.replace_stored(built, tables);
-    if recomputed.replayed > 0 {
+    if recomputed != Recomputed::default() {
         tracing::info!(
             year,
             replayed = recomputed.replayed,
             moved = recomputed.moved,
+            windows_moved = recomputed.windows_moved,
             unexplained = recomputed.unexplained,
             "the calendar edit moved deadlines"
         );

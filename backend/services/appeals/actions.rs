@@ -10,7 +10,7 @@ use super::{Directory, Seen, facts, see, stored_instant};
 use crate::app::App;
 use crate::domain::access::{self, Viewer};
 use crate::domain::deadline::{self, ExtensionRefused};
-use crate::domain::lifecycle::{Action, DismissalReason, Outcome, Status, Transition};
+use crate::domain::lifecycle::{Action, DismissalReason, Outcome, Status, Transition, Visibility};
 use crate::domain::submission::{AnswerText, MessageText, ReasonText};
 use crate::services::{ServiceError, notices};
 use crate::store::StoreError;
@@ -359,24 +359,12 @@ pub(crate) async fn release_assigned(
         }
         let change = AppealChange { assignee_id: Set(None), updated_at: Set(now), ..Default::default() };
         appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
-        events::append(
-            txn,
-            NewEvent {
-                appeal_id: appeal.id,
-                at: now,
-                actor_id: Some(admin),
-                actor_role: crate::domain::role::Role::Admin.as_str().to_owned(),
-                action: "unassign".to_owned(),
-                visibility: crate::domain::lifecycle::Visibility::Internal.as_str().to_owned(),
-                status_before: appeal.status.clone(),
-                status_after: appeal.status.clone(),
-                data: serde_json::json!({
-                    "assignee": { "before": user, "after": null },
-                    "reason": reason.as_str(),
-                }),
-            },
-        )
-        .await?;
+        let data = serde_json::json!({
+            "assignee": { "before": user, "after": null },
+            "reason": reason.as_str(),
+        });
+        events::append(txn, super::admin_event(&appeal, admin, "unassign", Visibility::Internal, data, now))
+            .await?;
         released += 1;
     }
     Ok(released)

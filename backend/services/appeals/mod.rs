@@ -205,6 +205,29 @@ impl From<Denial> for ServiceError {
     }
 }
 
+/// An event an administrator's change records on the appeal without changing its status
+/// (an assignee released, a deadline moved by a calendar edit).
+pub(crate) fn admin_event(
+    appeal: &Appeal,
+    admin: Uuid,
+    action: &str,
+    visibility: crate::domain::lifecycle::Visibility,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> crate::store::events::NewEvent {
+    crate::store::events::NewEvent {
+        appeal_id: appeal.id,
+        at: now,
+        actor_id: Some(admin),
+        actor_role: crate::domain::role::Role::Admin.as_str().to_owned(),
+        action: action.to_owned(),
+        visibility: visibility.as_str().to_owned(),
+        status_before: appeal.status.clone(),
+        status_after: appeal.status.clone(),
+        data,
+    }
+}
+
 /// Instants are stored with microsecond precision on every backend; truncating before use
 /// keeps what is hashed and compared equal to what is read back.
 pub(crate) fn stored_instant(instant: DateTime<Utc>) -> DateTime<Utc> {

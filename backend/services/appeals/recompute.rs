@@ -16,7 +16,7 @@ use super::stored_instant;
 use crate::app::App;
 use crate::domain::calendar::BusinessCalendar;
 use crate::domain::deadline::{self, DeadlineStep};
-use crate::domain::lifecycle::Status;
+use crate::domain::lifecycle::{Status, Visibility};
 use crate::services::ServiceError;
 use crate::services::scheduler::JobKind;
 use crate::store::appeals::{self, Appeal, AppealChange};
@@ -199,17 +199,7 @@ async fn move_windows(
 
 /// The public event that records a deadline or a window moved by the calendar edit.
 fn recorded(appeal: &Appeal, admin: Uuid, now: DateTime<Utc>, data: serde_json::Value) -> NewEvent {
-    NewEvent {
-        appeal_id: appeal.id,
-        at: now,
-        actor_id: Some(admin),
-        actor_role: crate::domain::role::Role::Admin.as_str().to_owned(),
-        action: ACTION.to_owned(),
-        visibility: crate::domain::lifecycle::Visibility::Public.as_str().to_owned(),
-        status_before: appeal.status.clone(),
-        status_after: appeal.status.clone(),
-        data,
-    }
+    super::admin_event(appeal, admin, ACTION, Visibility::Public, data, now)
 }
 
 /// Whether the appeal's deadline has passed at `now`: its clock runs and the due instant is
