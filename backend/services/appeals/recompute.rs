@@ -145,22 +145,24 @@ async fn move_windows(
 ) -> Result<(), ServiceError> {
     let kinds = [JobKind::CitizenReply.as_str(), JobKind::ContestWindow.as_str()];
     for job in jobs::pending_after(txn, &kinds, from).await? {
-        let Some(appeal) = job.appeal_id else { continue };
-        // Held until the commit, as for any change that appends to the timeline.
-        let Some(appeal) = appeals::lock(txn, app.db.backend(), appeal).await? else { continue };
+        let Some(appeal_id) = job.appeal_id else { continue };
+        let Some(appeal) = appeals::by_id(txn, appeal_id).await? else { continue };
         let policy = app.jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
         let mut payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
         let instant = |key: &str| payload[key].as_str().and_then(|at| at.parse::<DateTime<Utc>>().ok());
-        let (start, closes, field, public) = match JobKind::parse(&job.kind) {
-            Some(JobKind::CitizenReply) => {
-                (instant("requested_at"), instant("reply_due_at"), "reply_due_at", "reply_due_at")
-            }
-            _ => (instant("answered_at"), instant("closes_at"), "closes_at", "contest_until"),
+        let reply = JobKind::parse(&job.kind) == Some(JobKind::CitizenReply);
+        let (start, closes, field, public) = if reply {
+            (instant("requested_at"), instant("reply_due_at"), "reply_due_at", "reply_due_at")
+        } else {
+            (instant("answered_at"), instant("closes_at"), "closes_at", "contest_until")
         };
         let (Some(start), Some(closes)) = (start, closes) else { continue };
-        let window = |calendar| match JobKind::parse(&job.kind) {
-            Some(JobKind::CitizenReply) => deadline::citizen_reply_due_at(policy, calendar, start),
-            _ => deadline::contest_window_closes_at(policy, calendar, start),
+        let window = |calendar| {
+            if reply {
+                deadline::citizen_reply_due_at(policy, calendar, start)
+            } else {
+                deadline::contest_window_closes_at(policy, calendar, start)
+            }
         };
         if stored_instant(window(before)) != closes {
             done.unexplained += 1;
@@ -173,6 +175,8 @@ async fn move_windows(
         if new == closes {
             continue;
         }
+        // Held from here to the commit, as for any change that appends to the timeline.
+        let Some(appeal) = appeals::lock(txn, app.db.backend(), appeal_id).await? else { continue };
         payload[field] = serde_json::json!(new);
         if !jobs::reschedule(txn, job.id, deadline::overdue_at(new), &payload, now).await? {
             continue;
