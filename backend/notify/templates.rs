@@ -52,6 +52,9 @@ vocabulary! {
         Closed = "closed",
         /// Staff wrote to the applicant on the appeal (a public message).
         MessageReceived = "message_received",
+        /// An edit of the business calendar moved the appeal's deadline or one of the
+        /// citizen's windows (to answer a request, to contest an answer).
+        DatesChanged = "dates_changed",
         /// To the official and supervisor: an appeal is past its deadline.
         OverdueAlert = "overdue_alert",
         /// To the assignee: a deadline is near.
@@ -358,6 +361,18 @@ mod tests {
                 "tracking_number": "MRJ-2026-000123",
                 "agency": "Ҳукумати ноҳияи Рӯдакӣ",
                 "text": "Фардо соати 10 мутахассис барои санҷиш меояд. Лутфан дар хона бошед.",
+                "appeal_url": appeal,
+            }),
+            MessageKind::DatesChanged => json!({
+                "name": "Фотима Раҳимова",
+                "tracking_number": "MRJ-2026-000123",
+                "agency": "Ҳукумати ноҳияи Рӯдакӣ",
+                "old_due_date": "2026-05-27T18:59:59Z",
+                "new_due_date": "2026-05-28T18:59:59Z",
+                "old_respond_by": null,
+                "new_respond_by": null,
+                "old_contest_until": "2026-05-26T18:59:59Z",
+                "new_contest_until": "2026-05-27T18:59:59Z",
                 "appeal_url": appeal,
             }),
             MessageKind::OverdueAlert => json!({

@@ -56,6 +56,7 @@ pub fn applicant_message(event: &Event) -> Option<MessageKind> {
         "contest" => MessageKind::ContestReceived,
         "reopen" => MessageKind::Reopened,
         "close" | "uphold" | "abandon" | "withdraw" => MessageKind::Closed,
+        super::appeals::recompute::ACTION => MessageKind::DatesChanged,
         _ => return None,
     })
 }
@@ -293,6 +294,17 @@ fn appeal_data(
         MessageKind::ContestReceived => json!({ "due_date": appeal.due_at }),
         MessageKind::Reopened => json!({ "due_date": appeal.due_at, "comment": text("comment") }),
         MessageKind::MessageReceived => json!({ "text": text("text") }),
+        MessageKind::DatesChanged => {
+            let moved = |key: &str, half: &str| details.get(key).map_or(Value::Null, |d| d[half].clone());
+            json!({
+                "old_due_date": moved("due_at", "before"),
+                "new_due_date": moved("due_at", "after"),
+                "old_respond_by": moved("reply_due_at", "before"),
+                "new_respond_by": moved("reply_due_at", "after"),
+                "old_contest_until": moved("contest_until", "before"),
+                "new_contest_until": moved("contest_until", "after"),
+            })
+        }
         MessageKind::Closed => json!({
             "cause": event.action,
             "comment": text("comment"),

@@ -97,6 +97,10 @@ async fn a_day_off_by_decree_moves_the_deadlines_of_open_appeals_that_crossed_it
     let data: Value = serde_json::from_str(&recorded[0].data).unwrap();
     assert_eq!(instant(&data["due_at"]["before"]), old_due);
     assert_eq!(instant(&data["due_at"]["after"]), new_due);
+    // The citizen is told, as of any other change of the date they were given.
+    let told = desk.mail_to_citizen("dates_changed").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!((instant(&told[0]["old_due_date"]), instant(&told[0]["new_due_date"])), (old_due, new_due));
     let deadlines = desk.jobs(&before, "deadline").await;
     let pending: Vec<_> = deadlines.iter().filter(|j| j.status == "pending").collect();
     assert_eq!(pending.len(), 1, "{deadlines:?}");
@@ -181,6 +185,12 @@ async fn the_citizens_open_windows_move_with_a_day_off_by_decree() {
     let data: Value = serde_json::from_str(&recorded[0].data).unwrap();
     assert_eq!(instant(&data["contest_until"]["before"]), at(2026, 4, 1));
     assert_eq!(instant(&data["contest_until"]["after"]), at(2026, 4, 2));
+    // Each date moved is mailed: the asked appeal's deadline and reply window, the answered
+    // one's contest window.
+    let told = desk.mail_to_citizen("dates_changed").await;
+    assert_eq!(told.len(), 3, "{told:?}");
+    assert!(told.iter().any(|m| m["new_contest_until"] == json!(at(2026, 4, 2))), "{told:?}");
+    assert!(told.iter().any(|m| m["new_respond_by"] == json!(at(2026, 3, 18))), "{told:?}");
 
     // The citizen asked has until the end of Wednesday 18 March now.
     desk.run_at(at(2026, 3, 17) + chrono::Duration::seconds(1)).await;

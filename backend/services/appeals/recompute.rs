@@ -17,8 +17,8 @@ use crate::app::App;
 use crate::domain::calendar::BusinessCalendar;
 use crate::domain::deadline::{self, DeadlineStep};
 use crate::domain::lifecycle::{Status, Visibility};
-use crate::services::ServiceError;
 use crate::services::scheduler::JobKind;
+use crate::services::{ServiceError, notices};
 use crate::store::appeals::{self, Appeal, AppealChange};
 use crate::store::deferred::Deferred;
 use crate::store::events::{self, Event, NewEvent};
@@ -115,7 +115,8 @@ pub(crate) async fn after_calendar_edit(
             done.moved += 1;
         }
     }
-    move_windows(app, txn, before, after, from_instant.max(now), admin, now, &mut done, &mut unexplained)
+    let from_now = from_instant.max(now);
+    move_windows(app, txn, (before, after), &agencies, from_now, admin, now, &mut done, &mut unexplained)
         .await?;
     if !unexplained.is_empty() {
         // One line for the lot (a changed policy can leave thousands), naming the first ten.
@@ -135,8 +136,8 @@ pub(crate) async fn after_calendar_edit(
 async fn move_windows(
     app: &App,
     txn: &DatabaseTransaction,
-    before: &BusinessCalendar,
-    after: &BusinessCalendar,
+    (before, after): (&BusinessCalendar, &BusinessCalendar),
+    agencies: &[crate::store::agencies::Agency],
     from: DateTime<Utc>,
     admin: Uuid,
     now: DateTime<Utc>,
@@ -182,8 +183,8 @@ async fn move_windows(
             continue;
         }
         let change = AppealChange { updated_at: Set(now), ..Default::default() };
-        appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
-        events::append(
+        let updated = appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
+        let event = events::append(
             txn,
             recorded(
                 &appeal,
@@ -196,9 +197,27 @@ async fn move_windows(
             ),
         )
         .await?;
+        let mut writes = Deferred::new();
+        tell_applicant(app, txn, &mut writes, agencies, &updated, &event).await?;
+        writes.flush(txn).await?;
         done.windows_moved += 1;
     }
     Ok(())
+}
+
+/// Writes the applicant's email about the date `event` moved (their address permitting).
+async fn tell_applicant(
+    app: &App,
+    txn: &DatabaseTransaction,
+    writes: &mut Deferred,
+    agencies: &[crate::store::agencies::Agency],
+    appeal: &Appeal,
+    event: &Event,
+) -> Result<(), ServiceError> {
+    match agencies.iter().find(|a| a.id == appeal.agency_id) {
+        Some(agency) => notices::for_appeal_event(app, txn, writes, appeal, event, agency, None).await,
+        None => Ok(()),
+    }
 }
 
 /// The public event that records a deadline or a window moved by the calendar edit.
@@ -249,6 +268,7 @@ async fn move_deadline(
     let mut writes = Deferred::new();
     crate::services::reports::track(txn, &mut writes, agencies, &updated, &event).await?;
     crate::services::scheduler::plan(app, &mut writes, Some(appeal), &updated, now);
+    tell_applicant(app, txn, &mut writes, agencies, &updated, &event).await?;
     writes.flush(txn).await?;
     Ok(())
 }
