@@ -123,13 +123,18 @@ impl Desk {
 
     /// The data of the emails of this template queued to the citizen, oldest first.
     pub async fn mail_to_citizen(&self, template: &str) -> Vec<Value> {
-        let rows = outbox_message::Entity::find()
+        let rows = self.mail_to(&self.citizen.email, template).await;
+        rows.iter().map(|row| serde_json::from_str(&row.data).unwrap()).collect()
+    }
+
+    /// The emails of this template queued to `email`.
+    pub async fn mail_to(&self, email: &str, template: &str) -> Vec<outbox_message::Model> {
+        outbox_message::Entity::find()
             .filter(outbox_message::Column::Template.eq(template))
-            .filter(outbox_message::Column::RecipientEmail.eq(self.citizen.email.as_str()))
+            .filter(outbox_message::Column::RecipientEmail.eq(email))
             .all(self.app.db.conn())
             .await
-            .unwrap();
-        rows.iter().map(|row| serde_json::from_str(&row.data).unwrap()).collect()
+            .unwrap()
     }
 
     pub async fn jobs(&self, appeal: &Value, kind: &str) -> Vec<Job> {
@@ -479,12 +484,7 @@ async fn an_official_who_leaves_the_agency_or_is_disabled_hands_their_open_appea
     let reminded = desk.events(&first, "remind").await;
     assert_eq!(reminded.len(), 1);
     assert_eq!(data(&reminded[0])["assignee"], Value::Null);
-    let to_leaver = outbox_message::Entity::find()
-        .filter(outbox_message::Column::Template.eq("deadline_reminder"))
-        .filter(outbox_message::Column::RecipientEmail.eq(desk.official.email.as_str()))
-        .all(desk.app.db.conn())
-        .await
-        .unwrap();
+    let to_leaver = desk.mail_to(&desk.official.email, "deadline_reminder").await;
     assert!(to_leaver.is_empty(), "{to_leaver:?}");
     let newcomer = desk.app.official_of(&reception).await;
     let version = read(&first).await["version"].clone();
@@ -521,11 +521,6 @@ async fn an_appeal_forwarded_after_its_deadline_is_escalated_at_the_receiving_ag
     assert_eq!(escalated.len(), 2);
     assert!(escalated.iter().all(|e| e.due_at == due));
     assert_ne!(escalated[0].agency_id, escalated[1].agency_id);
-    let alerts = outbox_message::Entity::find()
-        .filter(outbox_message::Column::Template.eq("overdue_alert"))
-        .filter(outbox_message::Column::RecipientEmail.eq(receiving.email.as_str()))
-        .all(desk.app.db.conn())
-        .await
-        .unwrap();
+    let alerts = desk.mail_to(&receiving.email, "overdue_alert").await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");
 }
