@@ -90,7 +90,7 @@ async fn get_year(
     Path(year): Path<String>,
 ) -> Result<Json<CalendarYearView>, ApiError> {
     let year = parse_year(&year)?;
-    Ok(Json(view(calendar::year(&app, &caller, year).await?, false)))
+    Ok(Json(view(calendar::year(&app, &caller, year).await?)))
 }
 
 /// Replace the declared entries of a year (holidays, moves by decree). The whole calendar
@@ -149,14 +149,14 @@ async fn put_year(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    Ok(Json(view(calendar::set_year(&app, &caller, year, entries).await?, true)))
+    Ok(Json(view(calendar::set_year(&app, &caller, year, entries).await?)))
 }
 
 fn parse_year(raw: &str) -> Result<i32, ApiError> {
     raw.parse().map_err(|_| ApiError::not_found())
 }
 
-fn view(year: YearView, edited: bool) -> CalendarYearView {
+fn view(year: YearView) -> CalendarYearView {
     let entries = year
         .listing
         .entries
@@ -177,11 +177,11 @@ fn view(year: YearView, edited: bool) -> CalendarYearView {
         time_zone: year.listing.time_zone,
         weekend: year.listing.weekend,
         entries,
-        deadlines: edited.then_some(DeadlinesRecomputed {
-            replayed: year.recomputed.replayed,
-            moved: year.recomputed.moved,
-            windows_moved: year.recomputed.windows_moved,
-            unexplained: year.recomputed.unexplained,
+        deadlines: year.recomputed.map(|r| DeadlinesRecomputed {
+            replayed: r.replayed,
+            moved: r.moved,
+            windows_moved: r.windows_moved,
+            unexplained: r.unexplained,
         }),
     }
 }

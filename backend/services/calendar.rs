@@ -70,8 +70,8 @@ async fn tables_seeded(app: &App, txn: &sea_orm::DatabaseTransaction) -> Result<
 pub struct YearView {
     pub listing: YearListing,
     pub declared: Vec<CalendarEntry>,
-    /// What an edit did to the stored deadlines (nothing on a read).
-    pub recomputed: Recomputed,
+    /// What an edit did to the stored deadlines; `None` on a read.
+    pub recomputed: Option<Recomputed>,
 }
 
 /// Lists `year` (reloading the calendar from the database first).
@@ -135,7 +135,7 @@ pub async fn set_year(
             "the calendar edit moved deadlines"
         );
     }
-    Ok(YearView { recomputed, ..view(app, year, Some(table.entries)).await? })
+    Ok(YearView { recomputed: Some(recomputed), ..view(app, year, Some(table.entries)).await? })
 }
 
 async fn view(app: &App, year: i32, declared: Option<Vec<CalendarEntry>>) -> Result<YearView, StoreError> {
@@ -156,7 +156,7 @@ async fn view(app: &App, year: i32, declared: Option<Vec<CalendarEntry>>) -> Res
             .map(|t| t.entries)
             .unwrap_or_default(),
     };
-    Ok(YearView { listing, declared, recomputed: Recomputed::default() })
+    Ok(YearView { listing, declared, recomputed: None })
 }
 
 fn check_year(year: i32) -> Result<(), ServiceError> {

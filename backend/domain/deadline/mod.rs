@@ -140,9 +140,18 @@ pub fn extend(
     if requested_days > policy.max_extension_days {
         return Err(ExtensionRefused::TooLong { requested: requested_days, max: policy.max_extension_days });
     }
-    let extended =
-        period_end(calendar, current_due, requested_days, policy.day_count, policy.roll_to_working_day);
-    Ok(extended.max(current_due))
+    Ok(extended_due(policy, calendar, current_due, requested_days))
+}
+
+/// The due instant `days` (counted like the period) after `current_due`, never earlier: an
+/// extension's arithmetic, once [`extend`] has allowed it.
+fn extended_due(
+    policy: &DeadlinePolicy,
+    calendar: &BusinessCalendar,
+    current_due: DateTime<Utc>,
+    days: u32,
+) -> DateTime<Utc> {
+    period_end(calendar, current_due, days, policy.day_count, policy.roll_to_working_day).max(current_due)
 }
 
 /// The due instant after a pause `[paused_at, resumed_at)` while the appeal awaited the
@@ -202,9 +211,7 @@ pub fn replay(
                 paused_at = None;
             }
             (DeadlineStep::Extend(days), Some(current)) => {
-                let extended =
-                    period_end(calendar, current, days, policy.day_count, policy.roll_to_working_day);
-                due = Some(extended.max(current));
+                due = Some(extended_due(policy, calendar, current, days));
             }
             (DeadlineStep::Pause(at), Some(_)) if policy.pause_while_awaiting_citizen => paused_at = Some(at),
             (DeadlineStep::Resume(at), Some(current)) => {
