@@ -14,7 +14,7 @@ use murojiat::domain::role::Role;
 use murojiat::domain::routing;
 use murojiat::services::accounts::{self, NewAccount};
 use murojiat::services::audit::{self, AuditReport};
-use murojiat::services::scheduler;
+use murojiat::services::{delivery, scheduler};
 use murojiat::store::Db;
 use murojiat::{demo, telemetry};
 
@@ -89,6 +89,33 @@ enum Command {
     Jobs {
         #[command(subcommand)]
         action: JobsAction,
+    },
+    /// The outbox's emails that gave up.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OutboxAction {
+    /// List the emails that gave up after their last attempt (`dead`), oldest first, one
+    /// per line: id, template, recipient, attempts, when it was due last, and its last error.
+    Dead {
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+    },
+    /// Send emails again: each is due at once, its attempts counted from zero, and a running
+    /// server sends it at its next pass. Prints how many; exits 1 when an id named no failed,
+    /// dead or dropped email.
+    Requeue {
+        /// The emails' ids (from `outbox dead`, or the admin API's outbox list).
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        ids: Vec<uuid::Uuid>,
+        /// Every dead email (after an outage of the mail server outlasted the retries).
+        #[arg(long)]
+        all_dead: bool,
     },
 }
 
@@ -295,6 +322,10 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Jobs { action: JobsAction::Retry { ids, all } } => {
             return retry_jobs(settings, (!all).then_some(ids)).await;
         }
+        Command::Outbox { action: OutboxAction::Dead { limit } } => list_dead_mail(settings, limit).await?,
+        Command::Outbox { action: OutboxAction::Requeue { ids, all_dead } } => {
+            return requeue_mail(settings, (!all_dead).then_some(ids)).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -380,6 +411,37 @@ async fn retry_jobs(settings: Settings, ids: Option<Vec<uuid::Uuid>>) -> anyhow:
     }
     let named: Vec<String> = done.not_failed.iter().map(ToString::to_string).collect();
     println!("not failed jobs (unknown, or pending or done): {}", named.join(", "));
+    Ok(ExitCode::FAILURE)
+}
+
+async fn list_dead_mail(settings: Settings, limit: u64) -> anyhow::Result<()> {
+    let app = offline_app(settings).await?;
+    let dead = delivery::dead_messages(&app, limit).await?;
+    app.db.clone().close().await;
+    for message in dead {
+        let error = message.last_error.as_deref().unwrap_or("").lines().next().unwrap_or("");
+        println!(
+            "{}\t{}\t{}\t{}\t{}\t{error}",
+            message.id,
+            message.template,
+            message.recipient_email,
+            message.attempts,
+            message.next_attempt_at.to_rfc3339()
+        );
+    }
+    Ok(())
+}
+
+async fn requeue_mail(settings: Settings, ids: Option<Vec<uuid::Uuid>>) -> anyhow::Result<ExitCode> {
+    let app = offline_app(settings).await?;
+    let done = delivery::requeue_many(&app, ids.as_deref()).await?;
+    app.db.clone().close().await;
+    println!("requeued: {}", done.requeued);
+    if done.not_requeueable.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let named: Vec<String> = done.not_requeueable.iter().map(ToString::to_string).collect();
+    println!("not failed, dead or dropped (unknown, waiting or sent): {}", named.join(", "));
     Ok(ExitCode::FAILURE)
 }
 

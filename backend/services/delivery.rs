@@ -349,6 +349,44 @@ pub async fn requeue(app: &App, caller: &Caller, id: Uuid) -> Result<OutboxMessa
     Ok(message)
 }
 
+/// The messages that gave up (`dead`), oldest first, for an operator (`murojiat outbox
+/// dead`).
+pub async fn dead_messages(app: &App, limit: u64) -> Result<Vec<OutboxMessage>, ServiceError> {
+    Ok(outbox::list(app.db.conn(), &[DeliveryStatus::Dead], None, limit).await?)
+}
+
+/// What [`requeue_many`] did.
+#[derive(Debug, Default)]
+pub struct Requeued {
+    /// Messages put back in the queue.
+    pub requeued: u64,
+    /// Ids named that were not failed, dead or dropped (unknown, waiting or sent): unchanged.
+    pub not_requeueable: Vec<Uuid>,
+}
+
+/// Puts messages back in the queue for an attempt now, with their attempts counted from
+/// zero, for an operator (`murojiat outbox requeue`): those of `ids` that are failed, dead
+/// or dropped, or with `None` every dead one. One transaction.
+pub async fn requeue_many(app: &App, ids: Option<&[Uuid]>) -> Result<Requeued, ServiceError> {
+    let now = app.clock.now();
+    let txn = app.db.write().await?;
+    let mut done = Requeued::default();
+    match ids {
+        None => done.requeued = outbox::requeue_dead(&txn, now).await?,
+        Some(ids) => {
+            for id in ids {
+                match outbox::requeue(&txn, *id, now).await {
+                    Ok(()) => done.requeued += 1,
+                    Err(StoreError::NotFound) => done.not_requeueable.push(*id),
+                    Err(other) => return Err(other.into()),
+                }
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(done)
+}
+
 /// What `/metrics` tells of the outbox.
 pub struct OutboxCounts {
     /// How many messages are in each status but `sent`, zero included: the backlog

@@ -367,6 +367,20 @@ pub fn listing(statuses: &[DeliveryStatus], after: Option<Uuid>, limit: u64) -> 
     query.into_query()
 }
 
+/// Puts every dead message back in the queue for an attempt now, with a fresh attempt
+/// count (after an outage outlasted the retries); how many.
+pub async fn requeue_dead(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, StoreError> {
+    let updated = row::Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DeliveryStatus::Pending.as_str()))
+        .col_expr(Column::NextAttemptAt, Expr::value(now))
+        .col_expr(Column::Attempts, Expr::value(0))
+        .filter(unsent())
+        .filter(Column::Status.eq(DeliveryStatus::Dead.as_str()))
+        .exec(db)
+        .await?;
+    Ok(updated.rows_affected)
+}
+
 /// Puts a failed, dead or dropped message back in the queue for an attempt now, with a
 /// fresh attempt count. [`StoreError::NotFound`] when there is no such message in one of
 /// those statuses.

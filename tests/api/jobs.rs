@@ -209,18 +209,7 @@ async fn the_jobs_commands_list_the_failed_jobs_and_run_them_again() {
     jobs::schedule(db, new_job("later", now + Duration::hours(1)), now).await.unwrap();
     assert_eq!(Scheduler::new(app.app.clone()).run_due(now).await.unwrap().failed, 1);
     let failed = job(&app, "bad").await;
-    let command = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_murojiat"))
-            .args(["jobs"])
-            .args(args)
-            .env("MUROJIAT_CONFIG", &app.app.settings.config_dir)
-            .env("MUROJIAT_ENV", "test")
-            .env("MUROJIAT_DATABASE__URL", &app.app.settings.database.url)
-            .env("MUROJIAT_DATABASE__MAX_CONNECTIONS", "2")
-            .output()
-            .expect("the binary runs");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
-    };
+    let command = |args: &[&str]| app.command(&[&["jobs"], args].concat());
 
     let (status, listed) = command(&["failed"]);
     assert_eq!(status, Some(0), "{listed}");

@@ -351,6 +351,49 @@ async fn a_refused_recipient_is_dead_lettered_and_an_admin_can_requeue_it() {
     assert_eq!(response.status(), 404);
 }
 
+/// After the mail server refused for longer than the retries last, an operator lists what
+/// gave up (`murojiat outbox dead`) and sends it all again (`murojiat outbox requeue
+/// --all-dead`), on either database, without SQL by hand.
+#[tokio::test]
+async fn the_outbox_commands_list_the_dead_mail_and_send_it_all_again() {
+    let sink = SmtpSink::start().await;
+    let app = app_mailing_to(&sink).await;
+    let citizen = citizen(&app, &sink).await;
+    file(&app, &citizen, "Об нест").await;
+    file(&app, &citizen, "Барқ нест").await;
+    sink.reply_to_rcpt(Some("550 5.1.1 mailbox unavailable"));
+    assert_eq!(deliver(&app).await.dead, 2);
+    let command = |args: &[&str]| app.command(&[&["outbox"], args].concat());
+
+    let (status, listed) = command(&["dead"]);
+    assert_eq!(status, Some(0), "{listed}");
+    let lines: Vec<Vec<&str>> = listed.lines().map(|line| line.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 2, "{listed}");
+    for line in &lines {
+        assert_eq!(&line[1..3], ["appeal_received", citizen.email.as_str()], "{listed}");
+        assert!(line[5].contains("550"), "{listed}");
+    }
+    let (status, listed) = command(&["dead", "--limit", "1"]);
+    assert_eq!((status, listed.lines().count()), (Some(0), 1));
+
+    sink.reply_to_rcpt(None);
+    assert_eq!(command(&["requeue", "--all-dead"]), (Some(0), "requeued: 2\n".to_owned()));
+    assert_eq!(command(&["dead"]), (Some(0), String::new()));
+    let rows = outbox_rows(&app).await;
+    assert!(rows.iter().all(|row| row.status == "pending" && row.attempts == 0), "{rows:?}");
+    // Due at the command's time (the machine's clock, ahead of the test's).
+    app.clock.set(rows.iter().map(|row| row.next_attempt_at).max().unwrap());
+    assert_eq!(deliver(&app).await.sent, 2);
+    assert_eq!(sink.messages().len(), 2);
+
+    // A sent message is not sent again: named, it is reported and nothing changes.
+    let (status, said) = command(&["requeue", lines[0][0]]);
+    assert_eq!(status, Some(1), "{said}");
+    assert!(said.starts_with("requeued: 0\n") && said.contains(lines[0][0]), "{said}");
+    assert!(outbox_rows(&app).await.iter().all(|row| row.status == "sent"));
+    assert_eq!(command(&["requeue"]).0, Some(2), "an id or --all-dead is required");
+}
+
 /// A refusal of the session, not of the message (authentication required or failed: the
 /// server's password changed) would refuse every message: it is retried until an
 /// administrator mends the settings, never dead-lettered.

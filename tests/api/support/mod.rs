@@ -146,6 +146,20 @@ impl Session {
 pub const ANONYMOUS: Option<&str> = None;
 
 impl TestApp {
+    /// Runs the `murojiat` binary with `args` against this app's configuration and database,
+    /// as an operator would; its exit code and what it printed.
+    pub fn command(&self, args: &[&str]) -> (Option<i32>, String) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_murojiat"))
+            .args(args)
+            .env("MUROJIAT_CONFIG", &self.app.settings.config_dir)
+            .env("MUROJIAT_ENV", "test")
+            .env("MUROJIAT_DATABASE__URL", &self.app.settings.database.url)
+            .env("MUROJIAT_DATABASE__MAX_CONNECTIONS", "2")
+            .output()
+            .expect("the binary runs");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
     /// What the application's clock says.
     pub fn clock_now(&self) -> DateTime<Utc> {
         murojiat::clock::Clock::now(&self.clock)
