@@ -443,6 +443,10 @@ async fn an_official_who_leaves_the_agency_or_is_disabled_hands_their_open_appea
     let colleague = desk.app.official_of(&reception).await;
     let second = desk.file().await;
     let second = desk.act(&colleague, &second, "take", json!({})).await;
+    let third = desk.file().await;
+    let third = desk.act(&colleague, &third, "take", json!({})).await;
+    let answer = json!({"outcome": "explained", "text": "Таъмир то охири моҳ анҷом меёбад."});
+    let third = desk.act(&colleague, &third, "answer", answer).await;
     let admin = desk.app.admin().await;
     let admin_id: Uuid = admin.user_id.parse().unwrap();
 
@@ -471,13 +475,18 @@ async fn an_official_who_leaves_the_agency_or_is_disabled_hands_their_open_appea
         data(&released[0]),
         json!({"assignee": {"before": desk.official.user_id, "after": null}, "reason": "agency_changed"})
     );
-    // The colleague's appeal is theirs still, until their account is disabled.
+    // The colleague's appeals are theirs still, until their account is disabled: the open
+    // one, and the answered one too, which a contest may bring back to the agency.
     assert_eq!(read(&second).await["staff"]["assignee_id"], colleague.user_id.as_str());
+    assert_eq!(read(&third).await["staff"]["assignee_id"], colleague.user_id.as_str());
     let path = format!("/api/v1/admin/users/{}", colleague.user_id);
     let disabled = desk.app.patch_json(&path, &json!({"disabled": true}), admin.token()).await;
     assert_eq!(disabled.status(), 200, "{}", disabled.text().await.unwrap());
-    assert_eq!(read(&second).await["staff"]["assignee_id"], Value::Null);
-    assert_eq!(data(&desk.events(&second, "unassign").await[0])["reason"], "account_disabled");
+    for appeal in [&second, &third] {
+        assert_eq!(read(appeal).await["staff"]["assignee_id"], Value::Null);
+        assert_eq!(data(&desk.events(appeal, "unassign").await[0])["reason"], "account_disabled");
+    }
+    assert_eq!(read(&third).await["status"], "answered");
 
     // Reminders go to the agency, not to the official who left; anyone there may take it.
     desk.run_at(due - Duration::days(3)).await;

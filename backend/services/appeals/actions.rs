@@ -333,12 +333,13 @@ impl Release {
     }
 }
 
-/// Unassigns the open appeals assigned to `user` that `keep` does not keep, in `txn` (the
-/// account change that makes them unworkable): each goes back to its agency's queue, where
-/// any official may take it, with an internal `unassign` event by `admin` naming `reason`.
-/// Left assigned, they would wait for someone who can no longer open them, and their
-/// reminders and overdue alerts would go to that person instead of the agency. Returns
-/// how many were unassigned.
+/// Unassigns the appeals assigned to `user` that are not closed for good and that `keep`
+/// does not keep, in `txn` (the account change that makes them unworkable): each goes back
+/// to its agency's queue, where any official may take it, with an internal `unassign` event
+/// by `admin` naming `reason`. Left assigned, they would wait for someone who can no longer
+/// open them, and their reminders and overdue alerts would go to that person instead of the
+/// agency; an answered appeal too, as the citizen may still contest it and a supervisor
+/// reopen it. Returns how many were unassigned.
 pub(crate) async fn release_assigned(
     app: &App,
     txn: &DatabaseTransaction,
@@ -349,9 +350,9 @@ pub(crate) async fn release_assigned(
     now: DateTime<Utc>,
 ) -> Result<u64, ServiceError> {
     let now = stored_instant(now);
-    let open: Vec<&str> = Status::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    let live: Vec<&str> = Status::ALL.iter().filter(|s| !s.is_terminal()).map(|s| s.as_str()).collect();
     let mut released = 0;
-    for found in appeals::assigned_to(txn, user, &open).await? {
+    for found in appeals::assigned_to(txn, user, &live).await? {
         // Held from here to the commit, so a concurrent action takes its turn after this.
         let Some(appeal) = appeals::lock(txn, app.db.backend(), found.id).await? else { continue };
         if appeal.assignee_id != Some(user) || keep(&appeal) {
