@@ -315,6 +315,7 @@ mod tests {
                 "agency": "Ҳукумати ноҳияи Рӯдакӣ",
                 "new_due_date": "2026-05-16",
                 "reason": "Санҷиши иловагӣ дар ҷои ҳодиса лозим аст.",
+                "paused": true,
             }),
             MessageKind::Answered => json!({
                 "name": "Фотима Раҳимова",

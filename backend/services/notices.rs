@@ -279,7 +279,13 @@ fn appeal_data(
             "to_agency": agency_name(agency, locale),
             "reason": text("reason"),
         }),
-        MessageKind::ExtensionGranted => json!({ "new_due_date": appeal.due_at, "reason": text("reason") }),
+        // While the appeal waits for the citizen, the clock is stopped: the date moves on by
+        // the time their answer takes, and the email says so.
+        MessageKind::ExtensionGranted => json!({
+            "new_due_date": appeal.due_at,
+            "reason": text("reason"),
+            "paused": appeal.paused_at.is_some(),
+        }),
         MessageKind::Answered => json!({
             "outcome": details["outcome"].as_str().and_then(|o| o.parse::<Outcome>().ok()).map(|o| o.title(locale)),
             "answer": text("text"),

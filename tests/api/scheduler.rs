@@ -86,14 +86,25 @@ impl Desk {
     }
 
     /// Takes `action` on the appeal as `who`, at the version it has now; the appeal's JSON.
-    pub async fn act(&self, who: &Session, appeal: &Value, action: &str, mut body: Value) -> Value {
+    pub async fn act(&self, who: &Session, appeal: &Value, action: &str, body: Value) -> Value {
+        let response = self.try_act(who, appeal, action, body).await;
+        assert_eq!(response.status(), 200, "{action} failed: {}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    /// Asks to take `action` on the appeal as `who`, at the version it has now; the answer.
+    pub async fn try_act(
+        &self,
+        who: &Session,
+        appeal: &Value,
+        action: &str,
+        mut body: Value,
+    ) -> reqwest::Response {
         let current = self.get(appeal).await;
         body["version"] = current["version"].clone();
         let path = format!("/api/v1/appeals/{}/actions/{action}", appeal["id"].as_str().unwrap());
         let who = self.signed_in(who).await;
-        let response = self.app.post_json(&path, &body, who.token()).await;
-        assert_eq!(response.status(), 200, "{action} failed: {}", response.text().await.unwrap());
-        response.json().await.unwrap()
+        self.app.post_json(&path, &body, who.token()).await
     }
 
     pub async fn get(&self, appeal: &Value) -> Value {
@@ -165,8 +176,10 @@ async fn reminders_fire_once_at_each_offset_and_the_deadline_escalates_once() {
     // the end of Tuesday 17 March, local time.
     let due = instant(&appeal["due_at"]);
     assert_eq!(due, Utc.with_ymd_and_hms(2026, 3, 17, 18, 59, 59).unwrap());
-    let three_days_before = due - Duration::days(3);
-    let one_day_before = due - Duration::days(1);
+    // Reminders come at 09:00 local on the third and the first working day before the last:
+    // Thursday 12 and Monday 16 March, not at midnight and not over the weekend.
+    let three_days_before = Utc.with_ymd_and_hms(2026, 3, 12, 4, 0, 0).unwrap();
+    let one_day_before = Utc.with_ymd_and_hms(2026, 3, 16, 4, 0, 0).unwrap();
 
     desk.run_at(three_days_before - SECOND).await;
     assert!(desk.events(&appeal, "remind").await.is_empty(), "no reminder before its time");
@@ -176,14 +189,16 @@ async fn reminders_fire_once_at_each_offset_and_the_deadline_escalates_once() {
     desk.run_at(three_days_before + Duration::hours(1)).await;
     let reminders = desk.events(&appeal, "remind").await;
     assert_eq!(reminders.len(), 1, "the 3-day reminder fires once");
-    assert_eq!(data(&reminders[0])["offset"], "3d");
+    assert_eq!(data(&reminders[0])["offset"], "3wd");
     assert_eq!(reminders[0].visibility, "internal");
 
+    desk.run_at(one_day_before - SECOND).await;
+    assert_eq!(desk.events(&appeal, "remind").await.len(), 1, "the 1-day reminder waits for Monday 09:00");
     desk.run_at(one_day_before).await;
     desk.run_at(one_day_before + SECOND).await;
     let reminders = desk.events(&appeal, "remind").await;
     assert_eq!(reminders.len(), 2, "the 1-day reminder fires once");
-    assert_eq!(data(&reminders[1])["offset"], "1d");
+    assert_eq!(data(&reminders[1])["offset"], "1wd");
 
     desk.run_at(due).await;
     assert!(desk.events(&appeal, "overdue").await.is_empty(), "the last second is still in time");
@@ -238,19 +253,66 @@ async fn a_granted_extension_cancels_the_old_reminders_and_schedules_new_ones() 
     assert!(new.iter().all(|j| j.status == "pending"));
     let mut new_times: Vec<_> = new.iter().map(|j| j.run_at).collect();
     new_times.sort();
-    assert_eq!(new_times, vec![new_due - Duration::days(3), new_due - Duration::days(1)]);
+    // Due at the end of Friday 27 March; the week before is Navruz, so the reminders come
+    // at 09:00 on Tuesday 17 and Thursday 19 March.
+    assert_eq!(new_due, Utc.with_ymd_and_hms(2026, 3, 27, 18, 59, 59).unwrap());
+    let at_nine = |day| Utc.with_ymd_and_hms(2026, 3, day, 4, 0, 0).unwrap();
+    assert_eq!(new_times, vec![at_nine(17), at_nine(19)]);
 
-    desk.run_at(old_due - Duration::days(3)).await;
-    desk.run_at(old_due + SECOND).await;
+    let mut old_times: Vec<_> = old.iter().map(|j| j.run_at).collect();
+    old_times.sort();
+    for at in old_times {
+        desk.run_at(at).await;
+    }
     assert!(desk.events(&appeal, "remind").await.is_empty(), "the old reminders are gone");
+    desk.run_at(old_due + SECOND).await;
     assert!(desk.events(&appeal, "overdue").await.is_empty(), "the old deadline is gone");
-
-    desk.run_at(new_due - Duration::days(3)).await;
     let reminders = desk.events(&appeal, "remind").await;
-    assert_eq!(reminders.len(), 1);
+    assert_eq!(reminders.len(), 1, "the new first reminder came on the old last day");
     assert_eq!(instant(&data(&reminders[0])["due_at"]), new_due);
     desk.run_at(new_due + SECOND).await;
     assert_eq!(desk.events(&appeal, "overdue").await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_extension_is_refused_once_the_deadline_has_passed_but_not_while_the_clock_is_paused() {
+    let desk = Desk::open().await;
+    let late = desk.file().await;
+    let waiting = desk.file().await;
+    let due = instant(&late["due_at"]);
+    let late = desk.act(&desk.official, &late, "take", json!({})).await;
+    let waiting = desk.act(&desk.official, &waiting, "take", json!({})).await;
+    // The second appeal's clock stops a day later, in time; the stored due instant then
+    // passes while the citizen has not answered yet.
+    desk.app.clock.advance(Duration::days(1));
+    let waiting = desk
+        .act(&desk.official, &waiting, "request-info", json!({"message": "Суроғаи дақиқро нависед."}))
+        .await;
+    desk.run_at(due + SECOND).await;
+    assert_eq!(desk.events(&late, "overdue").await.len(), 1);
+
+    let extension = json!({"days": 10, "reason": "Экспертиза лозим аст"});
+    for (who, action) in [(&desk.supervisor, "grant-extension"), (&desk.official, "request-extension")] {
+        let response = desk.try_act(who, &late, action, extension.clone()).await;
+        assert_eq!(response.status(), 409, "{action}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let problem: Value = response.json().await.unwrap();
+        assert!(problem["detail"].as_str().unwrap().contains("deadline passed"), "{problem}");
+    }
+    let after = desk.get(&late).await;
+    assert_eq!((&after["due_at"], &after["extensions_granted"]), (&late["due_at"], &json!(0)));
+    assert_eq!(after["deadline_state"], "overdue", "a missed deadline stays missed");
+    assert!(desk.events(&late, "grant_extension").await.is_empty());
+    assert!(desk.events(&late, "request_extension").await.is_empty());
+
+    // The paused appeal still has the day it had when its clock stopped. The citizen is
+    // told that the date moves on by the time their answer takes.
+    let extended = desk.act(&desk.supervisor, &waiting, "grant-extension", extension).await;
+    assert_eq!(extended["extensions_granted"], 1);
+    assert_eq!(desk.events(&waiting, "grant_extension").await.len(), 1);
+    let told = desk.mail_to_citizen("extension_granted").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["paused"], true);
 }
 
 #[tokio::test]
@@ -393,13 +455,15 @@ async fn after_downtime_everything_due_runs_in_due_order() {
     let first = desk.file().await;
     desk.app.clock.advance(Duration::days(1));
     let second = desk.file().await;
-    // Nobody ran the scheduler until a second before the first appeal's deadline: both of
-    // its reminders are due, in order; the second appeal's 1-day reminder is not yet.
-    let first_due = instant(&first["due_at"]);
-    desk.run_at(first_due - SECOND).await;
+    // Nobody ran the scheduler until the first appeal's last reminder, at 09:00 on Monday
+    // 16 March, the working day before its last: both of its reminders are due, in order;
+    // the second appeal's last reminder (Tuesday 17 March) is not yet.
+    let last_reminder = desk.jobs(&first, "reminder").await.iter().map(|j| j.run_at).max().unwrap();
+    assert_eq!(last_reminder, Utc.with_ymd_and_hms(2026, 3, 16, 4, 0, 0).unwrap());
+    desk.run_at(last_reminder).await;
     let reminders = desk.events(&first, "remind").await;
     let offsets: Vec<Value> = reminders.iter().map(|e| data(e)["offset"].clone()).collect();
-    assert_eq!(offsets, ["3d", "1d"], "in due order");
+    assert_eq!(offsets, ["3wd", "1wd"], "in due order");
     assert_eq!(desk.events(&second, "remind").await.len(), 1);
 
     // Then nobody ran it for two months: every deadline is missed once, and the reminder

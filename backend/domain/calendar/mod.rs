@@ -292,6 +292,12 @@ impl BusinessCalendar {
         days_after(date).filter(|day| self.is_working_day(*day))
     }
 
+    /// The working days strictly before `date`, latest first, without end (until chrono's
+    /// first date).
+    pub fn working_days_before(&self, date: NaiveDate) -> impl Iterator<Item = NaiveDate> + '_ {
+        std::iter::successors(date.pred_opt(), |day| day.pred_opt()).filter(|day| self.is_working_day(*day))
+    }
+
     /// How many working days lie in `(from, to]`: after `from`, up to and including `to`.
     /// Zero when `to` is not after `from`. With `from` the registration date and `to` the
     /// due date, this is the number of working days the period counted.
@@ -309,16 +315,22 @@ impl BusinessCalendar {
     /// The first instant of the local day `date`. When local midnight does not exist
     /// (a daylight-saving gap), the day starts when the gap ends.
     pub fn start_of_day(&self, date: NaiveDate) -> DateTime<Utc> {
-        let midnight = date.and_time(NaiveTime::MIN);
+        self.at_local_time(date, NaiveTime::MIN)
+    }
+
+    /// The instant of the local time `time` on `date`: the earlier one when the clocks go
+    /// back over it, the end of the gap when they go forward over it.
+    pub fn at_local_time(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+        let wanted = date.and_time(time);
         let tz = self.rules.time_zone;
         let first_valid = (0..=24 * 60).find_map(|minutes| {
-            let local = midnight.checked_add_signed(TimeDelta::minutes(minutes))?;
+            let local = wanted.checked_add_signed(TimeDelta::minutes(minutes))?;
             match tz.from_local_datetime(&local) {
                 LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Some(t.with_timezone(&Utc)),
                 LocalResult::None => None,
             }
         });
-        first_valid.unwrap_or_else(|| Utc.from_utc_datetime(&midnight))
+        first_valid.unwrap_or_else(|| Utc.from_utc_datetime(&wanted))
     }
 
     /// The last whole second of the local day `date` (23:59:59 local on an ordinary day):

@@ -112,22 +112,33 @@ pub enum ExtensionRefused {
     /// Every extension the policy allows has been granted.
     #[error("the policy allows {max} extension(s) and {granted} already granted")]
     LimitReached { max: u32, granted: u32 },
+    /// The deadline has already passed: a period that ended cannot be extended, and a late
+    /// appeal stays late in the reports.
+    #[error("the deadline passed at {due}; an extension must be granted before it passes")]
+    DeadlinePassed { due: DateTime<Utc> },
 }
 
 /// The due instant after granting an extension of `requested_days` to an appeal due at
-/// `current_due` that has had `extensions_so_far` extensions.
+/// `current_due` that has had `extensions_so_far` extensions, asked for when the appeal's
+/// clock stands at `clock_at` (now, or when the clock was paused while the appeal awaits
+/// the citizen).
 ///
 /// The extension counts like the period (the policy's day count and roll rule), starting on
 /// the day after the local date of `current_due`, and ends at the end of its last day. The
-/// result is never earlier than `current_due`. Refused when `requested_days` is 0 or above
-/// `max_extension_days`, or when `max_extensions` have already been granted.
+/// result is never earlier than `current_due`. Refused when the deadline has passed at
+/// `clock_at`, when `requested_days` is 0 or above `max_extension_days`, or when
+/// `max_extensions` have already been granted.
 pub fn extend(
     policy: &DeadlinePolicy,
     calendar: &BusinessCalendar,
     current_due: DateTime<Utc>,
     requested_days: u32,
     extensions_so_far: u32,
+    clock_at: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, ExtensionRefused> {
+    if clock_at >= overdue_at(current_due) {
+        return Err(ExtensionRefused::DeadlinePassed { due: current_due });
+    }
     if extensions_so_far >= policy.max_extensions {
         return Err(ExtensionRefused::LimitReached {
             max: policy.max_extensions,
@@ -256,18 +267,33 @@ pub fn contest_window_closes_at(
     )
 }
 
-/// When to remind about an appeal due at `due`: one instant per reminder offset, exactly
-/// that long before `due`, earliest first, without duplicates. Some may already be past;
-/// the scheduler decides what to do with those.
-pub fn reminder_times(policy: &DeadlinePolicy, due: DateTime<Utc>) -> Vec<DateTime<Utc>> {
-    let mut times: Vec<DateTime<Utc>> = policy
-        .reminders
-        .iter()
-        .map(|offset| due.checked_sub_signed(offset.duration()).unwrap_or(DateTime::<Utc>::MIN_UTC))
-        .collect();
-    times.sort_unstable();
-    times.dedup();
-    times
+/// When the reminder `offset` of an appeal due at `due` fires: for `"<n>wd"`, the policy's
+/// `reminder_time` on the n-th working day before the last day (the local date of `due`;
+/// `"0wd"`: the last day itself; a last day that is a day off counts from the working day
+/// before it); for a
+/// duration, exactly that long before `due`. It may already be past; the scheduler decides
+/// what to do with that.
+pub fn reminder_at(
+    policy: &DeadlinePolicy,
+    calendar: &BusinessCalendar,
+    offset: ReminderOffset,
+    due: DateTime<Utc>,
+) -> DateTime<Utc> {
+    match offset {
+        ReminderOffset::WorkingDays(days) => {
+            let last = calendar.local_date(due);
+            // The last working day of the period, and the working days before it.
+            let mut days_back = std::iter::once(last)
+                .filter(|day| calendar.is_working_day(*day))
+                .chain(calendar.working_days_before(last));
+            days_back
+                .nth(days as usize)
+                .map_or(DateTime::<Utc>::MIN_UTC, |day| calendar.at_local_time(day, policy.reminder_time))
+        }
+        ReminderOffset::Before { minutes } => {
+            due.checked_sub_signed(TimeDelta::minutes(i64::from(minutes))).unwrap_or(DateTime::<Utc>::MIN_UTC)
+        }
+    }
 }
 
 /// The first instant at which an appeal due at `due` is overdue: one second after it, so

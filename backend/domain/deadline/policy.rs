@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::TimeDelta;
+use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
 /// The longest period, extension or window a policy may set, in days (ten years): far
@@ -31,23 +31,34 @@ impl DayCount {
     }
 }
 
-/// How long before the due instant a reminder fires: an exact duration, written as a whole
-/// number of days, hours or minutes (`"3d"`, `"12h"`, `"30m"`). A day here is 24 hours, not
-/// a calendar or working day. Always positive and at most [`MAX_PERIOD_DAYS`] days.
+/// When a reminder fires, relative to the deadline it warns of. Either on a working day
+/// before the last day, at the start of the office day (`"<n>wd"`: the n-th working day
+/// before the last day, `"0wd"` the last day itself, at the policy's `reminder_time`), so
+/// it reaches an official in working hours; or an exact duration before the due instant,
+/// written as a whole number of days, hours or minutes (`"3d"`, `"12h"`, `"30m"`; a day here
+/// is 24 hours). A duration is always positive; neither is over [`MAX_PERIOD_DAYS`] days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct ReminderOffset {
-    minutes: u32,
+pub enum ReminderOffset {
+    /// The n-th working day before the last day, at the policy's reminder time.
+    WorkingDays(u32),
+    /// Exactly this many minutes before the due instant.
+    Before { minutes: u32 },
 }
 
 const MINUTES_PER_HOUR: u32 = 60;
 const MINUTES_PER_DAY: u32 = 24 * MINUTES_PER_HOUR;
 
 impl ReminderOffset {
-    /// Parses `"<n>d"`, `"<n>h"` or `"<n>m"` with `n` a positive whole number.
+    /// Parses `"<n>wd"` (n from 0), or `"<n>d"`, `"<n>h"` or `"<n>m"` (n from 1), each with
+    /// `n` a whole number.
     pub fn parse(raw: &str) -> Result<Self, InvalidReminderOffset> {
         let invalid = || InvalidReminderOffset(raw.to_owned());
         let text = raw.trim();
+        if let Some(number) = text.strip_suffix("wd") {
+            let days: u32 = number.parse().map_err(|_| invalid())?;
+            return if days <= MAX_PERIOD_DAYS { Ok(Self::WorkingDays(days)) } else { Err(invalid()) };
+        }
         let split = text.len().checked_sub(1).ok_or_else(invalid)?;
         let (number, unit) = text.split_at_checked(split).ok_or_else(invalid)?;
         let per_unit: u32 = match unit {
@@ -61,25 +72,23 @@ impl ReminderOffset {
         if minutes == 0 || minutes > MAX_PERIOD_DAYS * MINUTES_PER_DAY {
             return Err(invalid());
         }
-        Ok(Self { minutes })
-    }
-
-    /// The offset as a duration.
-    pub fn duration(self) -> TimeDelta {
-        TimeDelta::minutes(i64::from(self.minutes))
+        Ok(Self::Before { minutes })
     }
 }
 
 impl fmt::Display for ReminderOffset {
-    /// Writes the offset in the largest unit that divides it: `4320` minutes is `"3d"`.
+    /// Writes working days as `"3wd"`, a duration in the largest unit that divides it:
+    /// `4320` minutes is `"3d"`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.minutes;
-        if m.is_multiple_of(MINUTES_PER_DAY) {
-            write!(f, "{}d", m / MINUTES_PER_DAY)
-        } else if m.is_multiple_of(MINUTES_PER_HOUR) {
-            write!(f, "{}h", m / MINUTES_PER_HOUR)
-        } else {
-            write!(f, "{m}m")
+        match *self {
+            Self::WorkingDays(days) => write!(f, "{days}wd"),
+            Self::Before { minutes: m } if m.is_multiple_of(MINUTES_PER_DAY) => {
+                write!(f, "{}d", m / MINUTES_PER_DAY)
+            }
+            Self::Before { minutes: m } if m.is_multiple_of(MINUTES_PER_HOUR) => {
+                write!(f, "{}h", m / MINUTES_PER_HOUR)
+            }
+            Self::Before { minutes: m } => write!(f, "{m}m"),
         }
     }
 }
@@ -97,10 +106,10 @@ impl From<ReminderOffset> for String {
     }
 }
 
-/// A reminder offset that is not `"<n>d"`, `"<n>h"` or `"<n>m"` within range.
+/// A reminder offset that is not `"<n>wd"`, `"<n>d"`, `"<n>h"` or `"<n>m"` within range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "'{0}' is not a reminder offset such as \"3d\", \"12h\" or \"30m\" (positive, at most {MAX_PERIOD_DAYS} days)"
+    "'{0}' is not a reminder offset such as \"1wd\" (working days before the last day), \"3d\", \"12h\" or \"30m\" (at most {MAX_PERIOD_DAYS} days)"
 )]
 pub struct InvalidReminderOffset(pub String);
 
@@ -132,6 +141,10 @@ pub struct DeadlinePolicy {
     /// When to remind before the due instant. Optional; defaults to none.
     #[serde(default)]
     pub reminders: Vec<ReminderOffset>,
+    /// The local time of day at which a working-day reminder (`"<n>wd"`) fires: the start
+    /// of the office day. Optional; defaults to 09:00.
+    #[serde(default = "nine_o_clock")]
+    pub reminder_time: NaiveTime,
     /// Whether the clock stops while the appeal awaits the citizen's answer. Optional;
     /// defaults to true.
     #[serde(default = "yes")]
@@ -157,6 +170,10 @@ pub struct DeadlinePolicy {
 
 fn yes() -> bool {
     true
+}
+
+fn nine_o_clock() -> NaiveTime {
+    NaiveTime::from_hms_opt(9, 0, 0).unwrap_or(NaiveTime::MIN)
 }
 
 fn working() -> DayCount {

@@ -49,7 +49,8 @@ fn the_policy_file_holds_the_laws_defaults() {
     assert_eq!((standard.period_days, standard.day_count), (15, DayCount::Calendar));
     assert!(standard.roll_to_working_day);
     assert_eq!((standard.max_extension_days, standard.max_extensions), (30, 1));
-    assert_eq!(standard.reminders.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["3d", "1d"]);
+    assert_eq!(standard.reminders.iter().map(|r| r.to_string()).collect::<Vec<_>>(), ["3wd", "1wd"]);
+    assert_eq!(standard.reminder_time, chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap());
     assert_eq!((standard.forwarding_window_days, standard.forwarding_day_count), (5, DayCount::Working));
     assert!(!standard.forwarding_restarts_deadline);
     assert!(standard.pause_while_awaiting_citizen);
@@ -102,15 +103,22 @@ fn bad_policy_files_are_refused_with_the_policy_and_field_at_fault() {
 }
 
 #[test]
-fn reminder_offsets_read_and_write_days_hours_and_minutes() {
+fn reminder_offsets_read_and_write_working_days_days_hours_and_minutes() {
     for (raw, minutes, shown) in
         [("3d", 4320, "3d"), ("12h", 720, "12h"), ("48h", 2880, "2d"), ("90m", 90, "90m")]
     {
         let offset = ReminderOffset::parse(raw).unwrap();
-        assert_eq!(offset.duration(), TimeDelta::minutes(minutes), "{raw}");
+        assert_eq!(offset, ReminderOffset::Before { minutes }, "{raw}");
         assert_eq!(offset.to_string(), shown);
     }
-    for bad in ["", "d", "0d", "-1d", "3", "3w", "1.5d", "3650d1", "3651d", "ж"] {
+    for (raw, days) in [("0wd", 0), ("1wd", 1), (" 3wd ", 3), ("3650wd", 3650)] {
+        let offset = ReminderOffset::parse(raw).unwrap();
+        assert_eq!(offset, ReminderOffset::WorkingDays(days), "{raw}");
+        assert_eq!(offset.to_string(), format!("{days}wd"));
+    }
+    for bad in
+        ["", "d", "0d", "-1d", "3", "3w", "1.5d", "3650d1", "3651d", "ж", "wd", "-1wd", "3651wd", "1.5wd"]
+    {
         assert!(ReminderOffset::parse(bad).is_err(), "{bad:?}");
     }
 }
@@ -225,17 +233,28 @@ fn the_citizens_reply_time_and_the_contest_window_count_like_the_period() {
 fn one_extension_of_up_to_30_days_is_granted_and_no_more() {
     let calendar = tajikistan();
     let due = utc(2026, 4, 1, 18, 59, 59);
+    let asked = utc(2026, 3, 25, 5, 0, 0);
     // 1 Apr + 30 days = Fri 1 May, a working day.
-    assert_eq!(extend(&standard(), &calendar, due, 30, 0), Ok(utc(2026, 5, 1, 18, 59, 59)));
+    assert_eq!(extend(&standard(), &calendar, due, 30, 0, asked), Ok(utc(2026, 5, 1, 18, 59, 59)));
     assert_eq!(
-        extend(&standard(), &calendar, due, 31, 0),
+        extend(&standard(), &calendar, due, 31, 0, asked),
         Err(ExtensionRefused::TooLong { requested: 31, max: 30 })
     );
-    assert_eq!(extend(&standard(), &calendar, due, 0, 0), Err(ExtensionRefused::NoDays));
+    assert_eq!(extend(&standard(), &calendar, due, 0, 0, asked), Err(ExtensionRefused::NoDays));
     assert_eq!(
-        extend(&standard(), &calendar, due, 10, 1),
+        extend(&standard(), &calendar, due, 10, 1, asked),
         Err(ExtensionRefused::LimitReached { max: 1, granted: 1 })
     );
+}
+
+#[test]
+fn a_deadline_is_extended_up_to_its_last_second_and_not_after() {
+    let calendar = tajikistan();
+    let due = utc(2026, 4, 1, 18, 59, 59);
+    assert_eq!(extend(&standard(), &calendar, due, 10, 0, due), Ok(utc(2026, 4, 13, 18, 59, 59)));
+    let passed = Err(ExtensionRefused::DeadlinePassed { due });
+    assert_eq!(extend(&standard(), &calendar, due, 10, 0, overdue_at(due)), passed);
+    assert_eq!(extend(&standard(), &calendar, due, 10, 0, utc(2026, 5, 1, 0, 0, 0)), passed);
 }
 
 #[test]
@@ -257,14 +276,37 @@ fn a_pause_moves_the_deadline_by_exactly_its_length() {
 }
 
 #[test]
-fn reminders_fire_3_days_and_1_day_before_the_due_instant() {
+fn a_duration_reminder_fires_exactly_that_long_before_the_due_instant() {
+    let calendar = tajikistan();
     let due = utc(2026, 4, 1, 18, 59, 59);
-    assert_eq!(
-        reminder_times(&standard(), due),
-        vec![utc(2026, 3, 29, 18, 59, 59), utc(2026, 3, 31, 18, 59, 59)]
-    );
-    let twice = DeadlinePolicy { reminders: vec![ReminderOffset::parse("1d").unwrap(); 2], ..standard() };
-    assert_eq!(reminder_times(&twice, due).len(), 1);
+    let at = |raw: &str| reminder_at(&standard(), &calendar, ReminderOffset::parse(raw).unwrap(), due);
+    assert_eq!(at("3d"), utc(2026, 3, 29, 18, 59, 59));
+    assert_eq!(at("12h"), utc(2026, 4, 1, 6, 59, 59));
+}
+
+#[test]
+fn a_working_day_reminder_fires_at_the_start_of_the_office_day_and_skips_navruz() {
+    let calendar = tajikistan();
+    let policy =
+        DeadlinePolicy { reminder_time: chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap(), ..standard() };
+    let at = |raw: &str, due| reminder_at(&policy, &calendar, ReminderOffset::parse(raw).unwrap(), due);
+    // Due at the end of Fri 27 Mar 2026; Fri 20 to Thu 26 Mar are days off (Idi Ramazon,
+    // Navruz and its transfers), so the working day before the last is Thu 19 Mar.
+    let due = local(2026, 3, 27, 23, 59, 59);
+    assert_eq!(at("0wd", due), local(2026, 3, 27, 8, 30, 0));
+    assert_eq!(at("1wd", due), local(2026, 3, 19, 8, 30, 0));
+    assert_eq!(at("3wd", due), local(2026, 3, 17, 8, 30, 0));
+    // Due at the end of Mon 6 Apr: one working day before is Friday, not Sunday night.
+    let monday = local(2026, 4, 6, 23, 59, 59);
+    assert_eq!(at("1wd", monday), local(2026, 4, 3, 8, 30, 0));
+    // A last day that is a day off (a policy that does not roll): "0wd" is the working day
+    // before it.
+    let sunday = local(2026, 4, 5, 23, 59, 59);
+    assert_eq!(at("0wd", sunday), local(2026, 4, 3, 8, 30, 0));
+    assert_eq!(at("1wd", sunday), local(2026, 4, 2, 8, 30, 0));
+    // Without a time of its own a policy reminds at 09:00.
+    let nine = reminder_at(&standard(), &calendar, ReminderOffset::WorkingDays(1), monday);
+    assert_eq!(nine, local(2026, 4, 3, 9, 0, 0));
 }
 
 #[test]
@@ -307,7 +349,7 @@ fn a_replayed_history_gives_the_due_instant_each_step_gave_on_the_calendar_it_wa
     let mut due = due_at(&policy, &calendar, registered);
     assert_eq!(replay(&policy, &calendar, &[DeadlineStep::Start(registered)]), Some(due));
     due = due_after_pause(&policy, due, asked, answered);
-    due = extend(&policy, &calendar, due, 10, 0).unwrap();
+    due = extend(&policy, &calendar, due, 10, 0, local(2026, 5, 13, 10, 0, 0)).unwrap();
     let steps = [
         DeadlineStep::Start(registered),
         DeadlineStep::Pause(asked),
@@ -380,6 +422,22 @@ fn policy(count: impl Strategy<Value = DayCount>) -> impl Strategy<Value = Deadl
 
 proptest! {
     #[test]
+    fn a_working_day_reminder_falls_on_a_working_day_in_office_hours_before_the_deadline(
+        policy in policy(day_count()),
+        registered in instant(),
+        days in 0u32..20,
+    ) {
+        let calendar = tajikistan();
+        let due = due_at(&policy, &calendar, registered);
+        let at = reminder_at(&policy, &calendar, ReminderOffset::WorkingDays(days), due);
+        let day = calendar.local_date(at);
+        prop_assert!(calendar.is_working_day(day), "{due} -> {at}");
+        prop_assert_eq!(at, calendar.at_local_time(day, policy.reminder_time));
+        prop_assert!(at < due);
+        prop_assert_eq!(calendar.working_days_between(day, calendar.local_date(due)), days);
+    }
+
+    #[test]
     fn with_rolling_the_deadline_is_never_on_a_day_off(policy in policy(day_count()), registered in instant()) {
         let calendar = tajikistan();
         let due = due_at(&policy, &calendar, registered);
@@ -418,7 +476,8 @@ proptest! {
         requested in 1u32..=30,
     ) {
         let calendar = tajikistan();
-        if let Ok(extended) = extend(&policy, &calendar, current_due, requested, 0) {
+        let asked = current_due - TimeDelta::days(1);
+        if let Ok(extended) = extend(&policy, &calendar, current_due, requested, 0, asked) {
             prop_assert!(extended > current_due);
             prop_assert!(calendar.is_working_day(calendar.local_date(extended)));
         } else {

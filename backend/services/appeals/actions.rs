@@ -226,11 +226,11 @@ async fn apply(
             })
         }
         Command::RequestExtension { days, reason } => {
-            check_extension(policy, calendar, appeal, *days)?;
+            check_extension(policy, calendar, appeal, *days, now)?;
             serde_json::json!({ "days": days, "reason": reason.as_str() })
         }
         Command::GrantExtension { days, reason } => {
-            let due = check_extension(policy, calendar, appeal, *days)?;
+            let due = check_extension(policy, calendar, appeal, *days, now)?;
             change.due_at = Set(due);
             change.extensions_granted = Set(appeal.extensions_granted + 1);
             serde_json::json!({ "days": days, "reason": reason.as_str(), "due_at": { "before": appeal.due_at, "after": due } })
@@ -282,15 +282,18 @@ async fn apply(
     Ok((change, data))
 }
 
-/// The new due time an extension of `days` would give, or why it may not be granted.
+/// The new due time an extension of `days` asked for at `now` would give, or why it may not
+/// be granted. A paused clock stands where it stopped.
 fn check_extension(
     policy: &crate::domain::deadline::DeadlinePolicy,
     calendar: &crate::domain::calendar::BusinessCalendar,
     appeal: &Appeal,
     days: u32,
+    now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, ServiceError> {
     let granted = u32::try_from(appeal.extensions_granted).unwrap_or(u32::MAX);
-    match deadline::extend(policy, calendar, appeal.due_at, days, granted) {
+    let clock_at = appeal.paused_at.unwrap_or(now);
+    match deadline::extend(policy, calendar, appeal.due_at, days, granted, clock_at) {
         Ok(due) => Ok(stored_instant(due)),
         Err(refused @ (ExtensionRefused::NoDays | ExtensionRefused::TooLong { .. })) => {
             Err(crate::domain::field::FieldError::new("days", "out_of_range", refused.to_string()).into())

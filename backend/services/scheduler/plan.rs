@@ -51,7 +51,7 @@ pub fn plan(app: &App, writes: &mut Deferred, before: Option<&Appeal>, after: &A
         for offset in &policy.reminders {
             let key = kind::reminder_key(id, after.agency_id, due, *offset);
             keep.push(key.clone());
-            let at = due.checked_sub_signed(offset.duration()).unwrap_or(due);
+            let at = deadline::reminder_at(policy, calendar, *offset, due);
             // A reminder whose time has already passed when it is planned would arrive
             // late and misleading; a pending one from before (catch-up) still runs.
             if at > now {
