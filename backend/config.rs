@@ -9,6 +9,7 @@ use figment::providers::{Env, Format, Toml};
 use serde::Deserialize;
 
 use crate::domain::locale::Locale;
+use crate::notify::TransportKind;
 
 /// Every setting the program reads. Unknown keys are refused, so a typo cannot silently
 /// leave a default in force.
@@ -255,6 +256,26 @@ impl Settings {
                     .into(),
             });
         }
+        // Every email links to this address; a server whose citizens cannot open the links
+        // must not start (production.toml leaves it empty so that it has to be set).
+        let url = &self.server.public_url;
+        let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        if host.is_none_or(|rest| rest.is_empty() || rest.starts_with('/')) {
+            return Err(ConfigError::Rejected {
+                key: "server.public_url",
+                reason: format!(
+                    "must be the absolute http(s) address people use to reach this server, such as https://murojiat.example.tj (MUROJIAT_SERVER__PUBLIC_URL), not {url:?}"
+                ),
+            });
+        }
+        if self.mail.transport == TransportKind::Smtp && self.mail.smtp.host.trim().is_empty() {
+            return Err(ConfigError::Rejected {
+                key: "mail.smtp.host",
+                reason:
+                    "must name the SMTP server when mail.transport = \"smtp\" (MUROJIAT_MAIL__SMTP__HOST)"
+                        .into(),
+            });
+        }
         let sc = &self.scheduler;
         if sc.batch_size == 0
             || sc.batch_transactions == 0
@@ -294,12 +315,42 @@ mod tests {
 
     #[test]
     fn every_shipped_environment_parses() {
-        for env in ["development", "test", "production"] {
+        for env in ["development", "test"] {
             let settings = Settings::figment(&config_dir(), env)
                 .unwrap()
                 .merge(figment::providers::Serialized::default("logging.filter", "warn"))
                 .extract_checked();
             assert!(settings.is_ok(), "{env}: {:?}", settings.err());
+        }
+    }
+
+    /// Production sends legal notices that link to the server: it starts only once the
+    /// address people use and the SMTP server are given, never with the development
+    /// defaults (links to 127.0.0.1, mail written to files).
+    #[test]
+    fn production_needs_its_public_address_and_an_smtp_server() {
+        let production = || Settings::figment(&config_dir(), "production").unwrap();
+        let set = |key: &str, value: &str| figment::providers::Serialized::default(key, value.to_owned());
+        let err = production().extract_checked().unwrap_err().to_string();
+        assert!(err.contains("server.public_url") && err.contains("MUROJIAT_SERVER__PUBLIC_URL"), "{err}");
+        let err = production()
+            .merge(set("server.public_url", "https://murojiat.example.tj"))
+            .extract_checked()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mail.smtp.host") && err.contains("MUROJIAT_MAIL__SMTP__HOST"), "{err}");
+        let settings = production()
+            .merge(set("server.public_url", "https://murojiat.example.tj"))
+            .merge(set("mail.smtp.host", "mail.example.tj"))
+            .extract_checked()
+            .unwrap();
+        assert_eq!(settings.mail.transport, TransportKind::Smtp);
+        for bad in ["", "murojiat.example.tj", "https://", "http:///x", "ftp://murojiat.example.tj"] {
+            let refused = production()
+                .merge(set("server.public_url", bad))
+                .merge(set("mail.smtp.host", "mail.example.tj"))
+                .extract_checked();
+            assert!(refused.is_err(), "{bad:?}");
         }
     }
 

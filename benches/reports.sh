@@ -47,6 +47,9 @@ cleanup() {
 trap cleanup EXIT
 export MUROJIAT_DATABASE__URL=$DB_URL MUROJIAT_LOGGING__FILTER=warn
 export MUROJIAT_AUTH__SIGNING_KEY_FILE=$WORK/keys/jwt-ed25519.pem
+# production.toml wants the address people use and an SMTP server: here the mail goes to
+# files and the links to this machine (a serve line below may name its own address).
+export MUROJIAT_MAIL__TRANSPORT=file MUROJIAT_SERVER__PUBLIC_URL=http://127.0.0.1
 
 SEED="(reused database $DB)"
 if [[ ${REUSE:-0} != 1 ]]; then

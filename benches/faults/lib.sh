@@ -5,6 +5,9 @@ FAULTS_DIR=benches/faults
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 # production.toml listens on every interface; the demo accounts' passwords are public.
 export MUROJIAT_SERVER__HOST=127.0.0.1
+# production.toml wants the address people use and an SMTP server: here the mail goes to
+# files and the links to this machine (a serve line below may name its own address).
+export MUROJIAT_MAIL__TRANSPORT=file MUROJIAT_SERVER__PUBLIC_URL=http://127.0.0.1
 
 # BIN: an already built binary, or the release build.
 faults_binary() {

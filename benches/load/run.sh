@@ -77,6 +77,9 @@ ROWS=$WORK/rows.md
 row() { echo "$1" | tee -a "$ROWS"; }
 
 export MUROJIAT_LOGGING__FILTER=warn
+# production.toml wants the address people use and an SMTP server: here the mail goes to
+# files and the links to this machine (a serve line below may name its own address).
+export MUROJIAT_MAIL__TRANSPORT=file MUROJIAT_SERVER__PUBLIC_URL=http://127.0.0.1
 export MUROJIAT_AUTH__SIGNING_KEY_FILE=$WORK/keys/jwt-ed25519.pem
 export MUROJIAT_MAIL__FILE_DIR=$WORK/mail
 export MUROJIAT_APPEALS__ATTACHMENTS_DIR=$WORK/attachments
