@@ -67,6 +67,9 @@ pub struct DeadlinesRecomputed {
     /// The citizen's open windows moved (to answer a request for information, to contest
     /// an answer), each with a public `recompute_deadline` event.
     pub windows_moved: u64,
+    /// Agencies' open windows to forward an appeal they are not competent for, moved, each
+    /// with an internal `recompute_deadline` event.
+    pub forwarding_windows_moved: u64,
     /// Appeals whose timeline does not give their stored deadline (or window) on the
     /// calendar before the edit (their policy changed since, say): left as they were, and
     /// logged.
@@ -181,6 +184,7 @@ fn view(year: YearView) -> CalendarYearView {
             replayed: r.replayed,
             moved: r.moved,
             windows_moved: r.windows_moved,
+            forwarding_windows_moved: r.forwarding_windows_moved,
             unexplained: r.unexplained,
         }),
     }

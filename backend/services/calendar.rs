@@ -131,6 +131,7 @@ pub async fn set_year(
             replayed = recomputed.replayed,
             moved = recomputed.moved,
             windows_moved = recomputed.windows_moved,
+            forwarding_windows_moved = recomputed.forwarding_windows_moved,
             unexplained = recomputed.unexplained,
             "the calendar edit moved deadlines"
         );

@@ -73,7 +73,7 @@ async fn a_day_off_by_decree_moves_the_deadlines_of_open_appeals_that_crossed_it
     let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
     assert_eq!(
         edited["deadlines"],
-        json!({"replayed": 1, "moved": 1, "windows_moved": 0, "unexplained": 0}),
+        json!({"replayed": 1, "moved": 1, "windows_moved": 0, "forwarding_windows_moved": 0, "unexplained": 0}),
         "{edited}"
     );
     let listed: Value =
@@ -132,7 +132,7 @@ async fn a_deadline_already_missed_stays_missed_when_its_last_day_is_made_a_day_
     let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
     assert_eq!(
         edited["deadlines"],
-        json!({"replayed": 0, "moved": 0, "windows_moved": 0, "unexplained": 0}),
+        json!({"replayed": 0, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 0, "unexplained": 0}),
         "{edited}"
     );
     assert_eq!(instant(&desk.get(&appeal).await["due_at"]), due, "late as it was");
@@ -171,7 +171,7 @@ async fn the_citizens_open_windows_move_with_a_day_off_by_decree() {
     // The appeal awaiting the citizen is open: its paused deadline moves as well.
     assert_eq!(
         edited["deadlines"],
-        json!({"replayed": 1, "moved": 1, "windows_moved": 2, "unexplained": 0}),
+        json!({"replayed": 1, "moved": 1, "windows_moved": 2, "forwarding_windows_moved": 0, "unexplained": 0}),
         "{edited}"
     );
 
@@ -204,6 +204,45 @@ async fn the_citizens_open_windows_move_with_a_day_off_by_decree() {
     assert_eq!(desk.get(&answered).await["status"], "closed");
 }
 
+/// An agency's window to forward an appeal it is not competent for moves too, recorded on
+/// the appeal's internal timeline: the citizen is not mailed about the agency's own date.
+#[tokio::test]
+async fn the_agencys_forwarding_window_moves_with_a_day_off_by_decree_and_only_staff_see_it() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    let at = |d| Utc.with_ymd_and_hms(2026, 3, d, 18, 59, 59).unwrap();
+    let window = || async {
+        let jobs = desk.jobs(&appeal, "forwarding_window").await;
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        let payload: Value = serde_json::from_str(&jobs[0].payload).unwrap();
+        (jobs[0].run_at, instant(&payload["closes_at"]))
+    };
+    // Filed Mon 2 March: five working days (3, 4, 5, 6 and 10 March; Monday 9 is the day off
+    // for 8 March) end on Tuesday 10 March.
+    assert_eq!(window().await, (at(10) + chrono::Duration::seconds(1), at(10)));
+
+    let admin = desk.app.admin().await;
+    let edited = decree_days_off(&desk.app, &admin, &["2026-03-04"]).await;
+    assert_eq!(
+        edited["deadlines"],
+        json!({"replayed": 1, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 1, "unexplained": 0}),
+        "{edited}"
+    );
+    assert_eq!(window().await, (at(11) + chrono::Duration::seconds(1), at(11)));
+    let recorded = desk.events(&appeal, "recompute_deadline").await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].visibility, "internal");
+    let data: Value = serde_json::from_str(&recorded[0].data).unwrap();
+    assert_eq!(instant(&data["forwarding_closes_at"]["before"]), at(10));
+    assert_eq!(instant(&data["forwarding_closes_at"]["after"]), at(11));
+    assert!(desk.mail_to_citizen("dates_changed").await.is_empty(), "the citizen is not told");
+
+    desk.run_at(at(10) + chrono::Duration::seconds(1)).await;
+    assert!(desk.events(&appeal, "forwarding_window_closed").await.is_empty(), "open on the old last day");
+    desk.run_at(at(11) + chrono::Duration::seconds(1)).await;
+    assert_eq!(desk.events(&appeal, "forwarding_window_closed").await.len(), 1);
+}
+
 /// A deadline its timeline does not explain (here: stored by hand; in life, a policy changed
 /// in the file since the appeal was filed) is not guessed at: it stays, and is counted.
 #[tokio::test]
@@ -222,7 +261,10 @@ async fn a_deadline_its_timeline_does_not_give_is_left_as_it_is_and_counted() {
 
     let admin = desk.app.admin().await;
     let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
-    assert_eq!(edited["deadlines"], json!({"replayed": 1, "moved": 0, "windows_moved": 0, "unexplained": 1}));
+    assert_eq!(
+        edited["deadlines"],
+        json!({"replayed": 1, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 0, "unexplained": 1})
+    );
     assert_eq!(instant(&desk.get(&filed).await["due_at"]), odd);
     assert!(desk.events(&filed, "recompute_deadline").await.is_empty());
 }

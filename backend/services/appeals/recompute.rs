@@ -4,7 +4,8 @@
 //! changed days are due on another day. Their timelines are replayed on the edited
 //! calendar ([`deadline::replay`]) and the deadlines that differ are moved, each with a
 //! public event, their reminders and deadline job re-planned. The citizen's windows still
-//! open (to answer a request for information, to contest an answer) move likewise.
+//! open (to answer a request for information, to contest an answer) move likewise, and so
+//! does an agency's window to forward an appeal it is not competent for.
 
 use std::collections::{HashMap, HashSet};
 
@@ -38,6 +39,8 @@ pub struct Recomputed {
     /// Open windows of the citizen's (to answer a request for information, to contest an
     /// answer) the edit moved.
     pub windows_moved: u64,
+    /// Open windows of agencies to forward an appeal they are not competent for, moved.
+    pub forwarding_windows_moved: u64,
     /// Appeals whose timeline does not give their stored deadline on the calendar before the
     /// edit (their policy changed since, say): left as they are, for a person to look at.
     pub unexplained: u64,
@@ -129,9 +132,47 @@ pub(crate) async fn after_calendar_edit(
     Ok(done)
 }
 
-/// Moves the citizen's windows still open after `from` (their pending jobs) that close on
-/// another day on `after` than on `before`: the job, and a public event on the appeal. A
-/// window that has closed stays closed.
+/// A window a calendar edit may move: where its job's payload keeps its start and its
+/// closing, the name its event gives the closing, and whether it is the citizen's.
+struct Window {
+    start: &'static str,
+    closes: &'static str,
+    named: &'static str,
+    citizens: bool,
+}
+
+impl Window {
+    fn of(kind: JobKind) -> Option<Self> {
+        let (start, closes, named, citizens) = match kind {
+            JobKind::CitizenReply => ("requested_at", "reply_due_at", "reply_due_at", true),
+            JobKind::ContestWindow => ("answered_at", "closes_at", "contest_until", true),
+            JobKind::ForwardingWindow => ("arrived_at", "closes_at", "forwarding_closes_at", false),
+            JobKind::Reminder | JobKind::Deadline => return None,
+        };
+        Some(Self { start, closes, named, citizens })
+    }
+
+    /// When the window opened at `start` closes on `calendar`.
+    fn closing(
+        kind: JobKind,
+        policy: &deadline::DeadlinePolicy,
+        calendar: &BusinessCalendar,
+        start: DateTime<Utc>,
+    ) -> DateTime<Utc> {
+        match kind {
+            JobKind::CitizenReply => deadline::citizen_reply_due_at(policy, calendar, start),
+            JobKind::ContestWindow => deadline::contest_window_closes_at(policy, calendar, start),
+            _ => deadline::forwarding_due_at(policy, calendar, start),
+        }
+    }
+}
+
+/// Moves the windows still open after `from` (their pending jobs) that close on another day
+/// on `after` than on `before`: the job, and an event on the appeal. The citizen's windows
+/// (to answer a request for information, to contest an answer) get a public event and an
+/// email to the applicant; the agency's window to forward an appeal it is not competent for
+/// an internal event. A window that has closed stays closed. A forwarding window planned
+/// before its job kept its start (`arrived_at`) is left as it is.
 #[allow(clippy::too_many_arguments)]
 async fn move_windows(
     app: &App,
@@ -144,63 +185,50 @@ async fn move_windows(
     done: &mut Recomputed,
     unexplained: &mut Vec<Uuid>,
 ) -> Result<(), ServiceError> {
-    let kinds = [JobKind::CitizenReply.as_str(), JobKind::ContestWindow.as_str()];
+    let kinds =
+        [JobKind::CitizenReply, JobKind::ContestWindow, JobKind::ForwardingWindow].map(JobKind::as_str);
     for job in jobs::pending_after(txn, &kinds, from).await? {
         let Some(appeal_id) = job.appeal_id else { continue };
+        let Some(kind) = JobKind::parse(&job.kind) else { continue };
+        let Some(window) = Window::of(kind) else { continue };
         let Some(appeal) = appeals::by_id(txn, appeal_id).await? else { continue };
         let policy = app.jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
         let mut payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
         let instant = |key: &str| payload[key].as_str().and_then(|at| at.parse::<DateTime<Utc>>().ok());
-        let reply = JobKind::parse(&job.kind) == Some(JobKind::CitizenReply);
-        let (start, closes, field, public) = if reply {
-            (instant("requested_at"), instant("reply_due_at"), "reply_due_at", "reply_due_at")
-        } else {
-            (instant("answered_at"), instant("closes_at"), "closes_at", "contest_until")
-        };
-        let (Some(start), Some(closes)) = (start, closes) else { continue };
-        let window = |calendar| {
-            if reply {
-                deadline::citizen_reply_due_at(policy, calendar, start)
-            } else {
-                deadline::contest_window_closes_at(policy, calendar, start)
-            }
-        };
-        if stored_instant(window(before)) != closes {
+        let (Some(start), Some(closes)) = (instant(window.start), instant(window.closes)) else { continue };
+        if stored_instant(Window::closing(kind, policy, before, start)) != closes {
             done.unexplained += 1;
             if unexplained.len() < 10 {
                 unexplained.push(appeal.id);
             }
             continue;
         }
-        let new = stored_instant(window(after));
+        let new = stored_instant(Window::closing(kind, policy, after, start));
         if new == closes {
             continue;
         }
         // Held from here to the commit, as for any change that appends to the timeline.
         let Some(appeal) = appeals::lock(txn, app.db.backend(), appeal_id).await? else { continue };
-        payload[field] = serde_json::json!(new);
+        payload[window.closes] = serde_json::json!(new);
         if !jobs::reschedule(txn, job.id, deadline::overdue_at(new), &payload, now).await? {
             continue;
         }
         let change = AppealChange { updated_at: Set(now), ..Default::default() };
         let updated = appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
-        let event = events::append(
-            txn,
-            recorded(
-                &appeal,
-                admin,
-                now,
-                serde_json::json!({
-                    public: { "before": closes, "after": new },
-                    "reason": "calendar_changed",
-                }),
-            ),
-        )
-        .await?;
-        let mut writes = Deferred::new();
-        tell_applicant(app, txn, &mut writes, agencies, &updated, &event).await?;
-        writes.flush(txn).await?;
-        done.windows_moved += 1;
+        let data = serde_json::json!({
+            window.named: { "before": closes, "after": new },
+            "reason": "calendar_changed",
+        });
+        let visibility = if window.citizens { Visibility::Public } else { Visibility::Internal };
+        let event = events::append(txn, recorded(&appeal, admin, visibility, now, data)).await?;
+        if window.citizens {
+            let mut writes = Deferred::new();
+            tell_applicant(app, txn, &mut writes, agencies, &updated, &event).await?;
+            writes.flush(txn).await?;
+            done.windows_moved += 1;
+        } else {
+            done.forwarding_windows_moved += 1;
+        }
     }
     Ok(())
 }
@@ -220,9 +248,15 @@ async fn tell_applicant(
     }
 }
 
-/// The public event that records a deadline or a window moved by the calendar edit.
-fn recorded(appeal: &Appeal, admin: Uuid, now: DateTime<Utc>, data: serde_json::Value) -> NewEvent {
-    super::admin_event(appeal, admin, ACTION, Visibility::Public, data, now)
+/// The event that records a deadline or a window moved by the calendar edit.
+fn recorded(
+    appeal: &Appeal,
+    admin: Uuid,
+    visibility: Visibility,
+    now: DateTime<Utc>,
+    data: serde_json::Value,
+) -> NewEvent {
+    super::admin_event(appeal, admin, ACTION, visibility, data, now)
 }
 
 /// Whether the appeal's deadline has passed at `now`: its clock runs and the due instant is
@@ -264,7 +298,7 @@ async fn move_deadline(
         "due_at": { "before": appeal.due_at, "after": due },
         "reason": "calendar_changed",
     });
-    let event = events::append(txn, recorded(appeal, admin, now, data)).await?;
+    let event = events::append(txn, recorded(appeal, admin, Visibility::Public, now, data)).await?;
     let mut writes = Deferred::new();
     crate::services::reports::track(txn, &mut writes, agencies, &updated, &event).await?;
     crate::services::scheduler::plan(app, &mut writes, Some(appeal), &updated, now);

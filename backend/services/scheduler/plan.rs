@@ -85,7 +85,8 @@ pub fn plan(app: &App, writes: &mut Deferred, before: Option<&Appeal>, after: &A
             let key = kind::forwarding_key(id, after.agency_id);
             keep.push(key.clone());
             let closes = deadline::forwarding_due_at(policy, calendar, now);
-            let payload = serde_json::json!({ "agency_id": after.agency_id, "closes_at": closes });
+            let payload =
+                serde_json::json!({ "agency_id": after.agency_id, "arrived_at": now, "closes_at": closes });
             wanted.push(job(JobKind::ForwardingWindow, deadline::overdue_at(closes), key, payload));
         }
         if before.is_some() {
