@@ -111,6 +111,32 @@ pub struct ServerSettings {
     pub shutdown_grace_secs: u64,
     /// Requests worked on at once; one more is answered 503 at once (see `http::shed`).
     pub max_in_flight_requests: usize,
+    /// Reverse proxies whose `X-Forwarded-For` is believed: a request from one of these
+    /// addresses is counted (rate limits, guests' idempotency keys) against the client the
+    /// proxy names. Empty: every request is the TCP peer's.
+    pub trusted_proxies: Vec<ProxyNet>,
+}
+
+/// An address or a network (`"10.0.0.1"`, `"10.0.0.0/8"`, `"::1"`) of trusted proxies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ProxyNet(pub ipnet::IpNet);
+
+impl ProxyNet {
+    pub fn contains(&self, addr: &std::net::IpAddr) -> bool {
+        self.0.contains(addr)
+    }
+}
+
+impl TryFrom<String> for ProxyNet {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        let text = raw.trim();
+        text.parse::<ipnet::IpNet>()
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map(ProxyNet)
+            .map_err(|_| format!("{raw:?} is not an IP address or network such as 10.0.0.0/8"))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,7 +1,7 @@
 //! Extractors that turn a request into typed input or a problem response: a strict JSON
 //! body, the authenticated caller, the client address, path ids and query strings.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::problem::{ApiError, ProblemKind};
 use crate::app::App;
+use crate::config::ProxyNet;
 use crate::domain::field::FieldError;
 use crate::services::Caller;
 use crate::store::users;
@@ -138,21 +139,50 @@ impl FromRequestParts<App> for Authenticated {
     }
 }
 
-/// The client's network address, the key for per-address rate limits.
+/// The client's network address, the key for per-address rate limits and guests'
+/// idempotency keys: the TCP peer, or behind a trusted proxy the client it names.
 #[derive(Debug, Clone)]
 pub struct ClientAddr(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<App> for ClientAddr {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".to_owned());
-        Ok(ClientAddr(addr))
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientAddr("unknown".to_owned()));
+        };
+        let forwarded = parts.headers.get_all(X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok());
+        let client = client_address(peer.ip(), forwarded, &app.settings.server.trusted_proxies);
+        Ok(ClientAddr(client.to_string()))
     }
+}
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// Who sent a request that reached us from `peer` with the `X-Forwarded-For` header lines
+/// `forwarded`: the peer itself unless it is a trusted proxy; else, reading the addresses
+/// the proxies appended from the last back, the first that is not a trusted proxy (what a
+/// client wrote into the header itself comes before its own address, so it is never read).
+/// An entry that is not an address ends the walk at the last trusted hop.
+pub fn client_address<'a>(
+    peer: IpAddr,
+    forwarded: impl Iterator<Item = &'a str>,
+    trusted: &[ProxyNet],
+) -> IpAddr {
+    let is_trusted = |addr: &IpAddr| trusted.iter().any(|net| net.contains(addr));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded.flat_map(|line| line.split(',')).map(str::trim).collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Ok(addr) = hop.parse::<IpAddr>() else { break };
+        client = addr;
+        if !is_trusted(&addr) {
+            break;
+        }
+    }
+    client
 }
 
 /// An id in the path. A malformed id cannot name anything, so it is a 404 like an unknown one.
@@ -194,6 +224,45 @@ mod tests {
     struct Sample {
         name: String,
         count: u32,
+    }
+
+    fn nets(raw: &[&str]) -> Vec<ProxyNet> {
+        raw.iter().map(|n| ProxyNet::try_from((*n).to_owned()).unwrap()).collect()
+    }
+
+    fn ip(raw: &str) -> IpAddr {
+        raw.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_behind_trusted_proxies_is_the_last_address_they_did_not_add_themselves() {
+        let trusted = nets(&["127.0.0.1", "10.0.0.0/8"]);
+        let client = |peer: &str, lines: &[&str]| client_address(ip(peer), lines.iter().copied(), &trusted);
+        // No proxy: the peer, whatever the header says.
+        assert_eq!(client("203.0.113.9", &["198.51.100.1"]), ip("203.0.113.9"));
+        assert_eq!(client("203.0.113.9", &[]), ip("203.0.113.9"));
+        // One proxy: the address it appended.
+        assert_eq!(client("127.0.0.1", &["198.51.100.1"]), ip("198.51.100.1"));
+        // A client's own header comes first and is never read; two proxies, two lines.
+        assert_eq!(client("127.0.0.1", &["6.6.6.6, 198.51.100.1, 10.1.2.3"]), ip("198.51.100.1"));
+        assert_eq!(client("127.0.0.1", &["6.6.6.6", "198.51.100.1 , 10.1.2.3"]), ip("198.51.100.1"));
+        // Only proxies: the first of them; garbage: the last proxy before it; none: the peer.
+        assert_eq!(client("127.0.0.1", &["10.9.9.9, 10.1.2.3"]), ip("10.9.9.9"));
+        assert_eq!(client("127.0.0.1", &["198.51.100.1, not-an-address"]), ip("127.0.0.1"));
+        assert_eq!(client("127.0.0.1", &["198.51.100.1, 2001:db8::7"]), ip("2001:db8::7"));
+        assert_eq!(client("127.0.0.1", &[]), ip("127.0.0.1"));
+        // Trusting nobody reads no header.
+        assert_eq!(client_address(ip("127.0.0.1"), ["198.51.100.1"].into_iter(), &[]), ip("127.0.0.1"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        assert!(nets(&["::1"])[0].contains(&ip("::1")));
+        assert!(nets(&["192.168.0.0/16"])[0].contains(&ip("192.168.4.2")));
+        assert!(!nets(&["192.168.0.0/16"])[0].contains(&ip("192.169.0.1")));
+        for bad in ["", "proxy.example.tj", "10.0.0.0/33", "10.0.0"] {
+            assert!(ProxyNet::try_from(bad.to_owned()).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

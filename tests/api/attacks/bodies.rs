@@ -258,6 +258,39 @@ async fn sign_ins_from_one_address_are_limited_across_accounts_with_429_and_retr
     assert_eq!(app.count_refresh_tokens().await, sessions, "no session was started");
 }
 
+/// Behind a trusted reverse proxy each client the proxy names has its own allowance; from
+/// anyone else `X-Forwarded-For` is ignored, so writing it buys no new allowance, and a
+/// client's own entry before the proxy's is never read.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_sign_in_allowance() {
+    let guess = |n: usize| json!({"email": format!("victim{n}@example.tj"), "password": "password123"});
+    let attempt = |app: &crate::support::TestApp, n: usize, forwarded: &str| {
+        app.request(Method::POST, "/api/v1/auth/login", None)
+            .header("x-forwarded-for", forwarded.to_owned())
+            .json(&guess(n))
+            .send()
+    };
+    // Nobody is trusted: three "clients" are one address, the test's.
+    let app = spawn_app_with(|f| f.merge(("rate_limit.login_per_ip.burst", 2))).await;
+    for (n, forwarded) in ["198.51.100.1", "198.51.100.2"].into_iter().enumerate() {
+        assert_eq!(attempt(&app, n, forwarded).await.unwrap().status(), 401);
+    }
+    let response = attempt(&app, 2, "198.51.100.3").await.unwrap();
+    assert_problem(response, 429, "rate-limited").await;
+
+    // The test's address is a trusted proxy: each forwarded client counts for itself.
+    let app = spawn_app_with(|f| {
+        f.merge(("rate_limit.login_per_ip.burst", 2)).merge(("server.trusted_proxies", ["127.0.0.1"]))
+    })
+    .await;
+    for n in 0..2 {
+        assert_eq!(attempt(&app, n, "198.51.100.1").await.unwrap().status(), 401);
+    }
+    let spoofed = attempt(&app, 2, "6.6.6.6, 198.51.100.1").await.unwrap();
+    assert_problem(spoofed, 429, "rate-limited").await;
+    assert_eq!(attempt(&app, 3, "198.51.100.2").await.unwrap().status(), 401, "another client");
+}
+
 #[tokio::test]
 async fn refreshes_and_reset_mails_from_one_address_are_limited_with_429_and_retry_after() {
     let app = spawn_app_with(|f| {
