@@ -406,12 +406,18 @@ async fn retry_jobs(settings: Settings, ids: Option<Vec<uuid::Uuid>>) -> anyhow:
     let done = scheduler::retry_failed(&app, ids.as_deref()).await?;
     app.db.clone().close().await;
     println!("retried: {}", done.retried);
-    if done.not_failed.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+    Ok(name_the_rest(&done.not_failed, "not failed jobs (unknown, or pending or done)"))
+}
+
+/// Prints the ids a command was given that named nothing it could act on, after `what`;
+/// the command's exit status: 1 when there are any.
+fn name_the_rest(ids: &[uuid::Uuid], what: &str) -> ExitCode {
+    if ids.is_empty() {
+        return ExitCode::SUCCESS;
     }
-    let named: Vec<String> = done.not_failed.iter().map(ToString::to_string).collect();
-    println!("not failed jobs (unknown, or pending or done): {}", named.join(", "));
-    Ok(ExitCode::FAILURE)
+    let named: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    println!("{what}: {}", named.join(", "));
+    ExitCode::FAILURE
 }
 
 async fn list_dead_mail(settings: Settings, limit: u64) -> anyhow::Result<()> {
@@ -437,12 +443,7 @@ async fn requeue_mail(settings: Settings, ids: Option<Vec<uuid::Uuid>>) -> anyho
     let done = delivery::requeue_many(&app, ids.as_deref()).await?;
     app.db.clone().close().await;
     println!("requeued: {}", done.requeued);
-    if done.not_requeueable.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let named: Vec<String> = done.not_requeueable.iter().map(ToString::to_string).collect();
-    println!("not failed, dead or dropped (unknown, waiting or sent): {}", named.join(", "));
-    Ok(ExitCode::FAILURE)
+    Ok(name_the_rest(&done.not_requeueable, "not failed, dead or dropped (unknown, waiting or sent)"))
 }
 
 async fn audit_verify(settings: Settings) -> anyhow::Result<ExitCode> {
