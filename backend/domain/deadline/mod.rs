@@ -270,9 +270,8 @@ pub fn contest_window_closes_at(
 /// When the reminder `offset` of an appeal due at `due` fires: for `"<n>wd"`, the policy's
 /// `reminder_time` on the n-th working day before the last day (the local date of `due`;
 /// `"0wd"`: the last day itself; a last day that is a day off counts from the working day
-/// before it); for a
-/// duration, exactly that long before `due`. It may already be past; the scheduler decides
-/// what to do with that.
+/// before it); for a duration, exactly that long before `due`. It may already be past; the
+/// scheduler decides what to do with that.
 pub fn reminder_at(
     policy: &DeadlinePolicy,
     calendar: &BusinessCalendar,
