@@ -389,7 +389,7 @@ async fn list_failed_jobs(settings: Settings, limit: u64) -> anyhow::Result<()> 
     app.db.clone().close().await;
     for job in failed {
         let appeal = job.appeal_id.map(|id| id.to_string()).unwrap_or_else(|| "-".to_owned());
-        let error = job.last_error.as_deref().unwrap_or("").lines().next().unwrap_or("");
+        let error = first_line(job.last_error.as_deref());
         println!(
             "{}\t{}\t{appeal}\t{}\t{}\t{error}",
             job.id,
@@ -409,6 +409,11 @@ async fn retry_jobs(settings: Settings, ids: Option<Vec<uuid::Uuid>>) -> anyhow:
     Ok(name_the_rest(&done.not_failed, "not failed jobs (unknown, or pending or done)"))
 }
 
+/// The first line of a stored error, for a listing of one line per row.
+fn first_line(error: Option<&str>) -> &str {
+    error.and_then(|e| e.lines().next()).unwrap_or("")
+}
+
 /// Prints the ids a command was given that named nothing it could act on, after `what`;
 /// the command's exit status: 1 when there are any.
 fn name_the_rest(ids: &[uuid::Uuid], what: &str) -> ExitCode {
@@ -425,7 +430,7 @@ async fn list_dead_mail(settings: Settings, limit: u64) -> anyhow::Result<()> {
     let dead = delivery::dead_messages(&app, limit).await?;
     app.db.clone().close().await;
     for message in dead {
-        let error = message.last_error.as_deref().unwrap_or("").lines().next().unwrap_or("");
+        let error = first_line(message.last_error.as_deref());
         println!(
             "{}\t{}\t{}\t{}\t{}\t{error}",
             message.id,

@@ -139,31 +139,26 @@ struct Window {
     closes: &'static str,
     named: &'static str,
     citizens: bool,
+    /// When the window opened at its start closes on a calendar.
+    closing: fn(&deadline::DeadlinePolicy, &BusinessCalendar, DateTime<Utc>) -> DateTime<Utc>,
 }
 
 impl Window {
     fn of(kind: JobKind) -> Option<Self> {
-        let (start, closes, named, citizens) = match kind {
-            JobKind::CitizenReply => ("requested_at", "reply_due_at", "reply_due_at", true),
-            JobKind::ContestWindow => ("answered_at", "closes_at", "contest_until", true),
-            JobKind::ForwardingWindow => ("arrived_at", "closes_at", "forwarding_closes_at", false),
+        let window =
+            |start, closes, named, citizens, closing| Self { start, closes, named, citizens, closing };
+        Some(match kind {
+            JobKind::CitizenReply => {
+                window("requested_at", "reply_due_at", "reply_due_at", true, deadline::citizen_reply_due_at)
+            }
+            JobKind::ContestWindow => {
+                window("answered_at", "closes_at", "contest_until", true, deadline::contest_window_closes_at)
+            }
+            JobKind::ForwardingWindow => {
+                window("arrived_at", "closes_at", "forwarding_closes_at", false, deadline::forwarding_due_at)
+            }
             JobKind::Reminder | JobKind::Deadline => return None,
-        };
-        Some(Self { start, closes, named, citizens })
-    }
-
-    /// When the window opened at `start` closes on `calendar`.
-    fn closing(
-        kind: JobKind,
-        policy: &deadline::DeadlinePolicy,
-        calendar: &BusinessCalendar,
-        start: DateTime<Utc>,
-    ) -> DateTime<Utc> {
-        match kind {
-            JobKind::CitizenReply => deadline::citizen_reply_due_at(policy, calendar, start),
-            JobKind::ContestWindow => deadline::contest_window_closes_at(policy, calendar, start),
-            _ => deadline::forwarding_due_at(policy, calendar, start),
-        }
+        })
     }
 }
 
@@ -196,14 +191,14 @@ async fn move_windows(
         let mut payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
         let instant = |key: &str| payload[key].as_str().and_then(|at| at.parse::<DateTime<Utc>>().ok());
         let (Some(start), Some(closes)) = (instant(window.start), instant(window.closes)) else { continue };
-        if stored_instant(Window::closing(kind, policy, before, start)) != closes {
+        if stored_instant((window.closing)(policy, before, start)) != closes {
             done.unexplained += 1;
             if unexplained.len() < 10 {
                 unexplained.push(appeal.id);
             }
             continue;
         }
-        let new = stored_instant(Window::closing(kind, policy, after, start));
+        let new = stored_instant((window.closing)(policy, after, start));
         if new == closes {
             continue;
         }
