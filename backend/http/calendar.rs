@@ -70,6 +70,10 @@ pub struct DeadlinesRecomputed {
     /// Agencies' open windows to forward an appeal they are not competent for, moved, each
     /// with an internal `recompute_deadline` event.
     pub forwarding_windows_moved: u64,
+    /// Pending reminders moved to their working day on the edited calendar, of deadlines
+    /// the edit left where they were (a day between a reminder and the last day changed).
+    /// Reminders of moved deadlines are planned anew and not counted here.
+    pub reminders_moved: u64,
     /// Appeals whose timeline does not give their stored deadline (or window) on the
     /// calendar before the edit (their policy changed since, say): left as they were, and
     /// logged.
@@ -185,6 +189,7 @@ fn view(year: YearView) -> CalendarYearView {
             moved: r.moved,
             windows_moved: r.windows_moved,
             forwarding_windows_moved: r.forwarding_windows_moved,
+            reminders_moved: r.reminders_moved,
             unexplained: r.unexplained,
         }),
     }

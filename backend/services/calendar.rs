@@ -132,6 +132,7 @@ pub async fn set_year(
             moved = recomputed.moved,
             windows_moved = recomputed.windows_moved,
             forwarding_windows_moved = recomputed.forwarding_windows_moved,
+            reminders_moved = recomputed.reminders_moved,
             unexplained = recomputed.unexplained,
             "the calendar edit moved deadlines"
         );

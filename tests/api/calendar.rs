@@ -73,7 +73,7 @@ async fn a_day_off_by_decree_moves_the_deadlines_of_open_appeals_that_crossed_it
     let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
     assert_eq!(
         edited["deadlines"],
-        json!({"replayed": 1, "moved": 1, "windows_moved": 0, "forwarding_windows_moved": 0, "unexplained": 0}),
+        json!({"replayed": 1, "moved": 1, "windows_moved": 0, "forwarding_windows_moved": 0, "reminders_moved": 0, "unexplained": 0}),
         "{edited}"
     );
     let listed: Value =
@@ -105,6 +105,13 @@ async fn a_day_off_by_decree_moves_the_deadlines_of_open_appeals_that_crossed_it
     let pending: Vec<_> = deadlines.iter().filter(|j| j.status == "pending").collect();
     assert_eq!(pending.len(), 1, "{deadlines:?}");
     assert_eq!(pending[0].run_at, new_due + chrono::Duration::seconds(1));
+    // Its reminders are planned on the edited calendar: the first working day before the new
+    // last day is Monday 16 (Tuesday 17 is off now), the third Thursday 12, at 09:00 local.
+    assert_eq!(
+        pending_reminders(&desk, &before).await,
+        [at_nine(2026, 3, 12), at_nine(2026, 3, 16)],
+        "not Friday 13 and the day off"
+    );
     desk.run_at(old_due + chrono::Duration::seconds(1)).await;
     assert!(desk.events(&before, "overdue").await.is_empty(), "not late on the day off");
     desk.run_at(new_due + chrono::Duration::seconds(1)).await;
@@ -120,6 +127,55 @@ async fn a_day_off_by_decree_moves_the_deadlines_of_open_appeals_that_crossed_it
     assert_eq!(instant(&after["due_at"]), new_due, "the period ends on the next working day");
 }
 
+/// The run times of the appeal's pending reminders, soonest first.
+async fn pending_reminders(desk: &Desk, appeal: &Value) -> Vec<chrono::DateTime<Utc>> {
+    let jobs = desk.jobs(appeal, "reminder").await;
+    let mut times: Vec<_> = jobs.iter().filter(|j| j.status == "pending").map(|j| j.run_at).collect();
+    times.sort();
+    times
+}
+
+/// 09:00 in Dushanbe (UTC+5) on the day given.
+fn at_nine(year: i32, month: u32, day: u32) -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(year, month, day, 4, 0, 0).unwrap()
+}
+
+#[tokio::test]
+async fn a_day_off_between_the_reminders_and_a_deadline_that_stays_moves_the_reminders_only() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    let due = Utc.with_ymd_and_hms(2026, 3, 17, 18, 59, 59).unwrap();
+    assert_eq!(instant(&appeal["due_at"]), due);
+    assert_eq!(pending_reminders(&desk, &appeal).await, [at_nine(2026, 3, 12), at_nine(2026, 3, 16)]);
+
+    // Monday 16 off: the 15 calendar days still end on Tuesday 17, a working day, but the
+    // working days before it are now Friday 13 and, third, Wednesday 11.
+    let admin = desk.app.admin().await;
+    let edited = decree_days_off(&desk.app, &admin, &["2026-03-16"]).await;
+    assert_eq!(
+        edited["deadlines"],
+        json!({"replayed": 1, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 0, "reminders_moved": 2, "unexplained": 0}),
+        "{edited}"
+    );
+    assert_eq!(instant(&desk.get(&appeal).await["due_at"]), due, "the deadline stays");
+    assert_eq!(pending_reminders(&desk, &appeal).await, [at_nine(2026, 3, 11), at_nine(2026, 3, 13)]);
+    assert!(desk.events(&appeal, "recompute_deadline").await.is_empty(), "nothing the timeline shows moved");
+    assert!(desk.mail_to_citizen("dates_changed").await.is_empty(), "nor anything the citizen was told");
+
+    // The official is reminded on the new days, once each.
+    desk.run_at(at_nine(2026, 3, 11)).await;
+    assert_eq!(desk.events(&appeal, "remind").await.len(), 1);
+    desk.run_at(at_nine(2026, 3, 12)).await;
+    assert_eq!(desk.events(&appeal, "remind").await.len(), 1, "not again on the old day");
+    desk.run_at(at_nine(2026, 3, 13)).await;
+    assert_eq!(desk.events(&appeal, "remind").await.len(), 2);
+
+    // Saving the year again moves nothing.
+    let admin = desk.signed_in(&admin).await;
+    let again = decree_days_off(&desk.app, &admin, &[]).await;
+    assert_eq!(again["deadlines"]["reminders_moved"], 0, "{again}");
+}
+
 #[tokio::test]
 async fn a_deadline_already_missed_stays_missed_when_its_last_day_is_made_a_day_off() {
     let desk = Desk::open().await;
@@ -132,7 +188,7 @@ async fn a_deadline_already_missed_stays_missed_when_its_last_day_is_made_a_day_
     let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
     assert_eq!(
         edited["deadlines"],
-        json!({"replayed": 0, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 0, "unexplained": 0}),
+        json!({"replayed": 0, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 0, "reminders_moved": 0, "unexplained": 0}),
         "{edited}"
     );
     assert_eq!(instant(&desk.get(&appeal).await["due_at"]), due, "late as it was");
@@ -171,7 +227,7 @@ async fn the_citizens_open_windows_move_with_a_day_off_by_decree() {
     // The appeal awaiting the citizen is open: its paused deadline moves as well.
     assert_eq!(
         edited["deadlines"],
-        json!({"replayed": 1, "moved": 1, "windows_moved": 2, "forwarding_windows_moved": 0, "unexplained": 0}),
+        json!({"replayed": 1, "moved": 1, "windows_moved": 2, "forwarding_windows_moved": 0, "reminders_moved": 0, "unexplained": 0}),
         "{edited}"
     );
 
@@ -225,7 +281,7 @@ async fn the_agencys_forwarding_window_moves_with_a_day_off_by_decree_and_only_s
     let edited = decree_days_off(&desk.app, &admin, &["2026-03-04"]).await;
     assert_eq!(
         edited["deadlines"],
-        json!({"replayed": 1, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 1, "unexplained": 0}),
+        json!({"replayed": 1, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 1, "reminders_moved": 0, "unexplained": 0}),
         "{edited}"
     );
     assert_eq!(window().await, (at(11) + chrono::Duration::seconds(1), at(11)));
@@ -263,7 +319,7 @@ async fn a_deadline_its_timeline_does_not_give_is_left_as_it_is_and_counted() {
     let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
     assert_eq!(
         edited["deadlines"],
-        json!({"replayed": 1, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 0, "unexplained": 1})
+        json!({"replayed": 1, "moved": 0, "windows_moved": 0, "forwarding_windows_moved": 0, "reminders_moved": 0, "unexplained": 1})
     );
     assert_eq!(instant(&desk.get(&filed).await["due_at"]), odd);
     assert!(desk.events(&filed, "recompute_deadline").await.is_empty());

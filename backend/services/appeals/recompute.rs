@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::stored_instant;
 use crate::app::App;
 use crate::domain::calendar::BusinessCalendar;
-use crate::domain::deadline::{self, DeadlineStep};
+use crate::domain::deadline::{self, DeadlineStep, ReminderOffset};
 use crate::domain::lifecycle::{Status, Visibility};
 use crate::services::scheduler::JobKind;
 use crate::services::{ServiceError, notices};
@@ -41,6 +41,9 @@ pub struct Recomputed {
     pub windows_moved: u64,
     /// Open windows of agencies to forward an appeal they are not competent for, moved.
     pub forwarding_windows_moved: u64,
+    /// Pending reminders of deadlines the edit left where they were, moved to their working
+    /// day on the edited calendar.
+    pub reminders_moved: u64,
     /// Appeals whose timeline does not give their stored deadline on the calendar before the
     /// edit (their policy changed since, say): left as they are, for a person to look at.
     pub unexplained: u64,
@@ -112,8 +115,13 @@ pub(crate) async fn after_calendar_edit(
                 }
                 continue;
             }
-            let Some(due) = replayed(after).filter(|due| *due != appeal.due_at) else { continue };
-            move_deadline(app, txn, &agencies, appeal, due, admin, now).await?;
+            let Some(due) = replayed(after).filter(|due| *due != appeal.due_at) else {
+                if appeal.paused_at.is_none() && reminders_move(policy, (before, after), appeal.due_at) {
+                    done.reminders_moved += move_reminders(app, txn, policy, after, appeal.id, now).await?;
+                }
+                continue;
+            };
+            move_deadline(app, txn, after, &agencies, appeal, due, admin, now).await?;
             moved.insert(appeal.id);
             done.moved += 1;
         }
@@ -264,11 +272,61 @@ fn passed(appeal: &Appeal, now: DateTime<Utc>) -> bool {
     }
 }
 
+/// Whether a reminder of a deadline at `due` falls at another time on `after` than on
+/// `before`: one counted in working days before the last day moves when a day between them
+/// changes, though the last day stays.
+fn reminders_move(
+    policy: &deadline::DeadlinePolicy,
+    (before, after): (&BusinessCalendar, &BusinessCalendar),
+    due: DateTime<Utc>,
+) -> bool {
+    policy.reminders.iter().any(|offset| {
+        deadline::reminder_at(policy, before, *offset, due)
+            != deadline::reminder_at(policy, after, *offset, due)
+    })
+}
+
+/// Moves the appeal's pending reminders to their time on `after`, each for the deadline and
+/// offset its job names; returns how many moved. One whose new time has passed runs at the
+/// next pass: its working day is today (or was, in a backlog). No event: the reminders are
+/// the agency's, and the timeline records those sent.
+async fn move_reminders(
+    app: &App,
+    txn: &DatabaseTransaction,
+    policy: &deadline::DeadlinePolicy,
+    after: &BusinessCalendar,
+    appeal_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    // Held from here to the commit, as for any change to the appeal's jobs.
+    if appeals::lock(txn, app.db.backend(), appeal_id).await?.is_none() {
+        return Ok(0);
+    }
+    let mut moved = 0;
+    let reminders = jobs::of_appeal(txn, appeal_id)
+        .await?
+        .into_iter()
+        .filter(|job| job.status == jobs::PENDING && JobKind::parse(&job.kind) == Some(JobKind::Reminder));
+    for job in reminders {
+        let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+        let due = payload["due_at"].as_str().and_then(|at| at.parse::<DateTime<Utc>>().ok());
+        let offset = payload["offset"].as_str().and_then(|o| ReminderOffset::parse(o).ok());
+        let (Some(due), Some(offset)) = (due, offset) else { continue };
+        let at = stored_instant(deadline::reminder_at(policy, after, offset, due));
+        if at != job.run_at && jobs::reschedule(txn, job.id, at, &payload, now).await? {
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
 /// Moves the appeal's deadline to `due`: the row (held until the commit), a public event, the
-/// report figures and the reminders and deadline job.
+/// report figures and the reminders and deadline job, planned on `calendar` (the edited one).
+#[allow(clippy::too_many_arguments)]
 async fn move_deadline(
     app: &App,
     txn: &DatabaseTransaction,
+    calendar: &BusinessCalendar,
     agencies: &[crate::store::agencies::Agency],
     appeal: &Appeal,
     due: DateTime<Utc>,
@@ -296,7 +354,7 @@ async fn move_deadline(
     let event = events::append(txn, recorded(appeal, admin, Visibility::Public, now, data)).await?;
     let mut writes = Deferred::new();
     crate::services::reports::track(txn, &mut writes, agencies, &updated, &event).await?;
-    crate::services::scheduler::plan(app, &mut writes, Some(appeal), &updated, now);
+    crate::services::scheduler::plan_on(app, calendar, &mut writes, Some(appeal), &updated, now);
     tell_applicant(app, txn, &mut writes, agencies, &updated, &event).await?;
     writes.flush(txn).await?;
     Ok(())

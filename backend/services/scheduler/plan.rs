@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::kind::{self, JobKind};
 use crate::app::App;
+use crate::domain::calendar::BusinessCalendar;
 use crate::domain::deadline;
 use crate::domain::lifecycle::Status;
 use crate::store::appeals::Appeal;
@@ -28,10 +29,22 @@ use crate::store::jobs::{self, NewJob};
 /// every key scheduled is one its kind's supersede keeps, and a kind is superseded with
 /// nothing kept only when none of it is scheduled.
 pub fn plan(app: &App, writes: &mut Deferred, before: Option<&Appeal>, after: &Appeal, now: DateTime<Utc>) {
+    let current = app.jurisdiction.calendar.current();
+    plan_on(app, &current, writes, before, after, now);
+}
+
+/// [`plan`] on `calendar` instead of the one in force: for an edit of the calendar, whose
+/// transaction plans on the edited calendar before it is put in force.
+pub fn plan_on(
+    app: &App,
+    calendar: &BusinessCalendar,
+    writes: &mut Deferred,
+    before: Option<&Appeal>,
+    after: &Appeal,
+    now: DateTime<Utc>,
+) {
     let jurisdiction = &app.jurisdiction;
     let policy = jurisdiction.policy(&after.deadline_policy, &app.settings.appeals.default_policy);
-    let current = jurisdiction.calendar.current();
-    let calendar = &*current;
     let Ok(status) = after.status.parse::<Status>() else { return };
     let was = before.and_then(|b| b.status.parse::<Status>().ok());
     let id = after.id;
