@@ -6,6 +6,12 @@
 \pset format unaligned
 \pset tuples_only on
 \pset fieldsep ' '
+-- Every set operation below is a join (hash, semi or anti), never a subquery run per row: a
+-- NOT IN over more keys than work_mem holds is run unhashed, once per appeal, and the check
+-- of 150,000 acknowledgements then ran for hours. The statistics may also be stale (a crash of
+-- PostgreSQL resets the counts that trigger autoanalyze), hence the ANALYZE.
+SET work_mem = '64MB';
+ANALYZE fault_acks, appeals, appeal_events, idempotency_keys, jobs, outbox, appeal_stints;
 WITH acked AS (
     SELECT * FROM fault_acks WHERE phase = :phase
 ), marked AS (
@@ -15,7 +21,7 @@ WITH acked AS (
 ), keyed AS (
     -- The acknowledged keys with their record (a join on the key alone: the table's index is
     -- on (scope, key), and a lookup per acknowledgement would read the table each time).
-    SELECT a.key FROM acked a JOIN idempotency_keys i ON i.key = a.key
+    SELECT DISTINCT a.key FROM acked a JOIN idempotency_keys i ON i.key = a.key
     WHERE CASE WHEN a.guest THEN i.scope LIKE 'guest:%' ELSE i.scope = 'user:' || a.user_id END
       AND i.response_body LIKE '%' || a.appeal_id || '%'
 ), per_ack AS (
@@ -23,14 +29,14 @@ WITH acked AS (
         EXISTS (SELECT 1 FROM appeals ap WHERE ap.id = a.appeal_id
                 AND replace(ap.tracking_number, '-', '') = replace(a.tracking_number, '-', '')) AS has_appeal,
         EXISTS (SELECT 1 FROM appeal_events e WHERE e.appeal_id = a.appeal_id AND e.action = 'file' AND e.seq = 1) AS has_event,
-        a.key IN (SELECT key FROM keyed) AS has_key,
+        k.key IS NOT NULL AS has_key,
         EXISTS (SELECT 1 FROM jobs j WHERE j.appeal_id = a.appeal_id AND j.kind = 'deadline') AS has_deadline_job,
         EXISTS (SELECT 1 FROM jobs j WHERE j.appeal_id = a.appeal_id AND j.kind = 'forwarding_window') AS has_forwarding_job,
         EXISTS (SELECT 1 FROM outbox o WHERE o.appeal_id = a.appeal_id AND o.template = 'appeal_received') AS has_mail,
         (NOT a.guest OR EXISTS (SELECT 1 FROM outbox o WHERE o.appeal_id = a.appeal_id
                                 AND o.template = 'guest_access_code')) AS has_code_mail,
         EXISTS (SELECT 1 FROM appeal_stints s WHERE s.appeal_id = a.appeal_id) AS has_stint
-    FROM acked a
+    FROM acked a LEFT JOIN keyed k ON k.key = a.key
 ), dup_keys AS (
     -- More than one appeal carrying one acknowledged key.
     SELECT m.key, count(*) AS n FROM marked m WHERE m.key IN (SELECT key FROM acked)
@@ -58,4 +64,4 @@ SELECT
     'duplicate_rows=' || (SELECT coalesce(sum(greatest(extra, 0)), 0) FROM dup_rows),
     'keys_acked_twice=' || (SELECT count(*) - count(DISTINCT key) FROM acked),
     'unacknowledged_appeals=' || (SELECT count(*) FROM marked m WHERE m.key IS NOT NULL
-                                  AND m.key NOT IN (SELECT key FROM fault_acks));
+                                  AND NOT EXISTS (SELECT 1 FROM fault_acks f WHERE f.key = m.key));

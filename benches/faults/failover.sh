@@ -8,17 +8,21 @@
 #    (benches/faults/filer.py; the in-process scheduler is off). Filing plans each appeal's
 #    jobs (services/scheduler/plan.rs): two or three reminders, the deadline, the forwarding
 #    window;
-# 2. moves every appeal's deadline and its jobs SHIFT_DAYS (default 45) into the past with SQL,
-#    in one transaction: appeals.due_at, the jobs' run_at and the due instant in the reminder
-#    and deadline jobs' payloads (the effects check that it still matches the appeal's), so
-#    every pending job is due; the due jobs are recorded in the table fault_due;
+# 2. moves the appeals' deadlines and their jobs into the past with SQL, in one transaction
+#    (appeals.due_at, the jobs' run_at and the due instant in the reminder and deadline jobs'
+#    payloads, which the effects check against the appeal's): half the appeals are late, their
+#    deadline SHIFT_DAYS (default 45) days past, so their deadline jobs escalate and their
+#    reminders, due too, are moot (a reminder after the deadline tells nobody anything); the
+#    other half is due in a day, so their reminders are due and remind, and their deadline
+#    jobs are not due. Every forwarding window is SHIFT_DAYS days past. The due jobs and the
+#    effect each must have are recorded in the table fault_due;
 # 3. starts workers A and B; when KILL_AT percent (default 30) of the due jobs are done, kills
 #    A with SIGKILL (the batch A was running rolls back, and the appeals it held are free at
 #    once); waits until B has run every due job;
 # 4. counts the effects (services/scheduler/effects.rs, batch.rs) per appeal against the due
-#    jobs: one internal "remind" event per reminder job, one "overdue" event and one
-#    escalations row per deadline job, one "forwarding_window_closed" event per forwarding
-#    job; prints who ran what, `murojiat audit verify`, and "lost: N, duplicated: M"; exits 1
+#    jobs: one internal "remind" event per reminder job of an appeal not yet late and none for
+#    a late one's, one "overdue" event and one escalations row per deadline job, one
+#    "forwarding_window_closed" event per forwarding job; prints who ran what, `murojiat audit verify`, and "lost: N, duplicated: M"; exits 1
 #    unless both are 0 and the audit passes.
 #
 # Usage: benches/faults/failover.sh [APPEALS] [KILL_AT]   (default 2500 appeals ≈ 10,000 jobs, 30%)
@@ -70,23 +74,31 @@ stop_pid "$SERVER_PID"; SERVER_PID=
 FILED=$(sql "SELECT count(*) FROM appeals")
 [[ $FILED == "$APPEALS" ]] || { echo "filed $FILED appeals instead of $APPEALS" >&2; exit 1; }
 
-echo "== moving $FILED deadlines and their jobs $SHIFT_DAYS days into the past"
+echo "== moving the deadlines of $FILED appeals and their jobs: half $SHIFT_DAYS days late, half due in a day"
 psql "$DB_URL" -qX -v ON_ERROR_STOP=1 <<SQL
 SET TimeZone = 'UTC';
 BEGIN;
-UPDATE appeals SET due_at = due_at - interval '$SHIFT_DAYS days';
-UPDATE jobs SET run_at = run_at - interval '$SHIFT_DAYS days',
-    payload = jsonb_set(payload::jsonb, '{due_at}',
-        to_jsonb((payload::jsonb->>'due_at')::timestamptz - interval '$SHIFT_DAYS days'))::text
-    WHERE status = 'pending' AND kind IN ('reminder', 'deadline');
+CREATE TABLE fault_late AS SELECT id FROM appeals ORDER BY id LIMIT (SELECT count(*) / 2 FROM appeals);
+CREATE TABLE fault_shift AS SELECT id, CASE WHEN id IN (SELECT id FROM fault_late)
+    THEN interval '$SHIFT_DAYS days' ELSE due_at - now() - interval '1 day' END AS shift FROM appeals;
+UPDATE appeals a SET due_at = a.due_at - s.shift FROM fault_shift s WHERE s.id = a.id;
+UPDATE jobs j SET run_at = j.run_at - s.shift,
+    payload = jsonb_set(j.payload::jsonb, '{due_at}',
+        to_jsonb((j.payload::jsonb->>'due_at')::timestamptz - s.shift))::text
+    FROM fault_shift s WHERE s.id = j.appeal_id AND j.status = 'pending' AND j.kind IN ('reminder', 'deadline');
 UPDATE jobs SET run_at = run_at - interval '$SHIFT_DAYS days'
     WHERE status = 'pending' AND kind = 'forwarding_window';
-CREATE TABLE fault_due AS SELECT id, kind, appeal_id FROM jobs WHERE status = 'pending' AND run_at <= now();
+CREATE TABLE fault_due AS SELECT j.id, j.kind, j.appeal_id, CASE
+        WHEN j.kind = 'reminder' AND j.appeal_id IN (SELECT id FROM fault_late) THEN NULL
+        WHEN j.kind = 'reminder' THEN 'remind' WHEN j.kind = 'deadline' THEN 'overdue'
+        ELSE 'forwarding_window_closed' END AS effect
+    FROM jobs j WHERE j.status = 'pending' AND j.run_at <= now();
 COMMIT;
 SQL
 DUE=$(sql "SELECT count(*) FROM fault_due")
 NOT_DUE=$(sql "SELECT count(*) FROM jobs WHERE status = 'pending' AND run_at > now()")
-echo "  due jobs: $DUE ($(sql "SELECT string_agg(kind || ' ' || n, ', ') FROM (SELECT kind, count(*) n FROM fault_due GROUP BY 1 ORDER BY 1) k")); pending and not due: $NOT_DUE"
+MOOT=$(sql "SELECT count(*) FROM fault_due WHERE effect IS NULL")
+echo "  due jobs: $DUE ($(sql "SELECT string_agg(kind || ' ' || n, ', ') FROM (SELECT kind, count(*) n FROM fault_due GROUP BY 1 ORDER BY 1) k")), of which $MOOT reminders of late appeals; pending and not due: $NOT_DUE"
 
 done_jobs() { sql "SELECT count(*) FROM jobs j JOIN fault_due d USING (id) WHERE j.status <> 'pending'"; }
 
@@ -122,9 +134,7 @@ STATUSES=$(sql "SELECT string_agg(status || ' ' || n, ', ') FROM (SELECT j.statu
     JOIN fault_due d USING (id) GROUP BY 1 ORDER BY 1) s")
 read -r LOST DUP < <(sql "
 WITH expected AS (
-    SELECT appeal_id, CASE kind WHEN 'reminder' THEN 'remind' WHEN 'deadline' THEN 'overdue'
-        ELSE 'forwarding_window_closed' END AS effect, count(*) AS n
-    FROM fault_due GROUP BY 1, 2
+    SELECT appeal_id, effect, count(*) AS n FROM fault_due WHERE effect IS NOT NULL GROUP BY 1, 2
     UNION ALL
     SELECT appeal_id, 'escalation', count(*) FROM fault_due WHERE kind = 'deadline' GROUP BY 1
 ), actual AS (
