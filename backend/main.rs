@@ -360,9 +360,10 @@ async fn seed_demo_appeals(
     bar.finish();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "Seeded {} appeals and {} events in {secs:.1} s ({:.0} appeals/s).",
+        "Seeded {} appeals, {} events and {} jobs still ahead in {secs:.1} s ({:.0} appeals/s).",
         seeded.appeals,
         seeded.events,
+        seeded.jobs,
         seeded.appeals as f64 / secs.max(0.001)
     );
     app.db.clone().close().await;

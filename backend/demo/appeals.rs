@@ -20,10 +20,12 @@ use crate::domain::deadline;
 use crate::domain::role::Role;
 use crate::domain::tracking::{TrackingNumber, format_registration_number};
 use crate::services::appeals::stored_instant;
-use crate::services::{ServiceError, reports};
+use crate::services::{ServiceError, reports, scheduler};
 use crate::store::agencies::{self, Agency};
 use crate::store::appeals::{self, Appeal};
+use crate::store::deferred::Deferred;
 use crate::store::events::{self, Event, GENESIS};
+use crate::store::jobs::{self, NewJob};
 use crate::store::reference::{self, Category, Territory};
 use crate::store::{counters, users};
 use crate::store::{stints, tallies};
@@ -38,6 +40,8 @@ const BUSY_SHARE: f64 = 0.2;
 pub struct SeededAppeals {
     pub appeals: u64,
     pub events: u64,
+    /// Jobs still ahead of the appeals (see [`scheduler::pending_as_stored`]).
+    pub jobs: u64,
 }
 
 /// Inserts `count` demo appeals dated over the year before the clock's now. Seeds the demo
@@ -85,7 +89,20 @@ pub async fn seed_appeals(
             rows.push(draft.appeal);
         }
         seeded.events += chain.len() as u64;
+        // The jobs still ahead, as if each appeal had lived through its history here: its
+        // reminders and deadline, an open window. Nothing already due: missed deadlines and
+        // closed windows of the past were not run, and are not run now.
+        let calendar = app.jurisdiction.calendar.current();
+        let ahead: Vec<NewJob> = rows
+            .iter()
+            .flat_map(|appeal| scheduler::pending_as_stored(app, &calendar, appeal, now))
+            .collect();
+        seeded.jobs += ahead.len() as u64;
+        let mut writes = Deferred::new();
+        // Each INSERT within the databases' limits on bound values (13 a job).
+        writes.extend(ahead.chunks(2_000).filter_map(|chunk| jobs::scheduling(chunk.to_vec(), now)));
         appeals::insert_many(&txn, rows).await.map_err(ServiceError::from)?;
+        writes.flush(&txn).await.map_err(ServiceError::from)?;
         events::insert_chains(&txn, chain).await.map_err(ServiceError::from)?;
         let counted = stints::insert_many(&txn, &stays, |id| reports::time_zone(&world.agencies, id))
             .await

@@ -4,9 +4,12 @@
 use std::collections::{BTreeMap, HashSet};
 
 use murojiat::demo::appeals::seed_appeals;
+use murojiat::domain::deadline;
 use murojiat::services::audit::{self, AuditReport};
 use murojiat::services::reports;
-use murojiat::store::entity::{appeal, registration_counter};
+use murojiat::services::scheduler::Scheduler;
+use murojiat::store::entity::{appeal, job, registration_counter};
+use murojiat::store::jobs;
 use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::support::reports::{stored_stints, stored_tallies};
@@ -60,4 +63,61 @@ async fn seeded_appeals_verify_and_are_numbered_per_agency_and_year_without_gaps
         let counter = counters.iter().find(|c| c.agency_id == agency && c.year.to_string() == year).unwrap();
         assert_eq!(counter.last as usize, seqs.len());
     }
+}
+
+/// The seeded appeals have the jobs a lived history would have left ahead of them, and none
+/// that is due: a scheduler started on the seeded database reminds and escalates as the
+/// deadlines come, and alerts nobody about the past.
+#[tokio::test]
+async fn seeded_appeals_have_their_jobs_ahead_and_none_due() {
+    let app = spawn_app().await;
+    let config = app.app.settings.config_dir.clone();
+    let seeded = seed_appeals(&app.app, &config, 400, 11, &|_| {}).await.unwrap();
+    let now = app.app.clock.now();
+    let rows = appeal::Entity::find().all(app.db.conn()).await.unwrap();
+    let all = job::Entity::find().all(app.db.conn()).await.unwrap();
+    assert_eq!(all.len() as u64, seeded.jobs);
+    assert!(all.iter().all(|j| j.status == jobs::PENDING && j.run_at > now), "nothing due, nothing run");
+
+    let of = |appeal: &appeal::Model, kind: &str| -> Vec<job::Model> {
+        all.iter().filter(|j| j.appeal_id == Some(appeal.id) && j.kind == kind).cloned().collect()
+    };
+    let mut watched = 0;
+    for a in &rows {
+        let deadline = of(a, "deadline");
+        let open_and_running =
+            matches!(a.status.as_str(), "registered" | "in_progress") && a.paused_at.is_none();
+        if open_and_running && deadline::overdue_at(a.due_at) > now {
+            watched += 1;
+            assert_eq!(deadline.len(), 1, "{}: {deadline:?}", a.id);
+            assert_eq!(deadline[0].run_at, deadline::overdue_at(a.due_at));
+            assert!(of(a, "reminder").iter().all(|r| r.run_at < a.due_at));
+        } else {
+            assert!(
+                deadline.is_empty() && of(a, "reminder").is_empty(),
+                "{}: {} {}",
+                a.id,
+                a.status,
+                a.due_at
+            );
+        }
+        let windows = ["forwarding_window", "citizen_reply", "contest_window"].map(|kind| of(a, kind).len());
+        let may_have = match a.status.as_str() {
+            "registered" => [1, 0, 0],
+            "awaiting_citizen" => [0, 1, 0],
+            "answered" => [0, 0, 1],
+            _ => [0, 0, 0],
+        };
+        assert!(
+            windows.iter().zip(may_have).all(|(has, may)| *has <= may),
+            "{}: {} {windows:?}",
+            a.id,
+            a.status
+        );
+    }
+    assert!(watched > 0, "some seeded deadlines are still ahead");
+    assert!(all.iter().any(|j| j.kind == "contest_window"), "some answers can still be contested");
+
+    let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
+    assert_eq!(report.claimed, 0, "a scheduler started now has nothing to catch up on");
 }

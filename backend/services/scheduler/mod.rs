@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 pub use effects::Outcome;
 pub use kind::JobKind;
-pub use plan::{plan, plan_on};
+pub use plan::{pending_as_stored, plan, plan_on};
 
 use crate::app::App;
 use crate::config::SchedulerSettings;
