@@ -110,7 +110,8 @@ pub fn plan_on(
 /// through it at the time the appeal records (its registration as its arrival, `paused_at`
 /// as the request for information, `answered_at` as the answer). Jobs that would already
 /// have run (a missed deadline, a closed window) are left out: they were not run, and
-/// running them now would alert about the past.
+/// running them now would alert about the past. So is a forwarding window once the agency
+/// took the appeal up (past `registered`), which would run to no effect.
 pub fn pending_as_stored(
     app: &App,
     calendar: &BusinessCalendar,
