@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::stored_instant;
 use crate::app::App;
 use crate::domain::calendar::BusinessCalendar;
-use crate::domain::deadline::{self, DeadlineStep, ReminderOffset};
+use crate::domain::deadline::{self, DeadlineStep};
 use crate::domain::lifecycle::{Status, Visibility};
 use crate::services::scheduler::JobKind;
 use crate::services::{ServiceError, notices};
@@ -303,16 +303,10 @@ async fn move_reminders(
         return Ok(0);
     }
     let mut moved = 0;
-    let reminders = jobs::of_appeal(txn, appeal_id)
-        .await?
-        .into_iter()
-        .filter(|job| job.status == jobs::PENDING && JobKind::parse(&job.kind) == Some(JobKind::Reminder));
-    for job in reminders {
-        let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
-        let due = payload["due_at"].as_str().and_then(|at| at.parse::<DateTime<Utc>>().ok());
-        let offset = payload["offset"].as_str().and_then(|o| ReminderOffset::parse(o).ok());
-        let (Some(due), Some(offset)) = (due, offset) else { continue };
+    for job in jobs::of_appeal(txn, appeal_id).await?.into_iter().filter(|job| job.status == jobs::PENDING) {
+        let Some((due, offset)) = crate::services::scheduler::reminder_of(&job) else { continue };
         let at = stored_instant(deadline::reminder_at(policy, after, offset, due));
+        let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
         if at != job.run_at && jobs::reschedule(txn, job.id, at, &payload, now).await? {
             moved += 1;
         }

@@ -37,6 +37,16 @@ pub(super) struct DuePayload {
     pub offset: Option<String>,
 }
 
+/// The deadline and offset a reminder job was planned for; `None` for another kind of job
+/// or a payload that does not read (one planned before offsets were kept).
+pub fn reminder_of(job: &Job) -> Option<(DateTime<Utc>, deadline::ReminderOffset)> {
+    if JobKind::parse(&job.kind) != Some(JobKind::Reminder) {
+        return None;
+    }
+    let p: DuePayload = payload(job).ok()?;
+    Some((p.due_at, deadline::ReminderOffset::parse(p.offset.as_deref()?).ok()?))
+}
+
 #[derive(Deserialize)]
 pub(super) struct ForwardingPayload {
     pub agency_id: uuid::Uuid,

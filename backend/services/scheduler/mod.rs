@@ -19,7 +19,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use tokio::sync::watch;
 
-pub use effects::Outcome;
+pub use effects::{Outcome, reminder_of};
 pub use kind::JobKind;
 pub use plan::{pending_as_stored, plan, plan_on};
 
