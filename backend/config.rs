@@ -49,6 +49,10 @@ pub struct AppealSettings {
     /// which routing ruleset is active before reading them again; a change made by another process takes effect here within
     /// this many seconds.
     pub reference_cache_secs: u64,
+    /// How long after a calendar edit its recheck runs (moving what another process set on
+    /// the calendar before the edit while it had not read it yet); longer than
+    /// `reference_cache_secs`.
+    pub calendar_recheck_secs: u64,
     /// How long an Idempotency-Key is remembered before housekeeping deletes it.
     pub idempotency_retention_hours: u64,
 }
@@ -261,6 +265,15 @@ impl Settings {
     }
 
     fn check(self) -> Result<Self, ConfigError> {
+        if self.appeals.calendar_recheck_secs <= self.appeals.reference_cache_secs {
+            return Err(ConfigError::Rejected {
+                key: "appeals.calendar_recheck_secs",
+                reason: format!(
+                    "must be longer than appeals.reference_cache_secs ({} s): the recheck looks at what other processes set before they read the edited calendar",
+                    self.appeals.reference_cache_secs
+                ),
+            });
+        }
         if self.auth.leeway_secs > 30 {
             return Err(ConfigError::Rejected {
                 key: "auth.leeway_secs",
@@ -388,6 +401,20 @@ mod tests {
             .extract_checked()
             .unwrap_err();
         assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn a_calendar_recheck_not_after_the_reference_cache_is_refused() {
+        let with = |recheck: u64| {
+            Settings::figment(&config_dir(), "test")
+                .unwrap()
+                .merge(figment::providers::Serialized::default("appeals.reference_cache_secs", 30))
+                .merge(figment::providers::Serialized::default("appeals.calendar_recheck_secs", recheck))
+                .extract_checked()
+        };
+        let err = with(30).unwrap_err();
+        assert!(err.to_string().contains("appeals.calendar_recheck_secs"), "{err}");
+        assert!(with(31).is_ok());
     }
 
     #[test]

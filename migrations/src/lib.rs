@@ -72,6 +72,7 @@ mod m20261202_000016_unalerted_escalations;
 mod m20261202_000017_jobs_claimed_by_appeal;
 mod m20261202_000018_jobs_pages_filled;
 mod m20261203_000019_escalation_per_agency;
+mod m20261203_000020_calendar_rechecks;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -99,6 +100,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000017_jobs_claimed_by_appeal::Migration),
             Box::new(m20261202_000018_jobs_pages_filled::Migration),
             Box::new(m20261203_000019_escalation_per_agency::Migration),
+            Box::new(m20261203_000020_calendar_rechecks::Migration),
         ]
     }
 }

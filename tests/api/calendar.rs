@@ -380,3 +380,193 @@ async fn another_process_puts_an_edit_in_force_when_it_next_reads_the_calendar()
     assert!(!other.jurisdiction.calendar.current().is_working_day(day));
     assert!(!calendar::refresh(&other).await.unwrap(), "read once, in force until the next edit");
 }
+
+/// Another process files on the calendar before the edit until it next reads the calendar:
+/// the edit's recheck, `appeals.calendar_recheck_secs` later, moves that appeal's deadline
+/// and reminders as the edit moved the others, leaves the ones the edit moved, and runs once.
+#[tokio::test]
+async fn the_edits_recheck_moves_a_deadline_another_process_set_on_the_calendar_before_the_edit() {
+    let desk = Desk::open().await;
+    let old_due = Utc.with_ymd_and_hms(2026, 3, 17, 18, 59, 59).unwrap();
+    let new_due = Utc.with_ymd_and_hms(2026, 3, 18, 18, 59, 59).unwrap();
+    // The other process, serving on its own port; it reads the calendar again only when the
+    // test says so (its background read is an hour away).
+    let mut settings = desk.app.app.settings.clone();
+    settings.appeals.reference_cache_secs = 3_600;
+    let db = Db::connect(&settings.database).await.unwrap();
+    let other = App::assemble(settings, db, Arc::new(desk.app.clock.clone()), KeyRing::generate()).unwrap();
+    calendar::load(&other).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = murojiat::app::launch(other.clone(), listener).unwrap();
+    let there = |path: &str| format!("http://{}{path}", server.addr);
+
+    let first = desk.file().await;
+    let admin = desk.app.admin().await;
+    let edited = decree_days_off(&desk.app, &admin, &["2026-03-17"]).await;
+    assert_eq!(edited["deadlines"]["moved"], 1, "{edited}");
+    let edited_at = desk.app.clock_now();
+
+    // Filed through the other process right after the edit: on the calendar before it.
+    let client = reqwest::Client::new();
+    let login: Value = client
+        .post(there("/api/v1/auth/login"))
+        .json(&json!({ "email": desk.citizen.email, "password": crate::support::PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().expect("signed in at the other process");
+    let response = client
+        .post(there("/api/v1/appeals"))
+        .bearer_auth(token)
+        .json(&json!({
+            "kind": "complaint", "subject": "Оби нӯшокӣ нест", "category": "water", "region": "dushanbe",
+            "text": "Дар маҳаллаи мо се рӯз боз оби нӯшокӣ нест.", "language": "tg",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let late: Value = response.json().await.unwrap();
+    assert_eq!(instant(&late["due_at"]), old_due, "the other process has not read the edit");
+    assert_eq!(pending_reminders(&desk, &late).await, [at_nine(2026, 3, 12), at_nine(2026, 3, 16)]);
+
+    let recheck_at = edited_at + chrono::Duration::seconds(60);
+    let app = &desk.app.app;
+    let early = calendar::run_due_rechecks(app, recheck_at - chrono::Duration::seconds(1)).await.unwrap();
+    assert!(early.is_empty(), "not due yet: {early:?}");
+    assert_eq!(instant(&desk.get(&late).await["due_at"]), old_due);
+
+    desk.app.clock.set(recheck_at);
+    let ran = calendar::run_due_rechecks(app, recheck_at).await.unwrap();
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert_eq!(
+        (ran[0].year, ran[0].recomputed.moved, ran[0].recomputed.unexplained),
+        (2026, 1, 0),
+        "{ran:?}"
+    );
+    assert_eq!(ran[0].recomputed.replayed, 2, "both open appeals replayed: {ran:?}");
+
+    // The late appeal moved as the edit moved the first one: its row, its event, its email,
+    // its deadline job and reminders on the edited calendar.
+    assert_eq!(instant(&desk.get(&late).await["due_at"]), new_due);
+    let recorded = desk.events(&late, "recompute_deadline").await;
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].actor_id.map(|id| id.to_string()), Some(admin.user_id.clone()));
+    let data: Value = serde_json::from_str(&recorded[0].data).unwrap();
+    assert_eq!((instant(&data["due_at"]["before"]), instant(&data["due_at"]["after"])), (old_due, new_due));
+    assert_eq!(desk.mail_to_citizen("dates_changed").await.len(), 2, "one for each appeal");
+    let deadlines = desk.jobs(&late, "deadline").await;
+    let pending: Vec<_> = deadlines.iter().filter(|j| j.status == "pending").collect();
+    assert_eq!(pending.len(), 1, "{deadlines:?}");
+    assert_eq!(pending[0].run_at, new_due + chrono::Duration::seconds(1));
+    assert_eq!(pending_reminders(&desk, &late).await, [at_nine(2026, 3, 12), at_nine(2026, 3, 16)]);
+    // The first appeal, moved by the edit, stays as the edit left it.
+    assert_eq!(instant(&desk.get(&first).await["due_at"]), new_due);
+    assert_eq!(desk.events(&first, "recompute_deadline").await.len(), 1);
+
+    // Done once: a later pass finds nothing, and the row says what it did.
+    assert!(
+        calendar::run_due_rechecks(app, recheck_at + chrono::Duration::hours(1)).await.unwrap().is_empty()
+    );
+    let stored = murojiat::store::calendar::rechecks(desk.app.db.conn()).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].status.as_str(), stored[0].attempts), ("done", 1));
+    let outcome: Value = serde_json::from_str(stored[0].outcome.as_deref().unwrap()).unwrap();
+    assert_eq!(outcome["moved"], 1, "{outcome}");
+    drop(server);
+}
+
+/// An edit that changes no working day has nothing to recheck.
+#[tokio::test]
+async fn an_edit_that_changes_no_working_day_schedules_no_recheck() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let year: Value = app.get("/api/v1/admin/calendar/2026", admin.token()).await.json().await.unwrap();
+    let mut entries = year["entries"].as_array().unwrap().clone();
+    // Renaming a holiday changes no working day.
+    for entry in &mut entries {
+        if entry["date"] == "2026-03-08" {
+            entry["name_en"] = json!("International Women's Day (renamed)");
+        }
+    }
+    let response = app
+        .request(reqwest::Method::PUT, "/api/v1/admin/calendar/2026", admin.token())
+        .json(&json!({ "entries": entries }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(murojiat::store::calendar::rechecks(app.db.conn()).await.unwrap().is_empty());
+}
+
+/// A recheck that fails is retried after the scheduler's backoff and ends `failed`, with
+/// its error, once the attempts are used up; the others still run.
+#[tokio::test]
+async fn a_recheck_that_fails_is_retried_with_backoff_then_ends_failed() {
+    use murojiat::store::calendar::{rechecks, schedule_recheck};
+    use murojiat::store::entity::calendar_recheck;
+    use sea_orm::{ActiveModelTrait, Set};
+
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let now = app.clock_now();
+    let conn = app.db.conn();
+    let unchanged = murojiat::domain::calendar::YearTable { year: 2027, entries: Vec::new() };
+    let admin_id = admin.user_id.parse().unwrap();
+    schedule_recheck(conn, &unchanged, admin_id, now, now).await.unwrap();
+    schedule_recheck(conn, &unchanged, admin_id, now, now).await.unwrap();
+    let broken = rechecks(conn).await.unwrap().remove(0);
+    calendar_recheck::ActiveModel {
+        entries_before: Set("not a year".into()),
+        ..calendar_recheck::ActiveModel::from(broken.clone())
+    }
+    .update(conn)
+    .await
+    .unwrap();
+
+    let ran = calendar::run_due_rechecks(&app.app, now).await.unwrap();
+    assert_eq!(ran.len(), 1, "the good one ran: {ran:?}");
+    let settings = &app.app.settings.scheduler;
+    let mut at = now;
+    for attempt in 1..settings.max_attempts {
+        let stored = rechecks(conn).await.unwrap().into_iter().find(|r| r.id == broken.id).unwrap();
+        assert_eq!((stored.status.as_str(), stored.attempts), ("pending", attempt as i32));
+        assert!(stored.last_error.as_deref().unwrap().contains("unreadable"), "{stored:?}");
+        assert!(stored.due_at > at, "retried later: {stored:?}");
+        assert!(
+            calendar::run_due_rechecks(&app.app, stored.due_at - chrono::Duration::seconds(1))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        at = stored.due_at;
+        assert!(calendar::run_due_rechecks(&app.app, at).await.unwrap().is_empty());
+    }
+    let stored = rechecks(conn).await.unwrap().into_iter().find(|r| r.id == broken.id).unwrap();
+    assert_eq!((stored.status.as_str(), stored.attempts), ("failed", settings.max_attempts as i32));
+    assert!(calendar::run_due_rechecks(&app.app, at + chrono::Duration::days(30)).await.unwrap().is_empty());
+}
+
+/// The calendar's lock on the backend under test: on PostgreSQL a second transaction cannot
+/// take it while the first holds it, and can once the first has ended; on SQLite the write
+/// transaction is already the only writer, and the lock is always taken.
+#[tokio::test]
+async fn the_calendars_lock_is_held_by_one_transaction_at_a_time() {
+    use murojiat::store::{Backend, calendar as stored};
+    let app = spawn_app().await;
+    let backend = app.db.backend();
+    let first = app.db.write().await.unwrap();
+    stored::lock(&first, backend).await.unwrap();
+    if backend == Backend::Postgres {
+        let second = app.db.write().await.unwrap();
+        assert!(!stored::try_lock(&second, backend).await.unwrap(), "held by the first");
+        second.rollback().await.unwrap();
+    }
+    first.commit().await.unwrap();
+    let third = app.db.write().await.unwrap();
+    assert!(stored::try_lock(&third, backend).await.unwrap(), "free once the first ended");
+    third.rollback().await.unwrap();
+}

@@ -18,7 +18,7 @@ use murojiat::store::entity::{appeal, appeal_event, escalation, job};
 use murojiat::store::events::{self, NewEvent, Verified};
 use murojiat::store::jobs::{self, NewJob};
 use murojiat::store::users::{self, NewUser};
-use murojiat::store::{Backend, Db, agencies, escalations};
+use murojiat::store::{Backend, Db, agencies, calendar, escalations};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
     QueryTrait, Set, Statement,
@@ -527,16 +527,22 @@ async fn serve_runs_the_scheduler_in_process_when_enabled() {
     let due = start_instant() - Duration::days(1);
     let ids = insert_appeals(&app, 3, due).await;
     schedule_deadlines(&app, &ids, due).await;
-    // The background loop runs on its own task and counts its passes: wait (bounded) for two
-    // more, so at least one began after the jobs were written. Time does not move.
+    // A calendar edit's recheck due too: the loop runs it when it finds no job due.
+    let year = murojiat::domain::calendar::YearTable { year: 2027, entries: Vec::new() };
+    calendar::schedule_recheck(app.db.conn(), &year, Uuid::now_v7(), due, due).await.unwrap();
+    // The background loop runs on its own task and counts its passes: wait (bounded) for
+    // three more, so one began after the jobs were written (and ran them) and one after
+    // that (finding none, it ran the recheck). Time does not move.
     let mut passes = app.app.scheduler_passes.subscribe();
     let seen = *passes.borrow_and_update();
-    tokio::time::timeout(std::time::Duration::from_secs(20), passes.wait_for(|n| *n >= seen + 2))
+    tokio::time::timeout(std::time::Duration::from_secs(20), passes.wait_for(|n| *n >= seen + 3))
         .await
         .expect("the in-process scheduler makes passes")
         .expect("the scheduler is running");
     assert_eq!(jobs::count_with_status(app.db.conn(), jobs::DONE).await.unwrap(), 3);
     assert_eq!(escalation::Entity::find().count(app.db.conn()).await.unwrap(), 3);
+    let rechecks = calendar::rechecks(app.db.conn()).await.unwrap();
+    assert_eq!(rechecks.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(), ["done"]);
 }
 
 /// An active supervisor at `agency` with this address; the account's id.

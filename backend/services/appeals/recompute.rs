@@ -29,7 +29,7 @@ use crate::store::jobs;
 pub const ACTION: &str = "recompute_deadline";
 
 /// What [`after_calendar_edit`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Recomputed {
     /// Open appeals due on or after the first changed day, their deadlines not yet passed,
     /// whose timelines were replayed.
@@ -44,8 +44,9 @@ pub struct Recomputed {
     /// Pending reminders of deadlines the edit left where they were, moved to their working
     /// day on the edited calendar.
     pub reminders_moved: u64,
-    /// Appeals whose timeline does not give their stored deadline on the calendar before the
-    /// edit (their policy changed since, say): left as they are, for a person to look at.
+    /// Appeals whose timeline gives their stored deadline neither on the calendar before the
+    /// edit nor on the edited one (their policy changed since, say): left as they are, for a
+    /// person to look at.
     pub unexplained: u64,
 }
 
@@ -108,14 +109,17 @@ pub(crate) async fn after_calendar_edit(
                 app.jurisdiction.policy(&appeal.deadline_policy, &app.settings.appeals.default_policy);
             let steps = steps(&timeline);
             let replayed = |calendar| deadline::replay(policy, calendar, &steps).map(stored_instant);
-            if replayed(before) != Some(appeal.due_at) {
+            // Set on the edited calendar already (by a process that had the edit in force,
+            // when a recheck runs): it stays, but its reminders may have been planned before.
+            let on_after = replayed(after);
+            if on_after != Some(appeal.due_at) && replayed(before) != Some(appeal.due_at) {
                 done.unexplained += 1;
                 if unexplained.len() < 10 {
                     unexplained.push(appeal.id);
                 }
                 continue;
             }
-            let Some(due) = replayed(after).filter(|due| *due != appeal.due_at) else {
+            let Some(due) = on_after.filter(|due| *due != appeal.due_at) else {
                 if appeal.paused_at.is_none() && reminders_move(policy, (before, after), appeal.due_at) {
                     done.reminders_moved += move_reminders(app, txn, policy, after, appeal.id, now).await?;
                 }
@@ -199,15 +203,15 @@ async fn move_windows(
         let mut payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
         let instant = |key: &str| payload[key].as_str().and_then(|at| at.parse::<DateTime<Utc>>().ok());
         let (Some(start), Some(closes)) = (instant(window.start), instant(window.closes)) else { continue };
+        let new = stored_instant((window.closing)(policy, after, start));
+        if new == closes {
+            continue;
+        }
         if stored_instant((window.closing)(policy, before, start)) != closes {
             done.unexplained += 1;
             if unexplained.len() < 10 {
                 unexplained.push(appeal.id);
             }
-            continue;
-        }
-        let new = stored_instant((window.closing)(policy, after, start));
-        if new == closes {
             continue;
         }
         // Held from here to the commit, as for any change that appends to the timeline.

@@ -345,7 +345,7 @@ impl Scheduler {
             Err(err) => {
                 txn.rollback().await?;
                 let attempts = job.attempts.saturating_add(1);
-                let retry_at = self.retry_at(attempts, now);
+                let retry_at = retry_at(self.settings(), attempts, now);
                 tracing::warn!(job = %job.id, kind = %job.kind, attempts, error = %err, "job failed");
                 jobs::fail(batch, job.id, &self.owner, &err.to_string(), retry_at, now).await?;
                 if retry_at.is_some() {
@@ -371,19 +371,6 @@ impl Scheduler {
         Ok(idempotency::delete_recorded_before(self.app.db.conn(), cutoff).await?)
     }
 
-    /// When a job that failed its `attempts`-th attempt runs again: the base delay doubled
-    /// for each earlier attempt, capped; `None` once the attempts are used up.
-    pub fn retry_at(&self, attempts: i32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let settings = self.settings();
-        let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
-        if attempts >= settings.max_attempts {
-            return None;
-        }
-        let factor = 1u64.checked_shl(attempts.saturating_sub(1)).unwrap_or(u64::MAX);
-        let secs = settings.retry_base_secs.saturating_mul(factor).min(settings.retry_max_secs);
-        Some(now + TimeDelta::seconds(i64::try_from(secs).unwrap_or(i64::MAX)))
-    }
-
     /// Runs passes until `stop` turns true: after a pass that found work, the next starts at
     /// once (catching up after downtime); otherwise it waits the poll interval. A pass in
     /// progress finishes its current job before the loop stops.
@@ -406,6 +393,9 @@ impl Scheduler {
                         Ok(deleted) => tracing::info!(deleted, "expired idempotency keys deleted"),
                         Err(err) => tracing::error!(error = %err, "housekeeping failed"),
                     }
+                    if let Err(err) = crate::services::calendar::run_due_rechecks(&self.app, now).await {
+                        tracing::error!(error = %err, "the rechecks of calendar edits failed");
+                    }
                     idle
                 }
                 Err(err) => {
@@ -420,6 +410,18 @@ impl Scheduler {
         }
         tracing::info!(owner = %self.owner, "scheduler stopped");
     }
+}
+
+/// When background work that failed its `attempts`-th attempt runs again: the base delay
+/// doubled for each earlier attempt, capped; `None` once `scheduler.max_attempts` are used.
+pub fn retry_at(settings: &SchedulerSettings, attempts: i32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
+    if attempts >= settings.max_attempts {
+        return None;
+    }
+    let factor = 1u64.checked_shl(attempts.saturating_sub(1)).unwrap_or(u64::MAX);
+    let secs = settings.retry_base_secs.saturating_mul(factor).min(settings.retry_max_secs);
+    Some(now + TimeDelta::seconds(i64::try_from(secs).unwrap_or(i64::MAX)))
 }
 
 fn ms(d: Duration) -> f64 {

@@ -9,6 +9,7 @@ pub mod appeal_event;
 pub mod appeal_stint;
 pub mod attachment;
 pub mod calendar_entry;
+pub mod calendar_recheck;
 pub mod category;
 pub mod escalation;
 pub mod idempotency_key;
