@@ -142,18 +142,23 @@ pub async fn set_year(
     txn.commit().await?;
     app.jurisdiction.calendar.replace_stored(built, tables);
     if recomputed != Recomputed::default() {
-        tracing::info!(
-            year,
-            replayed = recomputed.replayed,
-            moved = recomputed.moved,
-            windows_moved = recomputed.windows_moved,
-            forwarding_windows_moved = recomputed.forwarding_windows_moved,
-            reminders_moved = recomputed.reminders_moved,
-            unexplained = recomputed.unexplained,
-            "the calendar edit moved deadlines"
-        );
+        log_moved(year, &recomputed, "the calendar edit moved deadlines");
     }
     Ok(YearView { recomputed: Some(recomputed), ..view(app, year, Some(table.entries)).await? })
+}
+
+/// Logs in one line what an edit of `year`, or its recheck, replayed and moved.
+fn log_moved(year: i32, recomputed: &Recomputed, message: &str) {
+    tracing::info!(
+        year,
+        replayed = recomputed.replayed,
+        moved = recomputed.moved,
+        windows_moved = recomputed.windows_moved,
+        forwarding_windows_moved = recomputed.forwarding_windows_moved,
+        reminders_moved = recomputed.reminders_moved,
+        unexplained = recomputed.unexplained,
+        "{message}"
+    );
 }
 
 /// How long after an edit its recheck runs: `appeals.calendar_recheck_secs`.
@@ -197,16 +202,7 @@ pub async fn run_due_rechecks(app: &App, now: DateTime<Utc>) -> Result<Vec<Reche
                 let outcome = serde_json::to_string(&recomputed).unwrap_or_default();
                 calendar::finish_recheck(&txn, recheck.id, &outcome, now).await?;
                 txn.commit().await?;
-                tracing::info!(
-                    year = recheck.year,
-                    replayed = recomputed.replayed,
-                    moved = recomputed.moved,
-                    windows_moved = recomputed.windows_moved,
-                    forwarding_windows_moved = recomputed.forwarding_windows_moved,
-                    reminders_moved = recomputed.reminders_moved,
-                    unexplained = recomputed.unexplained,
-                    "the recheck of a calendar edit ran"
-                );
+                log_moved(recheck.year, &recomputed, "the recheck of a calendar edit ran");
                 ran.push(Rechecked { year: recheck.year, recomputed });
             }
             Err(error) => {
