@@ -255,6 +255,9 @@ fn action_names(actions: &[Action]) -> Vec<String> {
 /// One step in an appeal's timeline.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
+    /// The step's number in the timeline as its reader sees it, from 1: staff see every
+    /// event of the appeal's record; a citizen or guest sees the public steps numbered in
+    /// order without gaps, so the numbers do not tell how many internal events there are.
     pub seq: i32,
     pub at: DateTime<Utc>,
     /// citizen | guest | official | supervisor | admin | system
@@ -276,7 +279,19 @@ pub struct EventView {
 const STAFF_ONLY_DATA: &[&str] = &["assignee", "deadline_policy", "ruleset_version", "rule_id"];
 
 impl EventView {
-    pub fn of(event: Event, staff: bool) -> Self {
+    /// The timeline `events` (oldest first, as the reader may see them) for staff or not.
+    pub fn timeline(events: Vec<Event>, staff: bool) -> Vec<Self> {
+        events
+            .into_iter()
+            .zip(1..)
+            .map(|(event, position)| {
+                let seq = if staff { event.seq } else { position };
+                Self { seq, ..Self::of(event, staff) }
+            })
+            .collect()
+    }
+
+    fn of(event: Event, staff: bool) -> Self {
         let mut data = serde_json::from_str(&event.data).unwrap_or(serde_json::Value::Null);
         if !staff && let Some(fields) = data.as_object_mut() {
             fields.retain(|key, _| !STAFF_ONLY_DATA.contains(&key.as_str()));

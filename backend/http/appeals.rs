@@ -223,7 +223,7 @@ async fn timeline(
 async fn timeline_for(app: &App, viewer: &Viewer, id: Uuid) -> Result<Json<Vec<EventView>>, ApiError> {
     let staff = reads::get(app, viewer, id).await?.level == ViewLevel::Staff;
     let events = reads::timeline(app, viewer, id).await?;
-    Ok(Json(events.into_iter().map(|e| EventView::of(e, staff)).collect()))
+    Ok(Json(EventView::timeline(events, staff)))
 }
 
 /// The lifecycle actions, as they appear in the path.

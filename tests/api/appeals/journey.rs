@@ -150,6 +150,9 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
         assert_eq!(event["visibility"], "public", "{event}");
         assert!(event.get("actor_id").is_none(), "{event}");
     }
+    // Numbered as the citizen sees them: no gap tells where the internal note was.
+    let seqs: Vec<i64> = citizen_view.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=7).collect::<Vec<_>>());
     let text = serde_json::to_string(&citizen_view).unwrap();
     assert!(!text.contains("vodokanal"), "the internal note leaked: {text}");
     assert_eq!(citizen_view[2]["data"]["message"], "Which house numbers are without water?");
