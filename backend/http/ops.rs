@@ -99,6 +99,13 @@ async fn metrics(State(app): State<App>) -> impl IntoResponse {
                 "Missed deadlines nobody was alerted to (no supervisor, assignee or agency address).",
                 &unalerted,
             );
+            family(
+                &mut text,
+                "murojiat_calendar_rechecks_failed",
+                "gauge",
+                "Calendar edits whose recheck of the deadlines other processes set meanwhile gave up.",
+                &[(String::new(), jobs.failed_calendar_rechecks)],
+            );
         }
         Err(error) => tracing::warn!(%error, "job counts unavailable for /metrics"),
     }

@@ -191,6 +191,14 @@ pub async fn recheck_failed(
     Ok(())
 }
 
+/// How many rechecks gave up (for `/metrics`): a scan of a table of one row per edit.
+pub async fn count_failed_rechecks(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    Ok(calendar_recheck::Entity::find()
+        .filter(calendar_recheck::Column::Status.eq(RECHECK_FAILED))
+        .count(db)
+        .await?)
+}
+
 /// Every recheck, oldest first (for tests and operators).
 pub async fn rechecks(db: &impl ConnectionTrait) -> Result<Vec<Recheck>, StoreError> {
     Ok(calendar_recheck::Entity::find()

@@ -547,6 +547,9 @@ async fn a_recheck_that_fails_is_retried_with_backoff_then_ends_failed() {
     }
     let stored = rechecks(conn).await.unwrap().into_iter().find(|r| r.id == broken.id).unwrap();
     assert_eq!((stored.status.as_str(), stored.attempts), ("failed", settings.max_attempts as i32));
+    // An operator sees it in /metrics.
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(metrics.lines().any(|l| l == "murojiat_calendar_rechecks_failed 1"), "{metrics}");
     assert!(calendar::run_due_rechecks(&app.app, at + chrono::Duration::days(30)).await.unwrap().is_empty());
 }
 

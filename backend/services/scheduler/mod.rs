@@ -109,15 +109,20 @@ pub struct JobCounts {
     /// Missed deadlines nobody was alerted to (no supervisor, assignee or agency address);
     /// it only grows, each step an agency to give a supervisor or an address.
     pub unalerted_escalations: u64,
+    /// Calendar edits whose recheck gave up (docs/deadlines.md, "The recheck"): deadlines
+    /// other processes set on the old calendar may still be on it.
+    pub failed_calendar_rechecks: u64,
 }
 
-/// The scheduler's counts at `now`: three index ranges, each as long as what it counts.
+/// The scheduler's counts at `now`: three index ranges, each as long as what it counts, and
+/// the few rechecks of calendar edits.
 pub async fn counts(app: &App, now: DateTime<Utc>) -> Result<JobCounts, SchedulerError> {
     let db = app.db.conn();
     Ok(JobCounts {
         due: jobs::count_due(db, now).await?,
         failed: jobs::count_failed(db).await?,
         unalerted_escalations: escalations::count_unalerted(db).await?,
+        failed_calendar_rechecks: crate::store::calendar::count_failed_rechecks(db).await?,
     })
 }
 
