@@ -100,9 +100,10 @@ pub async fn try_lock(db: &impl ConnectionTrait, backend: Backend) -> Result<boo
 
 /// The advisory lock key of [`lock`]: "calendar" in ASCII, so it is told apart from any
 /// other key in `pg_locks`.
-const CALENDAR_LOCK: i64 = 0x0063_616c_656e_6461;
+const CALENDAR_LOCK: i64 = 0x6361_6c65_6e64_6172;
 
-/// A recheck not yet done: see `services::calendar::run_due_rechecks`.
+/// A recheck's status: not yet run (see `services::calendar::run_due_rechecks`), run, or
+/// given up after the scheduler's attempts.
 pub const RECHECK_PENDING: &str = "pending";
 pub const RECHECK_DONE: &str = "done";
 pub const RECHECK_FAILED: &str = "failed";
