@@ -58,10 +58,16 @@ pub async fn watch(app: App, mut stop: tokio::sync::watch::Receiver<bool>) {
 }
 
 fn put_in_force(app: &App, tables: Vec<YearTable>) -> Result<(), ServiceError> {
-    let built = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables.clone())
-        .map_err(|e| ServiceError::Internal(format!("the stored calendar is inconsistent: {e}")))?;
+    let built = stored_calendar(app, tables.clone())?;
     app.jurisdiction.calendar.replace_stored(built, tables);
     Ok(())
+}
+
+/// The calendar that stored `tables` make under the jurisdiction's rules; stored tables that
+/// do not hold together are the server's fault, not the caller's.
+fn stored_calendar(app: &App, tables: Vec<YearTable>) -> Result<BusinessCalendar, ServiceError> {
+    BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables)
+        .map_err(|e| ServiceError::Internal(format!("the stored calendar is inconsistent: {e}")))
 }
 
 async fn tables_seeded(app: &App, txn: &sea_orm::DatabaseTransaction) -> Result<Vec<YearTable>, StoreError> {
@@ -115,8 +121,7 @@ pub async fn set_year(
     let mut tables = tables_seeded(app, &txn).await?;
     // The calendar as stored before the edit (another process may have edited it since this
     // one last read it), which the stored deadlines were computed on.
-    let before = BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables.clone())
-        .map_err(|e| ServiceError::Internal(format!("the stored calendar is inconsistent: {e}")))?;
+    let before = stored_calendar(app, tables.clone())?;
     let year_before =
         tables.iter().find(|t| t.year == year).cloned().unwrap_or(YearTable { year, entries: Vec::new() });
     tables.retain(|t| t.year != year);
@@ -241,11 +246,7 @@ async fn recheck_in(
         old.push(year_before);
     }
     old.sort_by_key(|t| t.year);
-    let build = |tables| {
-        BusinessCalendar::new(app.jurisdiction.calendar.rules(), tables)
-            .map_err(|e| ServiceError::Internal(format!("the stored calendar is inconsistent: {e}")))
-    };
-    let (before, after) = (build(old)?, build(tables)?);
+    let (before, after) = (stored_calendar(app, old)?, stored_calendar(app, tables)?);
     match recompute::first_changed_day(&before, &after, recheck.year) {
         Some(from) => {
             recompute::after_calendar_edit(app, txn, &before, &after, from, recheck.edited_by, now).await
