@@ -152,7 +152,7 @@ pub async fn delete(app: &App, caller: &Caller, id: Uuid) -> Result<(), ServiceE
         ));
     }
     match agencies::delete(&txn, id).await {
-        // Appeals or their records (escalations, stays, report tallies) still name it: the
+        // Appeals or their records (stays, report tallies) still name it: the
         // foreign keys refuse (its territories go with it), and the transaction, aborted on
         // PostgreSQL, is rolled back on return.
         Err(StoreError::MissingReference(_)) => {

@@ -117,46 +117,55 @@ fn json_of(value: &Value) -> Option<serde_json::Value> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
+    use chrono::DateTime;
     use sea_orm::{ActiveValue::NotSet, Set};
     use uuid::Uuid;
 
     use super::*;
-    use crate::store::entity::escalation;
+    use crate::store::entity::job;
 
-    fn row(notified: Option<DateTime<Utc>>) -> escalation::ActiveModel {
+    fn row() -> job::ActiveModel {
         let at = DateTime::from_timestamp(1_780_000_000, 123_456_000).unwrap();
-        escalation::ActiveModel {
+        job::ActiveModel {
             id: Set(Uuid::nil()),
-            appeal_id: Set(Uuid::nil()),
-            agency_id: Set(Uuid::nil()),
-            due_at: Set(at),
-            escalated_at: Set(at),
-            notified_at: Set(notified),
+            kind: Set("deadline".to_owned()),
+            appeal_id: Set(None),
+            run_at: Set(at),
+            dedupe_key: Set("deadline:x".to_owned()),
+            payload: Set("{}".to_owned()),
+            status: Set("done".to_owned()),
+            attempts: Set(1),
+            ran_by: Set(None),
+            last_error: Set(None),
+            done_at: Set(None),
+            outcome: Set(None),
+            created_at: Set(at),
+            updated_at: Set(at),
         }
     }
 
     #[test]
     fn rows_go_to_postgresql_as_one_json_parameter() {
-        let statement =
-            as_json_recordset(&[row(None), row(None)], OnDuplicate::Skip).expect("JSON can carry them");
+        let statement = as_json_recordset(&[row(), row()], OnDuplicate::Skip).expect("JSON can carry them");
         assert_eq!(
             statement.sql,
-            "INSERT INTO \"escalations\" (\"id\", \"appeal_id\", \"agency_id\", \"due_at\", \"escalated_at\", \
-             \"notified_at\") SELECT \"id\", \"appeal_id\", \"agency_id\", \"due_at\", \"escalated_at\", \
-             \"notified_at\" FROM jsonb_populate_recordset(NULL::\"escalations\", $1) ON CONFLICT DO NOTHING"
+            "INSERT INTO \"jobs\" (\"id\", \"kind\", \"appeal_id\", \"run_at\", \"dedupe_key\", \"payload\", \
+             \"status\", \"attempts\", \"ran_by\", \"last_error\", \"done_at\", \"outcome\", \"created_at\", \
+             \"updated_at\") SELECT \"id\", \"kind\", \"appeal_id\", \"run_at\", \"dedupe_key\", \"payload\", \
+             \"status\", \"attempts\", \"ran_by\", \"last_error\", \"done_at\", \"outcome\", \"created_at\", \
+             \"updated_at\" FROM jsonb_populate_recordset(NULL::\"jobs\", $1) ON CONFLICT DO NOTHING"
         );
         let Some(values) = statement.values else { panic!("one parameter") };
         let [Value::Json(Some(rows))] = values.0.as_slice() else { panic!("one JSON parameter") };
-        assert_eq!(rows[0]["due_at"], "2026-05-28T20:26:40.123456Z", "to the microsecond, in UTC");
-        assert_eq!(rows[1]["notified_at"], serde_json::Value::Null);
+        assert_eq!(rows[0]["run_at"], "2026-05-28T20:26:40.123456Z", "to the microsecond, in UTC");
+        assert_eq!(rows[1]["done_at"], serde_json::Value::Null);
     }
 
     #[test]
     fn rows_of_different_shapes_or_with_a_json_null_take_the_portable_form() {
-        let mut partial = row(None);
-        partial.notified_at = NotSet;
-        assert!(as_json_recordset(&[row(None), partial], OnDuplicate::Fail).is_none());
+        let mut partial = row();
+        partial.done_at = NotSet;
+        assert!(as_json_recordset(&[row(), partial], OnDuplicate::Fail).is_none());
         assert!(json_of(&Value::Json(Some(Box::new(serde_json::Value::Null)))).is_none());
         assert_eq!(json_of(&Value::Json(None)), Some(serde_json::Value::Null), "SQL NULL");
     }

@@ -39,6 +39,18 @@ pub const FAILED: &str = "failed";
 /// Replaced because what made it due changed (a moved deadline, an answered request).
 pub const SUPERSEDED: &str = "superseded";
 
+/// What a done job did (`jobs.outcome`).
+pub mod outcome {
+    /// Its effect happened.
+    pub const APPLIED: &str = "applied";
+    /// The appeal had moved on: nothing to do.
+    pub const MOOT: &str = "moot";
+    /// A missed deadline was escalated but nobody could be told: the agency had no active
+    /// supervisor, the appeal no assignee, the agency no address. Counted for `/metrics`
+    /// from its own partial index (migration 21).
+    pub const UNALERTED: &str = "unalerted";
+}
+
 /// `jobs.status = '<status>'`, written into the SQL rather than bound: the condition of the
 /// partial indexes of pending and failed jobs (migration 15), which a planner matches only
 /// against the text of a query, not against a bound value. `status` is one of this
@@ -97,6 +109,7 @@ pub fn scheduling(new: Vec<NewJob>, now: DateTime<Utc>) -> Option<InsertStatemen
         ran_by: Set(None),
         last_error: Set(None),
         done_at: Set(None),
+        outcome: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     });
@@ -110,6 +123,7 @@ pub fn scheduling(new: Vec<NewJob>, now: DateTime<Utc>) -> Option<InsertStatemen
             job::Column::RanBy,
             job::Column::LastError,
             job::Column::DoneAt,
+            job::Column::Outcome,
             job::Column::UpdatedAt,
         ])
         .action_and_where(Expr::col((job::Entity, job::Column::Status)).eq(Expr::value(SUPERSEDED)));
@@ -267,22 +281,25 @@ pub async fn reschedule(
 /// Marks the job done, run by `owner` at `now` (one more attempt), if it is still pending
 /// and due. Run it in the transaction that commits the job's effect and holds its appeal:
 /// `false` means the job was superseded or done meanwhile (by an earlier job of the same
-/// appeal), and the caller must not apply the effect.
+/// appeal), and the caller must not apply the effect. Its outcome is not known yet: record
+/// it with [`record_outcome`] once the effect ran.
 pub async fn complete(
     db: &impl ConnectionTrait,
     id: Uuid,
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    Ok(complete_many(db, &[id], owner, now).await? == 1)
+    Ok(complete_many(db, &[id], owner, None, now).await? == 1)
 }
 
-/// [`complete`] for many jobs in one statement per thousand; returns how many were
-/// completed. Same transaction rule as [`complete`].
+/// [`complete`] for many jobs in one statement per thousand, each with `outcome` (one of
+/// [`outcome`]) when the effects were decided before; returns how many were completed.
+/// Same transaction rule as [`complete`].
 pub async fn complete_many(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
     owner: &str,
+    outcome: Option<&'static str>,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let mut completed = 0;
@@ -292,6 +309,7 @@ pub async fn complete_many(
             .col_expr(job::Column::DoneAt, Expr::value(now))
             .col_expr(job::Column::RanBy, Expr::value(owner))
             .col_expr(job::Column::Attempts, Expr::col(job::Column::Attempts).add(Expr::value(1)))
+            .col_expr(job::Column::Outcome, Expr::value(outcome))
             .col_expr(job::Column::UpdatedAt, Expr::value(now))
             .filter(job::Column::Id.is_in(chunk.iter().copied()))
             .filter(job::Column::Status.eq(PENDING))
@@ -301,6 +319,54 @@ pub async fn complete_many(
         completed += result.rows_affected;
     }
     Ok(completed)
+}
+
+/// Records what the job, completed in this transaction by [`complete`], did: `outcome` is
+/// one of [`outcome`].
+pub async fn record_outcome(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    outcome: &'static str,
+) -> Result<(), StoreError> {
+    job::Entity::update_many()
+        .col_expr(job::Column::Outcome, Expr::value(outcome))
+        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Status.eq(DONE))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The appeal's done jobs of `kind` whose outcome is one of `outcomes`, in the order they
+/// ran.
+pub async fn done_of_appeal(
+    db: &impl ConnectionTrait,
+    appeal_id: Uuid,
+    kind: &str,
+    outcomes: &[&str],
+) -> Result<Vec<Job>, StoreError> {
+    Ok(job::Entity::find()
+        .filter(job::Column::AppealId.eq(appeal_id))
+        .filter(job::Column::Kind.eq(kind))
+        .filter(job::Column::Status.eq(DONE))
+        .filter(job::Column::Outcome.is_in(outcomes.iter().copied()))
+        .order_by_asc(job::Column::DoneAt)
+        .order_by_asc(job::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// How many missed deadlines nobody was alerted to ([`outcome::UNALERTED`]):
+/// `idx_jobs_unalerted`, as long as what it counts.
+pub async fn count_unalerted(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    super::count_of(db, &counting_unalerted()).await
+}
+
+/// The statement [`count_unalerted`] runs. The outcome is written into the SQL, as the
+/// partial index's condition is (see [`status_is`]).
+pub fn counting_unalerted() -> SelectStatement {
+    let unalerted = Expr::cust(format!("\"jobs\".\"outcome\" = '{}'", outcome::UNALERTED));
+    super::counting(job::Entity, Condition::all().add(unalerted))
 }
 
 /// Records a failed attempt by `owner`: with `retry_at` the job waits until then and runs

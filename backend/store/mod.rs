@@ -11,7 +11,6 @@ pub mod counters;
 pub mod coverage;
 pub mod deferred;
 pub mod entity;
-pub mod escalations;
 pub mod events;
 pub mod idempotency;
 pub mod jobs;

@@ -21,7 +21,8 @@
 #    once); waits until B has run every due job;
 # 4. counts the effects (services/scheduler/effects.rs, batch.rs) per appeal against the due
 #    jobs: one internal "remind" event per reminder job of an appeal not yet late and none for
-#    a late one's, one "overdue" event and one escalations row per deadline job, one
+#    a late one's, one "overdue" event and one escalation (the job done with outcome
+#    "applied" or "unalerted") per deadline job, one
 #    "forwarding_window_closed" event per forwarding job; prints who ran what, `murojiat audit verify`, and "lost: N, duplicated: M"; exits 1
 #    unless both are 0 and the audit passes.
 #
@@ -141,7 +142,8 @@ WITH expected AS (
     SELECT appeal_id, action AS effect, count(*) AS n FROM appeal_events
     WHERE action IN ('remind', 'overdue', 'forwarding_window_closed') GROUP BY 1, 2
     UNION ALL
-    SELECT appeal_id, 'escalation', count(*) FROM escalations GROUP BY 1
+    SELECT appeal_id, 'escalation', count(*) FROM jobs
+    WHERE kind = 'deadline' AND outcome IN ('applied', 'unalerted') GROUP BY 1
 ), compared AS (
     SELECT coalesce(e.n, 0) AS expected, coalesce(a.n, 0) AS actual
     FROM expected e FULL JOIN actual a USING (appeal_id, effect)
@@ -150,7 +152,8 @@ SELECT coalesce(sum(greatest(expected - actual, 0)), 0), coalesce(sum(greatest(a
 FROM compared" | tr '|' ' ')
 EFFECTS=$(sql "SELECT string_agg(effect || ' ' || n, ', ') FROM (
     SELECT action AS effect, count(*) n FROM appeal_events WHERE action IN ('remind', 'overdue', 'forwarding_window_closed') GROUP BY 1
-    UNION ALL SELECT 'escalations', count(*) FROM escalations ORDER BY 1) e")
+    UNION ALL SELECT 'escalations', count(*) FROM jobs WHERE kind = 'deadline' AND outcome IN ('applied', 'unalerted')
+    ORDER BY 1) e")
 AUDIT_STATUS=0
 AUDIT=$("$BIN" --env production audit verify 2>&1) || AUDIT_STATUS=$?
 {

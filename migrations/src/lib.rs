@@ -73,6 +73,7 @@ mod m20261202_000017_jobs_claimed_by_appeal;
 mod m20261202_000018_jobs_pages_filled;
 mod m20261203_000019_escalation_per_agency;
 mod m20261203_000020_calendar_rechecks;
+mod m20261203_000021_escalations_on_jobs;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -101,6 +102,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000018_jobs_pages_filled::Migration),
             Box::new(m20261203_000019_escalation_per_agency::Migration),
             Box::new(m20261203_000020_calendar_rechecks::Migration),
+            Box::new(m20261203_000021_escalations_on_jobs::Migration),
         ]
     }
 }

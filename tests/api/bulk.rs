@@ -3,7 +3,6 @@
 //! or refused as asked.
 
 use chrono::{Duration, SubsecRound};
-use murojiat::store::escalations::{self, NewEscalation};
 use murojiat::store::outbox::{self, NewMessage};
 use serde_json::json;
 use uuid::Uuid;
@@ -15,7 +14,6 @@ async fn rows_written_at_once_read_back_as_written_and_repeats_are_skipped() {
     let app = spawn_appeals_app().await;
     let citizen = app.citizen().await;
     let appeal_id: Uuid = app.files(&citizen, &complaint()).await.id.parse().unwrap();
-    let appeal = murojiat::store::appeals::by_id(app.db.conn(), appeal_id).await.unwrap().unwrap();
     let conn = app.db.conn();
     let now = app.clock_now().trunc_subsecs(6) + Duration::microseconds(123_457);
 
@@ -49,31 +47,4 @@ async fn rows_written_at_once_read_back_as_written_and_repeats_are_skipped() {
     let again: Vec<NewMessage> = (1..5).map(message).collect();
     assert_eq!(outbox::enqueue_many(conn, again).await.unwrap(), 2);
     assert_eq!(outbox::enqueue_many(conn, Vec::new()).await.unwrap(), 0);
-
-    let due = now + Duration::days(15);
-    let escalation =
-        |due_at| NewEscalation { appeal_id, agency_id: appeal.agency_id, due_at, alerted: false };
-    assert_eq!(
-        escalations::record_many(conn, &[escalation(due), escalation(due + Duration::days(1))], now)
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        escalations::record_many(
-            conn,
-            &[escalation(due), NewEscalation { alerted: true, ..escalation(due + Duration::days(2)) }],
-            now
-        )
-        .await
-        .unwrap(),
-        1
-    );
-    let recorded = escalations::of_appeal(conn, appeal_id).await.unwrap();
-    let mut dues: Vec<_> = recorded.iter().map(|e| e.due_at).collect();
-    dues.sort();
-    assert_eq!(dues, [due, due + Duration::days(1), due + Duration::days(2)]);
-    assert!(recorded.iter().all(|e| e.escalated_at == now));
-    let notified: Vec<_> = recorded.iter().map(|e| (e.due_at, e.notified_at)).collect();
-    assert!(notified.contains(&(due, None)) && notified.contains(&(due + Duration::days(2), Some(now))));
 }

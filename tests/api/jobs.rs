@@ -11,14 +11,14 @@ use murojiat::auth::keys::KeyRing;
 use murojiat::clock::ManualClock;
 use murojiat::domain::deadline::overdue_at;
 use murojiat::notify::MessageKind;
-use murojiat::services::scheduler::{JobKind, RunReport, Scheduler, kind};
+use murojiat::services::scheduler::{self, JobKind, RunReport, Scheduler, kind};
 use murojiat::store::agencies::Agency;
 use murojiat::store::entity::outbox_message;
-use murojiat::store::entity::{appeal, appeal_event, escalation, job};
+use murojiat::store::entity::{appeal, appeal_event, job};
 use murojiat::store::events::{self, NewEvent, Verified};
 use murojiat::store::jobs::{self, NewJob};
 use murojiat::store::users::{self, NewUser};
-use murojiat::store::{Backend, Db, agencies, calendar, escalations};
+use murojiat::store::{Backend, Db, agencies, calendar};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
     QueryTrait, Set, Statement,
@@ -28,6 +28,16 @@ use uuid::Uuid;
 
 use crate::support::plans::{plan_of, plan_of_query};
 use crate::support::{ANONYMOUS, TestApp, fixtures, spawn_app, start_instant};
+
+/// How many missed deadlines were escalated: the deadline jobs done with an escalation.
+async fn escalated(conn: &impl ConnectionTrait) -> u64 {
+    job::Entity::find()
+        .filter(job::Column::Kind.eq(JobKind::Deadline.as_str()))
+        .filter(job::Column::Outcome.is_in([jobs::outcome::APPLIED, jobs::outcome::UNALERTED]))
+        .count(conn)
+        .await
+        .unwrap()
+}
 
 fn new_job(key: &str, run_at: DateTime<Utc>) -> NewJob {
     NewJob {
@@ -408,6 +418,7 @@ async fn schedule_deadlines(app: &TestApp, ids: &[Uuid], due: DateTime<Utc>) {
             ran_by: Set(None),
             last_error: Set(None),
             done_at: Set(None),
+            outcome: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         });
@@ -500,7 +511,7 @@ async fn three_schedulers_share_the_due_jobs_and_each_effect_happens_exactly_onc
 
     let conn = app.db.conn();
     assert_eq!(jobs::count_with_status(conn, jobs::DONE).await.unwrap(), n as u64);
-    assert_eq!(escalation::Entity::find().count(conn).await.unwrap(), n as u64, "one escalation each");
+    assert_eq!(escalated(conn).await, n as u64, "one escalation each");
     let overdue = appeal_event::Entity::find().filter(appeal_event::Column::Action.eq("overdue"));
     assert_eq!(overdue.clone().count(conn).await.unwrap(), n as u64, "one overdue event each");
     let distinct: Vec<Uuid> = overdue
@@ -540,7 +551,7 @@ async fn serve_runs_the_scheduler_in_process_when_enabled() {
         .expect("the in-process scheduler makes passes")
         .expect("the scheduler is running");
     assert_eq!(jobs::count_with_status(app.db.conn(), jobs::DONE).await.unwrap(), 3);
-    assert_eq!(escalation::Entity::find().count(app.db.conn()).await.unwrap(), 3);
+    assert_eq!(escalated(app.db.conn()).await, 3);
     let rechecks = calendar::rechecks(app.db.conn()).await.unwrap();
     assert_eq!(rechecks.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(), ["done"]);
 }
@@ -660,15 +671,16 @@ async fn one_batch_over_several_agencies_continues_each_appeals_own_chain_and_al
             assert_eq!(mail_to(&app, &email, MessageKind::OverdueAlert).await, 4, "{email}");
         }
     }
-    assert_eq!(escalation::Entity::find().count(app.db.conn()).await.unwrap(), 12);
+    assert_eq!(escalated(app.db.conn()).await, 12);
     // Run again: nothing is due, nothing is written twice.
     let again = Scheduler::new(app.app.clone()).run_due(now + Duration::hours(1)).await.unwrap();
     assert_eq!(again, RunReport::default());
 }
 
-/// An escalation records when its alert was queued, on either path a job can take (set-based
-/// with its batch, or one by one); one nobody could be told about (no supervisor, no
-/// assignee, no agency address) keeps `notified_at` empty, for operators to find.
+/// A deadline job records on itself whether its escalation's alert was queued, on either
+/// path a job can take (set-based with its batch, or one by one); one nobody could be told
+/// about (no supervisor, no assignee, no agency address) is done `unalerted`, for operators
+/// to find, and every other job records what it did.
 #[tokio::test]
 async fn an_escalation_records_whether_anyone_was_alerted_to_it() {
     let app = spawn_app().await;
@@ -706,18 +718,79 @@ async fn an_escalation_records_whether_anyone_was_alerted_to_it() {
     let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
     assert_eq!((report.claimed, report.applied, report.one_by_one), (9, 6, 6), "{report:?}");
     for (code, ids) in &appeals {
-        let expected = if code == "alert-nobody" { None } else { Some(now) };
+        let expected = code != "alert-nobody";
         for id in ids {
-            let escalated = escalations::of_appeal(app.db.conn(), *id).await.unwrap();
-            let notified: Vec<_> = escalated.iter().map(|e| e.notified_at).collect();
-            assert_eq!(notified, [expected], "{code}: {id}");
+            let escalated = scheduler::escalations_of(app.db.conn(), *id).await.unwrap();
+            let alerted: Vec<_> = escalated.iter().map(|e| (e.escalated_at, e.alerted)).collect();
+            assert_eq!(alerted, [(now, expected)], "{code}: {id}");
         }
+    }
+    for (_, ids) in &appeals {
+        let reply = job(&app, &format!("citizen_reply:{}:test", ids[1])).await;
+        assert_eq!(reply.outcome.as_deref(), Some(jobs::outcome::MOOT), "{reply:?}");
     }
     assert_eq!(mail_to(&app, "office@mailbox.example.org", MessageKind::OverdueAlert).await, 2);
     // Operators see the two nobody was told about, counted from their own small index.
     assert_eq!(unalerted().await, "murojiat_escalations_unalerted 2");
-    let plan = plan_of_query(&app, &escalations::counting_unalerted(), &["escalations"]).await;
-    assert!(plan.contains("idx_escalations_unalerted"), "the count does not read its index:\n{plan}");
+    let plan = plan_of_query(&app, &jobs::counting_unalerted(), &["jobs"]).await;
+    assert!(plan.contains("idx_jobs_unalerted"), "the count does not read its index:\n{plan}");
+}
+
+/// A missed deadline escalates once per appeal, agency and due instant because only the
+/// deadline job of the agency that has the appeal escalates: a stray one keyed to another
+/// agency (which forwarding would have superseded) is moot, on either path.
+#[tokio::test]
+async fn only_the_deadline_job_of_the_agency_that_has_the_appeal_escalates() {
+    let app = spawn_app().await;
+    let now = start_instant();
+    let due = now - Duration::days(1);
+    let here = fixtures::agency("deadline-here").insert(&app).await;
+    supervisor(&app, &here, "boss@here.example.org").await;
+    let elsewhere = fixtures::agency("deadline-elsewhere").insert(&app).await;
+    let ids = insert_appeals_at(&app, &here, 3, due).await;
+    start_timelines(&app, &ids).await;
+    // The first appeal has its own deadline job too; the third also a (moot) reply job
+    // due, so its jobs run one by one.
+    schedule_deadlines(&app, &ids[..1], due).await;
+    let strays: Vec<String> = ids.iter().map(|id| kind::deadline_key(*id, elsewhere.id, due)).collect();
+    for (id, key) in ids.iter().zip(&strays) {
+        let stray = NewJob {
+            kind: JobKind::Deadline.as_str().into(),
+            appeal_id: Some(*id),
+            run_at: overdue_at(due),
+            dedupe_key: key.clone(),
+            payload: json!({ "due_at": due }),
+        };
+        jobs::schedule(app.db.conn(), stray, now).await.unwrap();
+    }
+    let reply = NewJob {
+        kind: JobKind::CitizenReply.as_str().into(),
+        appeal_id: Some(ids[2]),
+        run_at: due,
+        dedupe_key: format!("citizen_reply:{}:test", ids[2]),
+        payload: json!({ "reply_due_at": due }),
+    };
+    jobs::schedule(app.db.conn(), reply, now).await.unwrap();
+
+    let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
+    assert_eq!((report.claimed, report.applied, report.moot), (5, 1, 4), "{report:?}");
+    assert_eq!(report.one_by_one, 2, "{report:?}");
+    assert_eq!(actions_of(&app, ids[0]).await, ["file", "overdue"]);
+    assert_eq!(actions_of(&app, ids[1]).await, ["file"]);
+    assert_eq!(actions_of(&app, ids[2]).await, ["file"]);
+    for key in &strays {
+        let stray = job(&app, key).await;
+        assert_eq!(
+            (stray.status.as_str(), stray.outcome.as_deref()),
+            (jobs::DONE, Some(jobs::outcome::MOOT))
+        );
+    }
+    let escalated = scheduler::escalations_of(app.db.conn(), ids[0]).await.unwrap();
+    assert_eq!(
+        escalated.iter().map(|e| (e.agency_id, e.due_at, e.alerted)).collect::<Vec<_>>(),
+        [(here.id, due, true)]
+    );
+    assert_eq!(mail_to(&app, "boss@here.example.org", MessageKind::OverdueAlert).await, 1);
 }
 
 /// Makes the database refuse outbox rows for addresses starting with `refused`, as a
@@ -775,9 +848,8 @@ async fn a_job_whose_effect_fails_is_retried_and_the_rest_of_its_batch_still_run
     assert_eq!(waiting.status, jobs::PENDING);
     assert_eq!(waiting.run_at, now + Duration::seconds(30));
     assert!(waiting.last_error.as_deref().unwrap_or_default().contains("refused by test"), "{waiting:?}");
-    let escalated = escalation::Entity::find().filter(escalation::Column::AppealId.eq(bad));
-    assert_eq!(escalated.count(app.db.conn()).await.unwrap(), 0);
-    assert_eq!(escalation::Entity::find().count(app.db.conn()).await.unwrap(), 5);
+    assert_eq!(scheduler::escalations_of(app.db.conn(), bad).await.unwrap(), []);
+    assert_eq!(escalated(app.db.conn()).await, 5);
     let verified = events::verify_all(app.db.conn()).await.unwrap().expect("every chain verifies");
     assert_eq!(verified, Verified { appeals: 6, events: 11 });
 }

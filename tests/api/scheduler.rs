@@ -3,13 +3,13 @@
 //! abandoned requests for information and closing contest windows.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use murojiat::services::scheduler::{RunReport, Scheduler};
+use murojiat::services::scheduler::{self, RunReport, Scheduler};
 use murojiat::store::entity::outbox_message;
 use murojiat::store::entity::{category, territory};
 use murojiat::store::events::Event;
 use murojiat::store::jobs::Job;
-use murojiat::store::{escalations, events, jobs, reference};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use murojiat::store::{events, jobs, reference};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -210,9 +210,9 @@ async fn reminders_fire_once_at_each_offset_and_the_deadline_escalates_once() {
     assert_eq!(overdue.len(), 1, "overdue is recorded once");
     let supervisor: Uuid = desk.supervisor.user_id.parse().unwrap();
     assert_eq!(data(&overdue[0])["escalated_to"], json!([supervisor]), "the supervisor is escalated to");
-    let escalated = escalations::of_appeal(desk.app.db.conn(), id(&appeal)).await.unwrap();
+    let escalated = scheduler::escalations_of(desk.app.db.conn(), id(&appeal)).await.unwrap();
     assert_eq!(escalated.len(), 1, "one escalation");
-    assert_eq!(escalated[0].due_at, due);
+    assert_eq!((escalated[0].due_at, escalated[0].alerted), (due, true));
     // The supervisor is told by email, once: the alert waits in the outbox with the escalation.
     let alerts: Vec<_> = outbox_message::Entity::find()
         .filter(outbox_message::Column::Template.eq("overdue_alert"))
@@ -224,6 +224,42 @@ async fn reminders_fire_once_at_each_offset_and_the_deadline_escalates_once() {
     assert_eq!(desk.get(&appeal).await["deadline_state"], "overdue");
     assert_eq!(desk.events(&appeal, "remind").await.len(), 2, "no reminder ran twice");
     assert!(desk.jobs(&appeal, "deadline").await.iter().all(|j| j.status == "done"));
+}
+
+#[tokio::test]
+async fn escalations_kept_in_a_table_of_their_own_before_migration_21_carry_over_to_their_deadline_jobs() {
+    let desk = Desk::open().await;
+    let appeal = desk.file().await;
+    let due = instant(&appeal["due_at"]);
+    desk.run_at(due + Duration::hours(1)).await;
+    let conn = desk.app.db.conn();
+    let escalated = scheduler::escalations_of(conn, id(&appeal)).await.unwrap();
+    assert_eq!(escalated.len(), 1);
+    let agency = escalated[0].agency_id;
+    assert!(escalated[0].alerted);
+
+    // Going down, the table comes back, holding the escalation the job records.
+    desk.app.db.migrate_down(1).await.unwrap();
+    let select = "SELECT appeal_id, agency_id, due_at, escalated_at, notified_at FROM escalations";
+    let rows = conn.query_all_raw(Statement::from_string(conn.get_database_backend(), select)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.try_get::<Uuid>("", "appeal_id").unwrap(), id(&appeal));
+    assert_eq!(row.try_get::<Uuid>("", "agency_id").unwrap(), agency);
+    assert_eq!(row.try_get::<DateTime<Utc>>("", "due_at").unwrap(), due);
+    let escalated_at = escalated[0].escalated_at;
+    assert_eq!(row.try_get::<DateTime<Utc>>("", "escalated_at").unwrap(), escalated_at);
+    assert_eq!(row.try_get::<Option<DateTime<Utc>>>("", "notified_at").unwrap(), Some(escalated_at));
+
+    // An escalation nobody was told of, recorded in the table, is the job's outcome going up.
+    conn.execute_unprepared("UPDATE escalations SET notified_at = NULL").await.unwrap();
+    desk.app.db.migrate_up().await.unwrap();
+    let escalated = scheduler::escalations_of(conn, id(&appeal)).await.unwrap();
+    assert_eq!(escalated.len(), 1);
+    assert_eq!((escalated[0].agency_id, escalated[0].due_at, escalated[0].alerted), (agency, due, false));
+    assert_eq!(jobs::count_unalerted(conn).await.unwrap(), 1);
+    let table = conn.execute_unprepared("SELECT count(*) FROM escalations").await;
+    assert!(table.is_err(), "the table is gone");
 }
 
 #[tokio::test]
@@ -385,7 +421,7 @@ async fn asking_for_information_after_the_deadline_neither_moves_it_nor_escalate
     assert_eq!(replied["deadline_state"], "overdue");
     desk.run_at(due + Duration::days(40)).await;
     assert_eq!(desk.events(&appeal, "overdue").await.len(), 1, "escalated once");
-    assert_eq!(escalations::of_appeal(desk.app.db.conn(), id(&appeal)).await.unwrap().len(), 1);
+    assert_eq!(scheduler::escalations_of(desk.app.db.conn(), id(&appeal)).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -590,7 +626,7 @@ async fn an_appeal_forwarded_after_its_deadline_is_escalated_at_the_receiving_ag
     assert_eq!(overdue.len(), 2, "once at each agency");
     let receiving_id: Uuid = receiving.user_id.parse().unwrap();
     assert_eq!(data(&overdue[1])["escalated_to"], json!([receiving_id]));
-    let escalated = escalations::of_appeal(desk.app.db.conn(), id(&appeal)).await.unwrap();
+    let escalated = scheduler::escalations_of(desk.app.db.conn(), id(&appeal)).await.unwrap();
     assert_eq!(escalated.len(), 2);
     assert!(escalated.iter().all(|e| e.due_at == due));
     assert_ne!(escalated[0].agency_id, escalated[1].agency_id);

@@ -6,7 +6,9 @@
 //!
 //! The exactly-once argument is the per-job one: the caller holds every appeal of the batch
 //! (its claim), the completions are compare-and-sets on the jobs' status, and the
-//! completions and the effects commit in the same transaction. A job that changes the
+//! completions and the effects commit in the same transaction. The effects are decided
+//! first, so each completion records its job's outcome; a completed deadline job that
+//! escalated is the escalation's record. A job that changes the
 //! appeal (abandoning, closing) or cannot be read is left to the caller's job-by-job path,
 //! together with every other job of its appeal, so each appeal still sees its jobs in due
 //! order. Any error here means nothing of this run stands: the caller rolls back and runs the
@@ -19,16 +21,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use super::effects::{self, DuePayload, ForwardingPayload, payload, reminds, watches};
+use super::effects::{self, DuePayload, ForwardingPayload, Outcome, payload, reminds};
 use super::kind::JobKind;
 use super::{RunReport, SchedulerError};
 use crate::app::App;
-use crate::domain::deadline;
 use crate::domain::lifecycle::Status;
 use crate::notify::MessageKind;
 use crate::services::notices;
 use crate::store::appeals::Appeal;
-use crate::store::escalations::{self, NewEscalation};
 use crate::store::events::{self, Event, Link};
 use crate::store::jobs::{self, Job};
 use crate::store::{agencies, users};
@@ -87,27 +87,8 @@ pub(super) async fn run<'a>(
     }
 
     let started = Instant::now();
-    let ids: Vec<Uuid> = common.iter().map(|(job, ..)| job.id).collect();
-    let completed = jobs::complete_many(txn, &ids, owner, now).await?;
-    phases.complete = started.elapsed();
-    if completed != ids.len() as u64 {
-        // Cannot happen while the appeals are held and their jobs were read after the claim;
-        // if it does, the job-by-job path decides job by job.
-        return Err(SchedulerError::Batch(format!("{completed} of {} jobs completed", ids.len())));
-    }
-
-    let started = Instant::now();
-    // Only the deadlines that would escalate need to know what was escalated before.
-    let escalating: Vec<Uuid> = common
-        .iter()
-        .filter(|(_, appeal, status, c)| matches!(c, Common::Deadline(p) if overdue(appeal, *status, p, now)))
-        .map(|(_, appeal, ..)| appeal.id)
-        .collect();
-    let mut escalated =
-        if escalating.is_empty() { HashSet::new() } else { escalations::recorded(txn, &escalating).await? };
-
     let mut notes: Vec<Note> = Vec::new();
-    let mut new_escalations = Vec::new();
+    let mut moot: Vec<Uuid> = Vec::new();
     for (job, appeal, status, common) in &common {
         let (job, appeal, status) = (*job, *appeal, *status);
         let note = match common {
@@ -120,26 +101,17 @@ pub(super) async fn run<'a>(
                 data: Some(effects::remind_data(appeal, p)),
                 alert: Some(MessageKind::DeadlineReminder),
             }),
-            // Escalating twice is impossible: recorded before, or earlier in this batch.
-            Common::Deadline(p) if overdue(appeal, status, p, now) => {
-                escalated.insert((appeal.id, appeal.agency_id, p.due_at)).then(|| {
-                    new_escalations.push(NewEscalation {
-                        appeal_id: appeal.id,
-                        agency_id: appeal.agency_id,
-                        due_at: p.due_at,
-                        alerted: false,
-                    });
-                    Note {
-                        job,
-                        appeal,
-                        status,
-                        action: "overdue",
-                        overdue: Some(p),
-                        data: None,
-                        alert: Some(MessageKind::OverdueAlert),
-                    }
-                })
-            }
+            // Escalating twice is impossible: the job is the one deadline job of the appeal,
+            // agency and due instant, and it completes here.
+            Common::Deadline(p) if effects::escalates(job, appeal, status, p, now) => Some(Note {
+                job,
+                appeal,
+                status,
+                action: "overdue",
+                overdue: Some(p),
+                data: None,
+                alert: Some(MessageKind::OverdueAlert),
+            }),
             Common::Forwarding(p) if status == Status::Registered && appeal.agency_id == p.agency_id => {
                 Some(Note {
                     job,
@@ -155,12 +127,16 @@ pub(super) async fn run<'a>(
         };
         match note {
             Some(note) => notes.push(note),
-            None => report.moot += 1,
+            None => moot.push(job.id),
         }
     }
+    report.moot = moot.len() as u64;
     report.applied = notes.len() as u64;
     if notes.is_empty() {
         phases.read = started.elapsed();
+        let started = Instant::now();
+        complete(txn, owner, &[(&moot, Outcome::Moot)], now).await?;
+        phases.complete = started.elapsed();
         return Ok(Ran { report, rest, phases });
     }
 
@@ -195,8 +171,7 @@ pub(super) async fn run<'a>(
     let started = Instant::now();
     let mut chained: Vec<Event> = Vec::with_capacity(notes.len());
     let mut messages = Vec::new();
-    // The appeals whose missed deadline someone was alerted to.
-    let mut alerted = HashSet::new();
+    let (mut applied, mut unalerted) = (Vec::with_capacity(notes.len()), Vec::new());
     for note in notes {
         let appeal = note.appeal;
         let escalated_to = match note.overdue {
@@ -216,6 +191,11 @@ pub(super) async fn run<'a>(
         chained.push(event);
 
         let (Some(kind), Some(agency)) = (note.alert, agencies.get(&appeal.agency_id)) else {
+            // No agency to write from: nobody is alerted.
+            match note.overdue {
+                Some(_) => unalerted.push(note.job.id),
+                None => applied.push(note.job.id),
+            }
             continue;
         };
         let named: Vec<Uuid> = match note.overdue {
@@ -226,33 +206,47 @@ pub(super) async fn run<'a>(
         let assignee = appeal.assignee_id.and_then(|id| people.get(&id)).map(|u| u.full_name.as_str());
         let cause = format!("job:{}", note.job.id);
         let alerts = notices::staff_alert_messages(app, kind, appeal, agency, assignee, &named, &cause, now)?;
-        if note.overdue.is_some() && !alerts.is_empty() {
-            alerted.insert(appeal.id);
+        match note.overdue {
+            Some(_) if alerts.is_empty() => unalerted.push(note.job.id),
+            _ => applied.push(note.job.id),
         }
         messages.extend(alerts);
     }
-    for escalation in &mut new_escalations {
-        escalation.alerted = alerted.contains(&escalation.appeal_id);
-    }
+    let built = started.elapsed();
 
-    let written = escalations::record_many(txn, &new_escalations, now).await?;
-    if written != new_escalations.len() as u64 {
-        // Cannot happen while the appeals are held; if it does, the job-by-job path decides.
-        return Err(SchedulerError::Batch(format!(
-            "{} of {} escalations were recorded before",
-            new_escalations.len() as u64 - written,
-            new_escalations.len()
-        )));
-    }
+    let started = Instant::now();
+    complete(
+        txn,
+        owner,
+        &[(&applied, Outcome::Applied), (&unalerted, Outcome::Unalerted), (&moot, Outcome::Moot)],
+        now,
+    )
+    .await?;
+    phases.complete = started.elapsed();
+    let started = Instant::now();
     events::insert_chains(txn, chained).await?;
     notices::enqueue_all(txn, messages).await?;
-    phases.write = started.elapsed();
+    phases.write = built + started.elapsed();
     Ok(Ran { report, rest, phases })
 }
 
-/// Whether the deadline job for `p` escalates now (before the record of earlier escalations).
-fn overdue(appeal: &Appeal, status: Status, p: &DuePayload, now: DateTime<Utc>) -> bool {
-    watches(appeal, status, p.due_at) && now >= deadline::overdue_at(p.due_at)
+/// Completes the jobs of each outcome, recording it on them: one compare-and-set statement
+/// per outcome that has jobs. Every job must complete; one that does not means the database
+/// is other than it was read (it cannot be while the appeals are held), and the caller's
+/// job-by-job path decides instead.
+async fn complete(
+    txn: &impl ConnectionTrait,
+    owner: &str,
+    groups: &[(&Vec<Uuid>, Outcome)],
+    now: DateTime<Utc>,
+) -> Result<(), SchedulerError> {
+    for (ids, outcome) in groups.iter().filter(|(ids, _)| !ids.is_empty()) {
+        let completed = jobs::complete_many(txn, ids, owner, Some(outcome.as_str()), now).await?;
+        if completed != ids.len() as u64 {
+            return Err(SchedulerError::Batch(format!("{completed} of {} jobs completed", ids.len())));
+        }
+    }
+    Ok(())
 }
 
 type Sorted<'a> = (Vec<(&'a Job, &'a Appeal, Status, Common)>, Vec<&'a Job>);

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, Set};
 use serde::Deserialize;
 
 use super::SchedulerError;
-use super::kind::JobKind;
+use super::kind::{self, JobKind};
 use crate::app::App;
 use crate::domain::deadline;
 use crate::domain::lifecycle::{self, Action, ActorKind, Status};
@@ -17,17 +17,30 @@ use crate::services::notices;
 use crate::store::appeals::{self, Appeal, AppealChange};
 use crate::store::deferred::Deferred;
 use crate::store::events::{self, NewEvent};
-use crate::store::jobs::Job;
-use crate::store::users;
-use crate::store::{StoreError, escalations};
+use crate::store::jobs::{self, Job};
+use crate::store::{StoreError, users};
 
-/// What running a job did.
+/// What running a job did, recorded on the done job (`jobs.outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The effect happened.
     Applied,
+    /// A missed deadline was escalated (marked and recorded) but nobody could be told: no
+    /// active supervisor, no assignee, no agency address.
+    Unalerted,
     /// The appeal moved on (answered, extended, forwarded, ...): nothing to do.
     Moot,
+}
+
+impl Outcome {
+    /// The name stored in `jobs.outcome`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => jobs::outcome::APPLIED,
+            Outcome::Unalerted => jobs::outcome::UNALERTED,
+            Outcome::Moot => jobs::outcome::MOOT,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -95,10 +108,7 @@ pub async fn run(
         }
         JobKind::Deadline => {
             let p: DuePayload = payload(job)?;
-            if !watches(&appeal, status, p.due_at) || now < deadline::overdue_at(p.due_at) {
-                return Ok(Outcome::Moot);
-            }
-            if !escalations::record(txn, appeal.id, appeal.agency_id, p.due_at, now).await? {
+            if !escalates(job, &appeal, status, &p, now) {
                 return Ok(Outcome::Moot);
             }
             let supervisors = supervisors_of(txn, &appeal).await?;
@@ -108,10 +118,7 @@ pub async fn run(
             let queued =
                 notices::staff_alert(app, txn, MessageKind::OverdueAlert, &appeal, &alerted, &cause, now)
                     .await?;
-            if queued > 0 {
-                escalations::mark_notified(txn, appeal.id, appeal.agency_id, p.due_at, now).await?;
-            }
-            Ok(Outcome::Applied)
+            Ok(if queued > 0 { Outcome::Applied } else { Outcome::Unalerted })
         }
         JobKind::ForwardingWindow => {
             let p: ForwardingPayload = payload(job)?;
@@ -142,6 +149,23 @@ pub async fn run(
             Ok(Outcome::Applied)
         }
     }
+}
+
+/// Whether the deadline job escalates now: the appeal still watches its deadline, the
+/// deadline has passed, and the job is the deadline of the agency that has the appeal.
+/// Its key is one per appeal, agency and due instant, and a done job is never scheduled
+/// again, so each missed deadline escalates once per agency: the completed job is the
+/// record of it.
+pub(super) fn escalates(
+    job: &Job,
+    appeal: &Appeal,
+    status: Status,
+    p: &DuePayload,
+    now: DateTime<Utc>,
+) -> bool {
+    watches(appeal, status, p.due_at)
+        && now >= deadline::overdue_at(p.due_at)
+        && job.dedupe_key == kind::deadline_key(appeal.id, appeal.agency_id, p.due_at)
 }
 
 /// Whether the deadline `due` is still the one this appeal runs against: the agency owes

@@ -59,6 +59,17 @@ pub fn deadline_key(appeal: Uuid, agency: Uuid, due: DateTime<Utc>) -> String {
     format!("deadline:{appeal}:{agency}:{}", due.timestamp_micros())
 }
 
+/// The appeal, agency and due instant a [`deadline_key`] was made of; `None` for any other
+/// key. A done deadline job that escalated is the record of its escalation, and its key
+/// says which.
+pub fn deadline_of_key(key: &str) -> Option<(Uuid, Uuid, DateTime<Utc>)> {
+    let mut parts = key.strip_prefix("deadline:")?.split(':');
+    let appeal = parts.next()?.parse().ok()?;
+    let agency = parts.next()?.parse().ok()?;
+    let due = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
+    parts.next().is_none().then_some((appeal, agency, due))
+}
+
 pub fn forwarding_key(appeal: Uuid, agency: Uuid) -> String {
     format!("forwarding_window:{appeal}:{agency}")
 }
@@ -69,4 +80,20 @@ pub fn citizen_reply_key(appeal: Uuid, requested_at: DateTime<Utc>) -> String {
 
 pub fn contest_key(appeal: Uuid, answered_at: DateTime<Utc>) -> String {
     format!("contest_window:{appeal}:{}", answered_at.timestamp_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_key_reads_back_as_what_it_was_made_of() {
+        let (appeal, agency) = (Uuid::now_v7(), Uuid::now_v7());
+        let due = DateTime::from_timestamp_micros(1_781_200_799_999_999).unwrap();
+        assert_eq!(deadline_of_key(&deadline_key(appeal, agency, due)), Some((appeal, agency, due)));
+        let reminder = reminder_key(appeal, agency, due, ReminderOffset::parse("3wd").unwrap());
+        assert_eq!(deadline_of_key(&reminder), None, "another kind's key");
+        assert_eq!(deadline_of_key(&format!("deadline:{appeal}:{}", due.timestamp_micros())), None);
+        assert_eq!(deadline_of_key(&format!("{}:1", deadline_key(appeal, agency, due))), None);
+    }
 }

@@ -27,8 +27,8 @@ use crate::app::App;
 use crate::config::SchedulerSettings;
 use crate::store::StoreError;
 use crate::store::appeals::{self, Appeal};
+use crate::store::idempotency;
 use crate::store::jobs::{self, Job};
-use crate::store::{escalations, idempotency};
 
 /// Why a job could not run. The job is retried with backoff, then ends `failed`.
 #[derive(Debug, thiserror::Error)]
@@ -121,9 +121,43 @@ pub async fn counts(app: &App, now: DateTime<Utc>) -> Result<JobCounts, Schedule
     Ok(JobCounts {
         due: jobs::count_due(db, now).await?,
         failed: jobs::count_failed(db).await?,
-        unalerted_escalations: escalations::count_unalerted(db).await?,
+        unalerted_escalations: jobs::count_unalerted(db).await?,
         failed_calendar_rechecks: crate::store::calendar::count_failed_rechecks(db).await?,
     })
+}
+
+/// A missed deadline escalated to the supervisors of the agency that had the appeal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escalation {
+    pub agency_id: uuid::Uuid,
+    pub due_at: DateTime<Utc>,
+    pub escalated_at: DateTime<Utc>,
+    /// Whether alert emails were queued with it (the outbox sends them); `false` when there
+    /// was nobody to tell (what `murojiat_escalations_unalerted` counts).
+    pub alerted: bool,
+}
+
+/// The appeal's escalations, oldest first: its deadline jobs that ran and escalated. Such a
+/// job's key is one per appeal, agency and due instant, and a done job never runs again, so
+/// the job is the record that the deadline was missed and escalated once.
+pub async fn escalations_of(
+    db: &impl sea_orm::ConnectionTrait,
+    appeal_id: uuid::Uuid,
+) -> Result<Vec<Escalation>, SchedulerError> {
+    let escalated = [Outcome::Applied.as_str(), Outcome::Unalerted.as_str()];
+    let done = jobs::done_of_appeal(db, appeal_id, JobKind::Deadline.as_str(), &escalated).await?;
+    done.into_iter()
+        .map(|job| {
+            let (_, agency_id, due_at) = kind::deadline_of_key(&job.dedupe_key)
+                .ok_or_else(|| SchedulerError::Payload(format!("not a deadline key: {}", job.dedupe_key)))?;
+            Ok(Escalation {
+                agency_id,
+                due_at,
+                escalated_at: job.done_at.unwrap_or(job.updated_at),
+                alerted: job.outcome.as_deref() == Some(Outcome::Applied.as_str()),
+            })
+        })
+        .collect()
 }
 
 /// The jobs that gave up after their last attempt, oldest first, at most `limit`: what an
@@ -339,11 +373,17 @@ impl Scheduler {
             report.lost += 1;
             return Ok(());
         }
-        match effects::run(&self.app, &txn, job, appeal, now).await {
+        let ran = async {
+            let outcome = effects::run(&self.app, &txn, job, appeal, now).await?;
+            jobs::record_outcome(&txn, job.id, outcome.as_str()).await?;
+            Ok::<_, SchedulerError>(outcome)
+        }
+        .await;
+        match ran {
             Ok(outcome) => {
                 txn.commit().await?;
                 match outcome {
-                    Outcome::Applied => report.applied += 1,
+                    Outcome::Applied | Outcome::Unalerted => report.applied += 1,
                     Outcome::Moot => report.moot += 1,
                 }
             }

@@ -17,6 +17,9 @@ pub struct Model {
     pub ran_by: Option<String>,
     pub last_error: Option<String>,
     pub done_at: Option<DateTimeUtc>,
+    /// What the job did when it ran (one of `store::jobs::outcome`); empty until then, and
+    /// for jobs done before migration 21.
+    pub outcome: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,7 +11,6 @@ pub mod attachment;
 pub mod calendar_entry;
 pub mod calendar_recheck;
 pub mod category;
-pub mod escalation;
 pub mod idempotency_key;
 pub mod job;
 pub mod outbox_message;
