@@ -137,8 +137,9 @@ async fn fill(conn: &impl ConnectionTrait, open: u64, supervisors: u64) -> anyho
     .await?;
     conn.execute_unprepared(
         "INSERT INTO jobs (id, kind, appeal_id, run_at, dedupe_key, payload, status, attempts, created_at, updated_at) \
-         SELECT gen_random_uuid(), 'deadline', id, due_at + interval '1 second', 'deadline:' || id || ':future', \
-           '{\"due_at\":\"2027-01-01T18:59:59Z\"}', 'pending', 0, now(), now() FROM appeals",
+         SELECT gen_random_uuid(), 'deadline', id, due_at + interval '1 second', 'deadline:' || id || ':' || agency_id || ':' || \
+           (extract(epoch FROM due_at) * 1000000)::bigint, '{\"due_at\":\"2027-01-01T18:59:59Z\"}', 'pending', 0, now(), now() \
+         FROM appeals",
     )
     .await?;
     conn.execute_unprepared("ANALYZE appeals; ANALYZE jobs").await?;
@@ -147,7 +148,8 @@ async fn fill(conn: &impl ConnectionTrait, open: u64, supervisors: u64) -> anyho
     Ok(())
 }
 
-/// Makes appeals `offset+1 ..= offset+due` overdue on 31 May 2026 with a due deadline job.
+/// Makes appeals `offset+1 ..= offset+due` overdue on 31 May 2026 with a due deadline job,
+/// keyed as the scheduler keys it (only the deadline job of the appeal's agency escalates).
 async fn make_due(conn: &impl ConnectionTrait, offset: u64, due: u64) -> anyhow::Result<()> {
     conn.execute_unprepared(&format!(
         "UPDATE appeals SET due_at = '2026-05-31T18:59:59Z' \
@@ -160,7 +162,10 @@ async fn make_due(conn: &impl ConnectionTrait, offset: u64, due: u64) -> anyhow:
     conn.execute_unprepared(&format!(
         "INSERT INTO jobs (id, kind, appeal_id, run_at, dedupe_key, payload, status, attempts, created_at, updated_at) \
          SELECT gen_random_uuid(), 'deadline', ('00000000-0000-7000-9000-' || lpad(to_hex(i), 12, '0'))::uuid, \
-           '2026-05-31T19:00:00Z', 'deadline:due:' || i, '{{\"due_at\":\"2026-05-31T18:59:59Z\"}}', 'pending', 0, now(), now() \
+           '2026-05-31T19:00:00Z', \
+           'deadline:' || ('00000000-0000-7000-9000-' || lpad(to_hex(i), 12, '0')) || ':00000000-0000-7000-8000-000000000001:' || \
+           (extract(epoch FROM timestamptz '2026-05-31T18:59:59Z') * 1000000)::bigint, \
+           '{{\"due_at\":\"2026-05-31T18:59:59Z\"}}', 'pending', 0, now(), now() \
          FROM generate_series({}, {}) AS i",
         offset + 1,
         offset + due

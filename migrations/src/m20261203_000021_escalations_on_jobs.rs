@@ -48,30 +48,37 @@ enum Id {
     Column,
 }
 
-/// The deadline job's key, as the scheduler wrote it when this migration was made.
-fn deadline_key(appeal: Uuid, agency: Uuid, due: ChronoDateTimeUtc) -> String {
-    format!("deadline:{appeal}:{agency}:{}", due.timestamp_micros())
+/// The keys the deadline job of an escalation may have, as the scheduler wrote them: per
+/// agency since migration 19, per appeal before.
+fn deadline_keys(appeal: Uuid, agency: Uuid, due: ChronoDateTimeUtc) -> [String; 2] {
+    let due = due.timestamp_micros();
+    [format!("deadline:{appeal}:{agency}:{due}"), format!("deadline:{appeal}:{due}")]
 }
 
-/// The appeal, agency and due instant of a [`deadline_key`].
-fn deadline_of_key(key: &str) -> Option<(Uuid, Uuid, ChronoDateTimeUtc)> {
-    let mut parts = key.strip_prefix("deadline:")?.split(':');
-    let appeal = parts.next()?.parse().ok()?;
-    let agency = parts.next()?.parse().ok()?;
-    let due = ChronoDateTimeUtc::from_timestamp_micros(parts.next()?.parse().ok()?)?;
-    parts.next().is_none().then_some((appeal, agency, due))
+/// The agency (if the key names one) and due instant of a deadline job's key.
+fn deadline_of_key(key: &str) -> Option<(Option<Uuid>, ChronoDateTimeUtc)> {
+    let parts: Vec<&str> = key.strip_prefix("deadline:")?.split(':').collect();
+    let (agency, due) = match parts.as_slice() {
+        [_, agency, due] => (Some(agency.parse().ok()?), due),
+        [_, due] => (None, due),
+        _ => return None,
+    };
+    Some((agency, ChronoDateTimeUtc::from_timestamp_micros(due.parse().ok()?)?))
 }
 
-/// The rows of `select` after the id `after` (keyset pages in id order), at most [`CHUNK`].
+/// The rows of `select` after the id `after` of `table` (keyset pages in id order), at most
+/// [`CHUNK`].
 async fn page(
     manager: &SchemaManager<'_>,
     mut select: SelectStatement,
+    table: impl IntoIden,
     after: Option<Uuid>,
 ) -> Result<Vec<QueryResult>, DbErr> {
+    let id = (table.into_iden(), Id::Column.into_iden());
     if let Some(after) = after {
-        select.and_where(Expr::col(Id::Column).gt(after));
+        select.and_where(Expr::col(id.clone()).gt(after));
     }
-    select.order_by(Id::Column, Order::Asc).limit(CHUNK);
+    select.order_by(id, Order::Asc).limit(CHUNK);
     let db = manager.get_connection();
     db.query_all_raw(db.get_database_backend().build(&select)).await
 }
@@ -92,17 +99,21 @@ impl MigrationTrait for Migration {
             .to_owned();
         let mut after = None;
         loop {
-            let rows = page(manager, select.clone(), after).await?;
+            let rows = page(manager, select.clone(), Escalations::Table, after).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.try_get::<Uuid>("", "id")?);
             let (mut applied, mut unalerted) = (Vec::new(), Vec::new());
             for row in &rows {
-                let key = deadline_key(
+                let keys = deadline_keys(
                     row.try_get("", "appeal_id")?,
                     row.try_get("", "agency_id")?,
                     row.try_get("", "due_at")?,
                 );
-                if row.try_get::<bool>("", "alerted")? { applied.push(key) } else { unalerted.push(key) }
+                if row.try_get::<bool>("", "alerted")? {
+                    applied.extend(keys)
+                } else {
+                    unalerted.extend(keys)
+                }
             }
             for (outcome, keys) in [(APPLIED, applied), (UNALERTED, unalerted)] {
                 if keys.is_empty() {
@@ -146,17 +157,24 @@ impl MigrationTrait for Migration {
             )
             .await?;
         let db = manager.get_connection();
+        // A key from before migration 19 names no agency: the appeal's stands in.
         let select = Query::select()
-            .columns([Jobs::Id, Jobs::DedupeKey, Jobs::DoneAt])
-            .column(Outcome::Column)
+            .columns([(Jobs::Table, Jobs::Id), (Jobs::Table, Jobs::AppealId), (Jobs::Table, Jobs::DedupeKey)])
+            .columns([(Jobs::Table, Jobs::DoneAt)])
+            .column((Jobs::Table, Outcome::Column))
+            .expr_as(Expr::col((Appeals::Table, Appeals::AgencyId)), "appeal_agency_id")
             .from(Jobs::Table)
-            .and_where(Expr::col(Jobs::Kind).eq("deadline"))
-            .and_where(Expr::col(Outcome::Column).is_in([APPLIED, UNALERTED]))
-            .and_where(Expr::col(Jobs::DoneAt).is_not_null())
+            .inner_join(
+                Appeals::Table,
+                Expr::col((Appeals::Table, Appeals::Id)).equals((Jobs::Table, Jobs::AppealId)),
+            )
+            .and_where(Expr::col((Jobs::Table, Jobs::Kind)).eq("deadline"))
+            .and_where(Expr::col((Jobs::Table, Outcome::Column)).is_in([APPLIED, UNALERTED]))
+            .and_where(Expr::col((Jobs::Table, Jobs::DoneAt)).is_not_null())
             .to_owned();
         let mut after = None;
         loop {
-            let rows = page(manager, select.clone(), after).await?;
+            let rows = page(manager, select.clone(), Jobs::Table, after).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.try_get::<Uuid>("", "id")?);
             let mut insert = Query::insert()
@@ -173,7 +191,12 @@ impl MigrationTrait for Migration {
             let mut any = false;
             for row in &rows {
                 let key: String = row.try_get("", "dedupe_key")?;
-                let Some((appeal, agency, due)) = deadline_of_key(&key) else { continue };
+                let Some((agency, due)) = deadline_of_key(&key) else { continue };
+                let appeal: Uuid = row.try_get("", "appeal_id")?;
+                let agency = match agency {
+                    Some(agency) => agency,
+                    None => row.try_get("", "appeal_agency_id")?,
+                };
                 let done: ChronoDateTimeUtc = row.try_get("", "done_at")?;
                 let alerted = row.try_get::<String>("", "outcome")? == APPLIED;
                 let id: Uuid = row.try_get("", "id")?;

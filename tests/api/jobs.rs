@@ -694,14 +694,7 @@ async fn an_escalation_records_whether_anyone_was_alerted_to_it() {
     for agency in [&watched, &mailbox, &nobody] {
         let ids = insert_appeals_at(&app, agency, 2, due).await;
         // The second appeal also has a (moot) reply job due: all its jobs run one by one.
-        let reply = NewJob {
-            kind: JobKind::CitizenReply.as_str().into(),
-            appeal_id: Some(ids[1]),
-            run_at: due,
-            dedupe_key: format!("citizen_reply:{}:test", ids[1]),
-            payload: json!({ "reply_due_at": due }),
-        };
-        jobs::schedule(app.db.conn(), reply, now).await.unwrap();
+        schedule_moot_reply(&app, ids[1], due).await;
         appeals.push((agency.code.clone(), ids));
     }
     let all: Vec<Uuid> = appeals.iter().flat_map(|(_, ids)| ids.clone()).collect();
@@ -738,7 +731,8 @@ async fn an_escalation_records_whether_anyone_was_alerted_to_it() {
 
 /// A missed deadline escalates once per appeal, agency and due instant because only the
 /// deadline job of the agency that has the appeal escalates: a stray one keyed to another
-/// agency (which forwarding would have superseded) is moot, on either path.
+/// agency (which forwarding would have superseded) is moot, on either path. A job keyed
+/// before keys named the agency still escalates.
 #[tokio::test]
 async fn only_the_deadline_job_of_the_agency_that_has_the_appeal_escalates() {
     let app = spawn_app().await;
@@ -747,37 +741,32 @@ async fn only_the_deadline_job_of_the_agency_that_has_the_appeal_escalates() {
     let here = fixtures::agency("deadline-here").insert(&app).await;
     supervisor(&app, &here, "boss@here.example.org").await;
     let elsewhere = fixtures::agency("deadline-elsewhere").insert(&app).await;
-    let ids = insert_appeals_at(&app, &here, 3, due).await;
+    let ids = insert_appeals_at(&app, &here, 4, due).await;
     start_timelines(&app, &ids).await;
     // The first appeal has its own deadline job too; the third also a (moot) reply job
     // due, so its jobs run one by one.
     schedule_deadlines(&app, &ids[..1], due).await;
-    let strays: Vec<String> = ids.iter().map(|id| kind::deadline_key(*id, elsewhere.id, due)).collect();
-    for (id, key) in ids.iter().zip(&strays) {
-        let stray = NewJob {
+    let strays: Vec<String> = ids[..3].iter().map(|id| kind::deadline_key(*id, elsewhere.id, due)).collect();
+    let before_agencies = format!("deadline:{}:{}", ids[3], due.timestamp_micros());
+    for (id, key) in ids.iter().zip(strays.iter().chain([&before_agencies])) {
+        let deadline = NewJob {
             kind: JobKind::Deadline.as_str().into(),
             appeal_id: Some(*id),
             run_at: overdue_at(due),
             dedupe_key: key.clone(),
             payload: json!({ "due_at": due }),
         };
-        jobs::schedule(app.db.conn(), stray, now).await.unwrap();
+        jobs::schedule(app.db.conn(), deadline, now).await.unwrap();
     }
-    let reply = NewJob {
-        kind: JobKind::CitizenReply.as_str().into(),
-        appeal_id: Some(ids[2]),
-        run_at: due,
-        dedupe_key: format!("citizen_reply:{}:test", ids[2]),
-        payload: json!({ "reply_due_at": due }),
-    };
-    jobs::schedule(app.db.conn(), reply, now).await.unwrap();
+    schedule_moot_reply(&app, ids[2], due).await;
 
     let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();
-    assert_eq!((report.claimed, report.applied, report.moot), (5, 1, 4), "{report:?}");
+    assert_eq!((report.claimed, report.applied, report.moot), (6, 2, 4), "{report:?}");
     assert_eq!(report.one_by_one, 2, "{report:?}");
     assert_eq!(actions_of(&app, ids[0]).await, ["file", "overdue"]);
     assert_eq!(actions_of(&app, ids[1]).await, ["file"]);
     assert_eq!(actions_of(&app, ids[2]).await, ["file"]);
+    assert_eq!(actions_of(&app, ids[3]).await, ["file", "overdue"]);
     for key in &strays {
         let stray = job(&app, key).await;
         assert_eq!(
@@ -788,9 +777,24 @@ async fn only_the_deadline_job_of_the_agency_that_has_the_appeal_escalates() {
     let escalated = scheduler::escalations_of(app.db.conn(), ids[0]).await.unwrap();
     assert_eq!(
         escalated.iter().map(|e| (e.agency_id, e.due_at, e.alerted)).collect::<Vec<_>>(),
-        [(here.id, due, true)]
+        [(Some(here.id), due, true)]
     );
-    assert_eq!(mail_to(&app, "boss@here.example.org", MessageKind::OverdueAlert).await, 1);
+    let escalated = scheduler::escalations_of(app.db.conn(), ids[3]).await.unwrap();
+    assert_eq!(escalated.iter().map(|e| (e.agency_id, e.due_at)).collect::<Vec<_>>(), [(None, due)]);
+    assert_eq!(mail_to(&app, "boss@here.example.org", MessageKind::OverdueAlert).await, 2);
+}
+
+/// A citizen-reply job due at `due` for an appeal that awaits no reply (so it is moot, and
+/// the appeal's jobs run one by one); its key is `citizen_reply:<appeal>:test`.
+async fn schedule_moot_reply(app: &TestApp, appeal: Uuid, due: DateTime<Utc>) {
+    let reply = NewJob {
+        kind: JobKind::CitizenReply.as_str().into(),
+        appeal_id: Some(appeal),
+        run_at: due,
+        dedupe_key: format!("citizen_reply:{appeal}:test"),
+        payload: json!({ "reply_due_at": due }),
+    };
+    jobs::schedule(app.db.conn(), reply, start_instant()).await.unwrap();
 }
 
 /// Makes the database refuse outbox rows for addresses starting with `refused`, as a

@@ -235,7 +235,7 @@ async fn escalations_kept_in_a_table_of_their_own_before_migration_21_carry_over
     let conn = desk.app.db.conn();
     let escalated = scheduler::escalations_of(conn, id(&appeal)).await.unwrap();
     assert_eq!(escalated.len(), 1);
-    let agency = escalated[0].agency_id;
+    let agency = escalated[0].agency_id.expect("the job names its agency");
     assert!(escalated[0].alerted);
 
     // Going down, the table comes back, holding the escalation the job records.
@@ -256,10 +256,28 @@ async fn escalations_kept_in_a_table_of_their_own_before_migration_21_carry_over
     desk.app.db.migrate_up().await.unwrap();
     let escalated = scheduler::escalations_of(conn, id(&appeal)).await.unwrap();
     assert_eq!(escalated.len(), 1);
-    assert_eq!((escalated[0].agency_id, escalated[0].due_at, escalated[0].alerted), (agency, due, false));
+    assert_eq!(
+        (escalated[0].agency_id, escalated[0].due_at, escalated[0].alerted),
+        (Some(agency), due, false)
+    );
     assert_eq!(jobs::count_unalerted(conn).await.unwrap(), 1);
     let table = conn.execute_unprepared("SELECT count(*) FROM escalations").await;
     assert!(table.is_err(), "the table is gone");
+
+    // A deadline job keyed before keys named the agency: found by that key going up, and its
+    // appeal's agency stands in for the one the key lacks going down.
+    let key = format!("deadline:{}:{}", id(&appeal), due.timestamp_micros());
+    let rekey =
+        format!("UPDATE jobs SET dedupe_key = '{key}' WHERE kind = 'deadline' AND outcome = 'unalerted'");
+    assert_eq!(conn.execute_unprepared(&rekey).await.unwrap().rows_affected(), 1);
+    desk.app.db.migrate_down(1).await.unwrap();
+    let rows = conn.query_all_raw(Statement::from_string(conn.get_database_backend(), select)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].try_get::<Uuid>("", "agency_id").unwrap(), agency);
+    assert_eq!(rows[0].try_get::<Option<DateTime<Utc>>>("", "notified_at").unwrap(), None);
+    desk.app.db.migrate_up().await.unwrap();
+    let escalated = scheduler::escalations_of(conn, id(&appeal)).await.unwrap();
+    assert_eq!((escalated[0].agency_id, escalated[0].due_at, escalated[0].alerted), (None, due, false));
 }
 
 #[tokio::test]
@@ -629,6 +647,7 @@ async fn an_appeal_forwarded_after_its_deadline_is_escalated_at_the_receiving_ag
     let escalated = scheduler::escalations_of(desk.app.db.conn(), id(&appeal)).await.unwrap();
     assert_eq!(escalated.len(), 2);
     assert!(escalated.iter().all(|e| e.due_at == due));
+    assert!(escalated.iter().all(|e| e.agency_id.is_some()));
     assert_ne!(escalated[0].agency_id, escalated[1].agency_id);
     let alerts = desk.mail_to(&receiving.email, "overdue_alert").await;
     assert_eq!(alerts.len(), 1, "{alerts:?}");

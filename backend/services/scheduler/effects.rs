@@ -152,10 +152,10 @@ pub async fn run(
 }
 
 /// Whether the deadline job escalates now: the appeal still watches its deadline, the
-/// deadline has passed, and the job is the deadline of the agency that has the appeal.
-/// Its key is one per appeal, agency and due instant, and a done job is never scheduled
-/// again, so each missed deadline escalates once per agency: the completed job is the
-/// record of it.
+/// deadline has passed, and the job is not the deadline of another agency than the one that
+/// has the appeal (forwarding supersedes those; one that was not stays moot). Its key is
+/// one per appeal, agency and due instant, and a done job is never scheduled again, so each
+/// missed deadline escalates once per agency: the completed job is the record of it.
 pub(super) fn escalates(
     job: &Job,
     appeal: &Appeal,
@@ -163,9 +163,9 @@ pub(super) fn escalates(
     p: &DuePayload,
     now: DateTime<Utc>,
 ) -> bool {
-    watches(appeal, status, p.due_at)
-        && now >= deadline::overdue_at(p.due_at)
-        && job.dedupe_key == kind::deadline_key(appeal.id, appeal.agency_id, p.due_at)
+    let named = kind::deadline_of_key(&job.dedupe_key).and_then(|(_, agency, _)| agency);
+    let elsewhere = named.is_some_and(|agency| agency != appeal.agency_id);
+    watches(appeal, status, p.due_at) && now >= deadline::overdue_at(p.due_at) && !elsewhere
 }
 
 /// Whether the deadline `due` is still the one this appeal runs against: the agency owes

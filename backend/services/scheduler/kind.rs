@@ -61,13 +61,16 @@ pub fn deadline_key(appeal: Uuid, agency: Uuid, due: DateTime<Utc>) -> String {
 
 /// The appeal, agency and due instant a [`deadline_key`] was made of; `None` for any other
 /// key. A done deadline job that escalated is the record of its escalation, and its key
-/// says which.
-pub fn deadline_of_key(key: &str) -> Option<(Uuid, Uuid, DateTime<Utc>)> {
-    let mut parts = key.strip_prefix("deadline:")?.split(':');
-    let appeal = parts.next()?.parse().ok()?;
-    let agency = parts.next()?.parse().ok()?;
-    let due = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
-    parts.next().is_none().then_some((appeal, agency, due))
+/// says which. Keys written before deadlines were kept per agency (`deadline:<appeal>:<due>`)
+/// name no agency.
+pub fn deadline_of_key(key: &str) -> Option<(Uuid, Option<Uuid>, DateTime<Utc>)> {
+    let parts: Vec<&str> = key.strip_prefix("deadline:")?.split(':').collect();
+    let (appeal, agency, due) = match parts.as_slice() {
+        [appeal, agency, due] => (appeal, Some(agency.parse().ok()?), due),
+        [appeal, due] => (appeal, None, due),
+        _ => return None,
+    };
+    Some((appeal.parse().ok()?, agency, DateTime::from_timestamp_micros(due.parse().ok()?)?))
 }
 
 pub fn forwarding_key(appeal: Uuid, agency: Uuid) -> String {
@@ -90,10 +93,12 @@ mod tests {
     fn a_deadline_key_reads_back_as_what_it_was_made_of() {
         let (appeal, agency) = (Uuid::now_v7(), Uuid::now_v7());
         let due = DateTime::from_timestamp_micros(1_781_200_799_999_999).unwrap();
-        assert_eq!(deadline_of_key(&deadline_key(appeal, agency, due)), Some((appeal, agency, due)));
+        assert_eq!(deadline_of_key(&deadline_key(appeal, agency, due)), Some((appeal, Some(agency), due)));
+        let before_agencies = format!("deadline:{appeal}:{}", due.timestamp_micros());
+        assert_eq!(deadline_of_key(&before_agencies), Some((appeal, None, due)));
         let reminder = reminder_key(appeal, agency, due, ReminderOffset::parse("3wd").unwrap());
         assert_eq!(deadline_of_key(&reminder), None, "another kind's key");
-        assert_eq!(deadline_of_key(&format!("deadline:{appeal}:{}", due.timestamp_micros())), None);
         assert_eq!(deadline_of_key(&format!("{}:1", deadline_key(appeal, agency, due))), None);
+        assert_eq!(deadline_of_key(&format!("deadline:{appeal}:future")), None);
     }
 }

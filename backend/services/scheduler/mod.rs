@@ -129,7 +129,9 @@ pub async fn counts(app: &App, now: DateTime<Utc>) -> Result<JobCounts, Schedule
 /// A missed deadline escalated to the supervisors of the agency that had the appeal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Escalation {
-    pub agency_id: uuid::Uuid,
+    /// `None` for a deadline job scheduled before jobs were kept per agency (its key names
+    /// none; the agency was the appeal's when the deadline was missed).
+    pub agency_id: Option<uuid::Uuid>,
     pub due_at: DateTime<Utc>,
     pub escalated_at: DateTime<Utc>,
     /// Whether alert emails were queued with it (the outbox sends them); `false` when there
