@@ -135,7 +135,7 @@ pub(super) async fn run<'a>(
     if notes.is_empty() {
         phases.read = started.elapsed();
         let started = Instant::now();
-        complete(txn, owner, &[(&moot, Outcome::Moot)], now).await?;
+        complete(txn, owner, &[(moot.as_slice(), Outcome::Moot)], now).await?;
         phases.complete = started.elapsed();
         return Ok(Ran { report, rest, phases });
     }
@@ -218,7 +218,11 @@ pub(super) async fn run<'a>(
     complete(
         txn,
         owner,
-        &[(&applied, Outcome::Applied), (&unalerted, Outcome::Unalerted), (&moot, Outcome::Moot)],
+        &[
+            (applied.as_slice(), Outcome::Applied),
+            (unalerted.as_slice(), Outcome::Unalerted),
+            (moot.as_slice(), Outcome::Moot),
+        ],
         now,
     )
     .await?;
@@ -237,7 +241,7 @@ pub(super) async fn run<'a>(
 async fn complete(
     txn: &impl ConnectionTrait,
     owner: &str,
-    groups: &[(&Vec<Uuid>, Outcome)],
+    groups: &[(&[Uuid], Outcome)],
     now: DateTime<Utc>,
 ) -> Result<(), SchedulerError> {
     for (ids, outcome) in groups.iter().filter(|(ids, _)| !ids.is_empty()) {
