@@ -271,6 +271,9 @@ impl World {
             version: if status == "registered" { 1 } else { 2 },
             created_at: at,
             updated_at: at,
+            // The one step after filing is public: the citizen sees every change.
+            public_version: if status == "registered" { 1 } else { 2 },
+            public_updated_at: at,
         };
         // The step after filing, a few days later but never in the future.
         let step_at = stored_instant((at + Duration::hours(rng.random_range(2..24 * 10))).min(now));
@@ -311,6 +314,7 @@ impl World {
         }
         if status != "registered" {
             appeal.updated_at = step_at;
+            appeal.public_updated_at = step_at;
         }
         let year = at.with_timezone(&chrono_tz::Asia::Dushanbe).year();
         Draft { appeal, agency, year, step_at, events: Vec::new() }

@@ -53,11 +53,13 @@ pub struct AppealView {
     pub answered_at: Option<DateTime<Utc>>,
     pub dismissal_reason: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
-    /// Send as If-Match (also the ETag) when acting on the appeal.
+    /// Send as If-Match (also the ETag) when acting on the appeal. The citizen's view counts
+    /// only the changes the citizen sees; staff see every change counted.
     pub version: i32,
     /// The actions this reader may take now (path segments under /actions/).
     pub allowed_actions: Vec<String>,
     pub created_at: DateTime<Utc>,
+    /// The last change this reader sees (for the citizen, the last public one).
     pub updated_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub staff: Option<StaffFields>,
@@ -152,10 +154,10 @@ impl AppealView {
             answered_at: a.answered_at,
             dismissal_reason: a.dismissal_reason,
             closed_at: a.closed_at,
-            version: a.version,
+            version: if staff.is_some() { a.version } else { a.public_version },
             allowed_actions: action_names(&seen.allowed),
             created_at: a.created_at,
-            updated_at: a.updated_at,
+            updated_at: if staff.is_some() { a.updated_at } else { a.public_updated_at },
             staff,
         }
     }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::entity::appeal;
 use super::{Backend, StoreError, comparable};
+use crate::domain::lifecycle::Visibility;
 
 pub use appeal::{ActiveModel as AppealChange, Model as Appeal};
 
@@ -38,16 +39,27 @@ pub async fn by_tracking_number(
     Ok(appeal::Entity::find().filter(appeal::Column::TrackingNumber.eq(canonical)).one(db).await?)
 }
 
-/// Saves `change` only if the stored version is still `expected_version`, bumping it.
+/// Saves `change` only if the stored version is still `expected_version`, bumping it; a
+/// change its citizen sees (`Visibility::Public`, the visibility of its event) bumps the
+/// public version too and dates it with the change's `updated_at`.
 /// [`StoreError::NotFound`] means another writer got there first.
 pub async fn save_if_version(
     db: &impl ConnectionTrait,
     id: Uuid,
     expected_version: i32,
     mut change: AppealChange,
+    visibility: Visibility,
 ) -> Result<Appeal, StoreError> {
     change.version = sea_orm::Set(expected_version + 1);
-    let result = appeal::Entity::update_many()
+    let mut update = appeal::Entity::update_many();
+    if visibility == Visibility::Public {
+        update =
+            update.col_expr(appeal::Column::PublicVersion, Expr::col(appeal::Column::PublicVersion).add(1));
+        if let sea_orm::ActiveValue::Set(at) = change.updated_at {
+            change.public_updated_at = sea_orm::Set(at);
+        }
+    }
+    let result = update
         .set(change)
         .filter(appeal::Column::Id.eq(id))
         .filter(appeal::Column::Version.eq(expected_version))
@@ -59,10 +71,11 @@ pub async fn save_if_version(
     by_id(db, id).await?.ok_or(StoreError::NotFound)
 }
 
-/// Bumps the appeal's version whatever it is, taking its row lock until the transaction
-/// ends, and returns the row as it now is. For changes that must be serialised with every
-/// other change to the appeal but do not depend on the version the caller saw (attaching
-/// a file). [`StoreError::NotFound`] when there is no such appeal.
+/// Bumps the appeal's version and its public version whatever they are, taking its row lock
+/// until the transaction ends, and returns the row as it now is. For changes its citizen
+/// sees that must be serialised with every other change to the appeal but do not depend on
+/// the version the caller saw (attaching a file). [`StoreError::NotFound`] when there is no
+/// such appeal.
 pub async fn bump_version(
     db: &impl ConnectionTrait,
     id: Uuid,
@@ -70,7 +83,9 @@ pub async fn bump_version(
 ) -> Result<Appeal, StoreError> {
     let result = appeal::Entity::update_many()
         .col_expr(appeal::Column::Version, Expr::col(appeal::Column::Version).add(1))
+        .col_expr(appeal::Column::PublicVersion, Expr::col(appeal::Column::PublicVersion).add(1))
         .col_expr(appeal::Column::UpdatedAt, Expr::value(now))
+        .col_expr(appeal::Column::PublicUpdatedAt, Expr::value(now))
         .filter(appeal::Column::Id.eq(id))
         .exec(db)
         .await?;

@@ -74,6 +74,7 @@ mod m20261202_000018_jobs_pages_filled;
 mod m20261203_000019_escalation_per_agency;
 mod m20261203_000020_calendar_rechecks;
 mod m20261203_000021_escalations_on_jobs;
+mod m20261203_000022_public_version;
 
 /// Applies the migrations in order.
 pub struct Migrator;
@@ -103,6 +104,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000019_escalation_per_agency::Migration),
             Box::new(m20261203_000020_calendar_rechecks::Migration),
             Box::new(m20261203_000021_escalations_on_jobs::Migration),
+            Box::new(m20261203_000022_public_version::Migration),
         ]
     }
 }

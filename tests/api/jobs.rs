@@ -387,6 +387,8 @@ async fn insert_appeals_at(app: &TestApp, agency: &Agency, n: usize, due: DateTi
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                public_version: 1,
+                public_updated_at: now,
             })
         });
         appeal::Entity::insert_many(rows).exec_without_returning(app.db.conn()).await.unwrap();

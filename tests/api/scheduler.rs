@@ -226,6 +226,8 @@ async fn reminders_fire_once_at_each_offset_and_the_deadline_escalates_once() {
     assert!(desk.jobs(&appeal, "deadline").await.iter().all(|j| j.status == "done"));
 }
 
+const MIGRATION_21: &str = "m20261203_000021_escalations_on_jobs";
+
 #[tokio::test]
 async fn escalations_kept_in_a_table_of_their_own_before_migration_21_carry_over_to_their_deadline_jobs() {
     let desk = Desk::open().await;
@@ -239,7 +241,7 @@ async fn escalations_kept_in_a_table_of_their_own_before_migration_21_carry_over
     assert!(escalated[0].alerted);
 
     // Going down, the table comes back, holding the escalation the job records.
-    desk.app.db.migrate_down(1).await.unwrap();
+    desk.app.revert_migrations_through(MIGRATION_21).await;
     let select = "SELECT appeal_id, agency_id, due_at, escalated_at, notified_at FROM escalations";
     let rows = conn.query_all_raw(Statement::from_string(conn.get_database_backend(), select)).await.unwrap();
     assert_eq!(rows.len(), 1);
@@ -270,7 +272,7 @@ async fn escalations_kept_in_a_table_of_their_own_before_migration_21_carry_over
     let rekey =
         format!("UPDATE jobs SET dedupe_key = '{key}' WHERE kind = 'deadline' AND outcome = 'unalerted'");
     assert_eq!(conn.execute_unprepared(&rekey).await.unwrap().rows_affected(), 1);
-    desk.app.db.migrate_down(1).await.unwrap();
+    desk.app.revert_migrations_through(MIGRATION_21).await;
     let rows = conn.query_all_raw(Statement::from_string(conn.get_database_backend(), select)).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].try_get::<Uuid>("", "agency_id").unwrap(), agency);

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{Directory, Seen, facts, see, stored_instant};
 use crate::app::App;
-use crate::domain::access::{self, Viewer};
+use crate::domain::access::{self, ViewLevel, Viewer};
 use crate::domain::deadline::{self, ExtensionRefused};
 use crate::domain::lifecycle::{Action, DismissalReason, Outcome, Status, Transition, Visibility};
 use crate::domain::submission::{AnswerText, MessageText, ReasonText};
@@ -77,22 +77,28 @@ pub async fn act(
 ) -> Result<Seen, ServiceError> {
     let txn = app.db.write().await?;
     let directory = Directory::load_in(&txn).await?;
-    let appeal = appeals::by_id(&txn, appeal_id).await?.ok_or(ServiceError::NotFound)?;
+    // Held from here to the commit: the version checked is the one the change replaces.
+    let appeal = appeals::lock(&txn, app.db.backend(), appeal_id).await?.ok_or(ServiceError::NotFound)?;
     let ancestors = directory.ancestors(appeal.agency_id);
     let status: Status = appeal.status.parse().map_err(|_| ServiceError::NotFound)?;
-    let transition = access::authorize(viewer, &facts(&appeal, &ancestors), status, command.action())?;
+    let facts = facts(&appeal, &ancestors);
+    let transition = access::authorize(viewer, &facts, status, command.action())?;
+    // The citizen's view counts only the changes the citizen sees (see `AppealView`).
+    let current = match access::view_level(viewer, &facts) {
+        Some(ViewLevel::Staff) => appeal.version,
+        _ => appeal.public_version,
+    };
     let expected = expected_version.ok_or(ServiceError::VersionRequired)?;
-    if expected != appeal.version {
-        return Err(ServiceError::Stale { current: appeal.version });
+    if expected != current {
+        return Err(ServiceError::Stale { current });
     }
     let now = stored_instant(app.clock.now());
     let (change, data) = apply(app, &txn, &directory, viewer, &appeal, &transition, &command, now).await?;
-    let updated = match appeals::save_if_version(&txn, appeal.id, appeal.version, change).await {
+    let visibility = transition.visibility();
+    let updated = match appeals::save_if_version(&txn, appeal.id, appeal.version, change, visibility).await {
         Ok(updated) => updated,
-        Err(StoreError::NotFound) => {
-            let current = appeals::by_id(&txn, appeal.id).await?.map_or(appeal.version, |a| a.version);
-            return Err(ServiceError::Stale { current });
-        }
+        // Cannot happen while the appeal is held; if it does, the caller reads it again.
+        Err(StoreError::NotFound) => return Err(ServiceError::Stale { current }),
         Err(other) => return Err(other.into()),
     };
     // The appeal's row and its event are written now (a stale version or a moved chain must
@@ -362,7 +368,7 @@ pub(crate) async fn release_assigned(
             continue;
         }
         let change = AppealChange { assignee_id: Set(None), updated_at: Set(now), ..Default::default() };
-        appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
+        appeals::save_if_version(txn, appeal.id, appeal.version, change, Visibility::Internal).await?;
         let data = serde_json::json!({
             "assignee": { "before": user, "after": null },
             "reason": reason.as_str(),

@@ -351,6 +351,8 @@ async fn register(
         version: 1,
         created_at: now,
         updated_at: now,
+        public_version: 1,
+        public_updated_at: now,
     };
     // Nothing reads the appeal before the commit, so its row is written with the rest.
     let mut writes = Deferred::new();

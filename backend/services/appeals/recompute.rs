@@ -221,12 +221,12 @@ async fn move_windows(
             continue;
         }
         let change = AppealChange { updated_at: Set(now), ..Default::default() };
-        let updated = appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
+        let visibility = if window.citizens { Visibility::Public } else { Visibility::Internal };
+        let updated = appeals::save_if_version(txn, appeal.id, appeal.version, change, visibility).await?;
         let data = serde_json::json!({
             window.named: { "before": closes, "after": new },
             "reason": "calendar_changed",
         });
-        let visibility = if window.citizens { Visibility::Public } else { Visibility::Internal };
         let event = events::append(txn, recorded(&appeal, admin, visibility, now, data)).await?;
         if window.citizens {
             let mut writes = Deferred::new();
@@ -335,16 +335,17 @@ async fn move_deadline(
     // deadline inside its own: on PostgreSQL an action may still have changed the appeal
     // since it was read, which the version check turns into a conflict the edit reports.
     let change = AppealChange { due_at: Set(due), updated_at: Set(now), ..Default::default() };
-    let updated = match appeals::save_if_version(txn, appeal.id, appeal.version, change).await {
-        Ok(updated) => updated,
-        Err(crate::store::StoreError::NotFound) => {
-            return Err(ServiceError::Conflict(format!(
-                "appeal {} changed while its deadline was recomputed; save the calendar again",
-                appeal.tracking_number
-            )));
-        }
-        Err(other) => return Err(other.into()),
-    };
+    let updated =
+        match appeals::save_if_version(txn, appeal.id, appeal.version, change, Visibility::Public).await {
+            Ok(updated) => updated,
+            Err(crate::store::StoreError::NotFound) => {
+                return Err(ServiceError::Conflict(format!(
+                    "appeal {} changed while its deadline was recomputed; save the calendar again",
+                    appeal.tracking_number
+                )));
+            }
+            Err(other) => return Err(other.into()),
+        };
     let data = serde_json::json!({
         "due_at": { "before": appeal.due_at, "after": due },
         "reason": "calendar_changed",

@@ -273,7 +273,7 @@ async fn close(
         updated_at: Set(now),
         ..Default::default()
     };
-    let updated = appeals::save_if_version(txn, appeal.id, appeal.version, change).await?;
+    let updated = appeals::save_if_version(txn, appeal.id, appeal.version, change, step.visibility()).await?;
     let event = events::append(
         txn,
         NewEvent {

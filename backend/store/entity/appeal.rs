@@ -50,6 +50,11 @@ pub struct Model {
     pub version: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Counts only the changes its citizen sees (public events); what the citizen's views
+    /// show as `version`, and what the citizen's actions are checked against.
+    pub public_version: i32,
+    /// When the citizen's view last changed: `updated_at` of the last public change.
+    pub public_updated_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -182,8 +182,10 @@ async fn call(
     attachment_id: &str,
 ) -> (u16, Value) {
     let token = reader.session.as_ref().map(|s| s.access_token.as_str());
-    let version = version_of(app, &appeal.id).await;
-    let guest_version = version_of(app, &guest.id).await;
+    // Each reader acts at the version it is shown: staff count every change, the others
+    // only what a citizen sees.
+    let version = version_of(app, &appeal.id, reader.staff).await;
+    let guest_version = version_of(app, &guest.id, reader.staff).await;
     let id = &appeal.id;
     let (method, path, body) = match route {
         "GET appeal" => (Method::GET, appeal.url(), None),
@@ -279,8 +281,9 @@ fn wrong_code(guest: &Filed) -> String {
     wrong
 }
 
-async fn version_of(app: &TestApp, id: &str) -> i32 {
-    stored(app, id).await.version
+async fn version_of(app: &TestApp, id: &str, staff: bool) -> i32 {
+    let stored = stored(app, id).await;
+    if staff { stored.version } else { stored.public_version }
 }
 
 async fn stored_access_code_hash(app: &TestApp, id: &str) -> String {

@@ -42,8 +42,16 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
     let taken = app.acts(&official, &id, "take", 1, &json!({})).await;
     assert_eq!((taken["status"].as_str(), taken["version"].as_i64()), (Some("in_progress"), Some(2)));
     assert_eq!(taken["staff"]["assignee_id"], official.user_id.as_str());
+    app.clock.advance(chrono::Duration::minutes(5));
     let noted = app.acts(&official, &id, "note", 2, &json!({"text": "Call the vodokanal first."})).await;
     assert_eq!((noted["status"].as_str(), noted["version"].as_i64()), (Some("in_progress"), Some(3)));
+    // The citizen's view counts and dates only what the citizen sees: the internal note
+    // changes neither its version (nor ETag) nor its time of last change.
+    let response = app.get(&format!("/api/v1/appeals/{id}"), citizen.token()).await;
+    assert_eq!(response.headers()["etag"], "\"2\"");
+    let seen: Value = response.json().await.unwrap();
+    assert_eq!((seen["version"].as_i64(), &seen["updated_at"]), (Some(2), &taken["updated_at"]));
+    assert_ne!(noted["updated_at"], taken["updated_at"], "staff see the note's time");
     let asked = app
         .acts(
             &official,
@@ -63,13 +71,14 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
     // What the citizen writes now answers the request: a message, which would leave it
     // open to run out, is refused, names the reply, and changes nothing.
     assert!(!seen["allowed_actions"].as_array().unwrap().contains(&json!("message")), "{seen}");
-    let message = app.act(&citizen, &id, "message", 4, &json!({"text": "Houses 10 to 14."})).await;
+    assert_eq!(seen["version"], 3, "filed, taken, asked: the note is not counted");
+    let message = app.act(&citizen, &id, "message", 3, &json!({"text": "Houses 10 to 14."})).await;
     let problem = crate::support::assert_problem(message, 409, "conflict").await;
     assert!(problem.body["detail"].as_str().unwrap().contains("reply"), "{}", problem.body);
     assert_eq!(app.count_events_of(&id, "message").await, 0);
     let replied =
-        app.acts(&citizen, &id, "reply", 4, &json!({"message": "Houses 10 to 14 on Sino street."})).await;
-    assert_eq!((replied["status"].as_str(), replied["version"].as_i64()), (Some("in_progress"), Some(5)));
+        app.acts(&citizen, &id, "reply", 3, &json!({"message": "Houses 10 to 14 on Sino street."})).await;
+    assert_eq!((replied["status"].as_str(), replied["version"].as_i64()), (Some("in_progress"), Some(4)));
     assert!(replied["paused_at"].is_null());
 
     // The official answers; the citizen contests.
@@ -85,8 +94,8 @@ async fn an_appeal_goes_from_filing_through_contest_to_the_supervisors_review() 
     assert_eq!((answered["status"].as_str(), answered["version"].as_i64()), (Some("answered"), Some(6)));
     assert_eq!(answered["outcome"], "rejected");
     let contested =
-        app.acts(&citizen, &id, "contest", 6, &json!({"reason": "Nobody is replacing anything."})).await;
-    assert_eq!((contested["status"].as_str(), contested["version"].as_i64()), (Some("contested"), Some(7)));
+        app.acts(&citizen, &id, "contest", 5, &json!({"reason": "Nobody is replacing anything."})).await;
+    assert_eq!((contested["status"].as_str(), contested["version"].as_i64()), (Some("contested"), Some(6)));
 
     // The official may not review a contest; the supervisor of the parent agency may.
     let refused = app.act(&official, &id, "uphold", 7, &json!({"comment": "Fine."})).await;
@@ -218,4 +227,27 @@ async fn a_supervisor_who_reopens_a_contested_appeal_starts_a_new_review_round()
     let seen = app.timeline_of(&citizen, &appeal.id).await;
     assert_eq!(actions(&seen), ["file", "take", "answer", "contest", "reopen", "answer"]);
     assert_eq!(seen[4]["data"]["comment"], "Answer the actual question.");
+}
+
+/// Appeals filed before the citizen's view had a version of its own start from their
+/// version as it was, so an ETag a citizen holds stays valid.
+#[tokio::test]
+async fn appeals_from_before_migration_22_show_the_citizen_their_version_as_it_was() {
+    let app = spawn_appeals_app().await;
+    let citizen = app.citizen().await;
+    let official = app.official_of(RECEPTION).await;
+    let filed = app.files(&citizen, &complaint()).await;
+    app.acts(&official, &filed.id, "take", 1, &json!({})).await;
+    app.acts(&official, &filed.id, "note", 2, &json!({"text": "Call the vodokanal first."})).await;
+    let path = format!("/api/v1/appeals/{}", filed.id);
+    let seen: Value = app.get(&path, citizen.token()).await.json().await.unwrap();
+    assert_eq!(seen["version"], 2);
+
+    app.revert_migrations_through("m20261203_000022_public_version").await;
+    app.db.migrate_up().await.unwrap();
+    let seen: Value = app.get(&path, citizen.token()).await.json().await.unwrap();
+    assert_eq!(seen["version"], 3, "the version it had, internal note included");
+    let staff: Value = app.get(&path, official.token()).await.json().await.unwrap();
+    assert_eq!((staff["version"].as_i64(), &staff["updated_at"]), (Some(3), &seen["updated_at"]));
+    app.acts(&citizen, &filed.id, "message", 3, &json!({"text": "Any news?"})).await;
 }

@@ -320,6 +320,14 @@ impl TestApp {
         agency::Entity::find().count(self.db.conn()).await.unwrap()
     }
 
+    /// Reverts the migrations applied from `name` on (it included), whatever came after it.
+    pub async fn revert_migrations_through(&self, name: &str) {
+        let status = self.db.migration_status().await.unwrap();
+        let steps = status.iter().skip_while(|(n, _)| n != name).filter(|(_, applied)| *applied).count();
+        assert!(steps > 0, "{name} is not applied: {status:?}");
+        self.db.migrate_down(u32::try_from(steps).unwrap()).await.unwrap();
+    }
+
     pub async fn count_refresh_tokens(&self) -> u64 {
         refresh_token::Entity::find().count(self.db.conn()).await.unwrap()
     }
