@@ -222,6 +222,8 @@ impl World {
         let status = texts::status_for_age(rng, age_days);
         let by_demo_citizen = rng.random_bool(0.05) && self.citizen.is_some();
         let channel = ["web", "web", "web", "api", "paper", "oral"].choose(rng).copied().unwrap_or("web");
+        // Filed, then (past "registered") one step more.
+        let version = if status == "registered" { 1 } else { 2 };
         let mut appeal = Appeal {
             id: Uuid::now_v7(),
             tracking_number: TrackingNumber::generate(rng).canonical(),
@@ -268,11 +270,11 @@ impl World {
             answered_at: None,
             dismissal_reason: None,
             closed_at: None,
-            version: if status == "registered" { 1 } else { 2 },
+            version,
             created_at: at,
             updated_at: at,
             // The one step after filing is public: the citizen sees every change.
-            public_version: if status == "registered" { 1 } else { 2 },
+            public_version: version,
             public_updated_at: at,
         };
         // The step after filing, a few days later but never in the future.

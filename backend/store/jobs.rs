@@ -356,19 +356,6 @@ pub async fn done_of_appeal(
         .await?)
 }
 
-/// How many missed deadlines nobody was alerted to ([`outcome::UNALERTED`]):
-/// `idx_jobs_unalerted`, as long as what it counts.
-pub async fn count_unalerted(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
-    super::count_of(db, &counting_unalerted()).await
-}
-
-/// The statement [`count_unalerted`] runs. The outcome is written into the SQL, as the
-/// partial index's condition is (see [`status_is`]).
-pub fn counting_unalerted() -> SelectStatement {
-    let unalerted = Expr::cust(format!("\"jobs\".\"outcome\" = '{}'", outcome::UNALERTED));
-    super::counting(job::Entity, Condition::all().add(unalerted))
-}
-
 /// Records a failed attempt by `owner`: with `retry_at` the job waits until then and runs
 /// again; without, it ends `failed`. Does nothing if the job is no longer pending.
 pub async fn fail(
@@ -471,6 +458,19 @@ pub async fn count_failed(db: &impl ConnectionTrait) -> Result<u64, StoreError> 
 /// The statement [`count_failed`] runs.
 pub fn counting_failed() -> SelectStatement {
     super::counting(job::Entity, Condition::all().add(status_is(FAILED)))
+}
+
+/// How many missed deadlines nobody was alerted to ([`outcome::UNALERTED`]):
+/// `idx_jobs_unalerted`, as long as what it counts.
+pub async fn count_unalerted(db: &impl ConnectionTrait) -> Result<u64, StoreError> {
+    super::count_of(db, &counting_unalerted()).await
+}
+
+/// The statement [`count_unalerted`] runs. The outcome is written into the SQL, as the
+/// partial index's condition is (see [`status_is`]).
+pub fn counting_unalerted() -> SelectStatement {
+    let unalerted = Expr::cust(format!("\"jobs\".\"outcome\" = '{}'", outcome::UNALERTED));
+    super::counting(job::Entity, Condition::all().add(unalerted))
 }
 
 /// How many pending jobs are due at `now` (run or not yet run): a range of
