@@ -184,7 +184,8 @@ fn recheck_delay(app: &App) -> TimeDelta {
 /// One that fails (an appeal changed under it) runs again after the scheduler's backoff,
 /// and ends `failed` after `scheduler.max_attempts`.
 ///
-/// The scheduler's background loop calls this when it finds no job due; tests call it after
+/// The scheduler's background loop calls this with its chores (after a pass that found no
+/// job due, and once per poll interval while passes keep finding some); tests call it after
 /// moving their clock. Safe in any number of processes: a transaction takes the calendar's
 /// lock or leaves the rechecks to whoever holds it.
 pub async fn run_due_rechecks(app: &App, now: DateTime<Utc>) -> Result<Vec<Rechecked>, ServiceError> {

@@ -558,6 +558,50 @@ async fn serve_runs_the_scheduler_in_process_when_enabled() {
     assert_eq!(rechecks.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(), ["done"]);
 }
 
+/// A scheduler that always finds work still runs its chores: a calendar edit's recheck is
+/// not held back by passes that never come up empty, but runs once the poll interval has
+/// passed on the clock. Here one job fails on every attempt and, with no backoff, is due
+/// again at once, so every pass finds it.
+#[tokio::test]
+async fn a_scheduler_that_always_finds_work_still_runs_the_rechecks_of_calendar_edits() {
+    let app = crate::support::spawn_app_with(|f| {
+        f.merge(figment::providers::Serialized::default("scheduler.enabled", true))
+            .merge(figment::providers::Serialized::default("scheduler.poll_interval_ms", 10))
+            .merge(figment::providers::Serialized::default("scheduler.retry_base_secs", 0))
+            .merge(figment::providers::Serialized::default("scheduler.max_attempts", 1_000_000))
+    })
+    .await;
+    let now = start_instant();
+    let mut passes = app.app.scheduler_passes.subscribe();
+    let mut more_passes = async |n: u64| {
+        let seen = *passes.borrow_and_update();
+        tokio::time::timeout(std::time::Duration::from_secs(20), passes.wait_for(|p| *p >= seen + n))
+            .await
+            .expect("the in-process scheduler makes passes")
+            .expect("the scheduler is running");
+    };
+    let [appeal] = insert_appeals(&app, 1, now).await[..] else { unreachable!() };
+    let failing = NewJob { kind: "no-such-kind".into(), appeal_id: Some(appeal), ..new_job("failing", now) };
+    jobs::schedule(app.db.conn(), failing, now).await.unwrap();
+    more_passes(2).await;
+    let year = murojiat::domain::calendar::YearTable { year: 2027, entries: Vec::new() };
+    calendar::schedule_recheck(app.db.conn(), &year, Uuid::now_v7(), now, now).await.unwrap();
+    let statuses = async || {
+        calendar::rechecks(app.db.conn()).await.unwrap().into_iter().map(|r| r.status).collect::<Vec<_>>()
+    };
+
+    // Every pass finds the failing job; the clock stands still, so the chores wait.
+    more_passes(3).await;
+    assert_eq!(statuses().await, ["pending"]);
+    // A poll interval later on the clock, the next pass (busy as ever) runs them.
+    app.clock.advance(Duration::seconds(1));
+    more_passes(2).await;
+    assert_eq!(statuses().await, ["done"]);
+    let failing = job(&app, "failing").await;
+    assert_eq!(failing.status, jobs::PENDING, "due again at once: every pass finds work");
+    assert!(failing.attempts >= 5, "tried on every pass: {}", failing.attempts);
+}
+
 /// An active supervisor at `agency` with this address; the account's id.
 async fn supervisor(app: &TestApp, agency: &Agency, email: &str) -> Uuid {
     let user = users::insert(

@@ -408,8 +408,8 @@ impl Scheduler {
     /// Deletes what is kept only for a while: Idempotency-Keys (with the first answers and
     /// guests' access codes they hold) recorded more than `appeals.idempotency_retention_hours`
     /// before `now`; returns how many. An indexed range, cheap when nothing is due, so the
-    /// background loop runs it after every pass that found no job. Safe in any number of
-    /// processes at once.
+    /// background loop runs it with its chores (see [`Self::run_until`]). Safe in any number
+    /// of processes at once.
     pub async fn housekeep(&self, now: DateTime<Utc>) -> Result<u64, SchedulerError> {
         let hours = i64::try_from(self.app.settings.appeals.idempotency_retention_hours).unwrap_or(i64::MAX);
         let Some(cutoff) = TimeDelta::try_hours(hours).and_then(|kept| now.checked_sub_signed(kept)) else {
@@ -421,41 +421,57 @@ impl Scheduler {
     /// Runs passes until `stop` turns true: after a pass that found work, the next starts at
     /// once (catching up after downtime); otherwise it waits the poll interval. A pass in
     /// progress finishes its current job before the loop stops.
+    ///
+    /// The chores (housekeeping, the rechecks of calendar edits) run after a pass that found
+    /// nothing, and while passes keep finding work at least once per poll interval of the
+    /// clock's time, the first pass included: a long catch-up, or a scheduler that always
+    /// finds something due, must not hold back the recheck that corrects deadlines set on
+    /// an edited calendar.
     pub async fn run_until(self, mut stop: watch::Receiver<bool>) {
         let idle = Duration::from_millis(self.settings().poll_interval_ms);
+        let chores_every = TimeDelta::from_std(idle).unwrap_or(TimeDelta::MAX);
+        let mut chores_at = self.app.clock.now();
         tracing::info!(owner = %self.owner, "scheduler started");
         loop {
             if *stop.borrow() {
                 break;
             }
             let now = self.app.clock.now();
-            let wait = match self.run_batch(now).await {
+            // Whether the pass found work; `None` when it failed.
+            let busy = match self.run_batch(now).await {
                 Ok(report) if report.claimed > 0 => {
                     tracing::debug!(?report, "scheduler pass");
-                    Duration::ZERO
+                    Some(true)
                 }
-                Ok(_) => {
-                    match self.housekeep(now).await {
-                        Ok(0) => {}
-                        Ok(deleted) => tracing::info!(deleted, "expired idempotency keys deleted"),
-                        Err(err) => tracing::error!(error = %err, "housekeeping failed"),
-                    }
-                    if let Err(err) = crate::services::calendar::run_due_rechecks(&self.app, now).await {
-                        tracing::error!(error = %err, "the rechecks of calendar edits failed");
-                    }
-                    idle
-                }
+                Ok(_) => Some(false),
                 Err(err) => {
                     tracing::error!(error = %err, "scheduler pass failed");
-                    idle
+                    None
                 }
             };
+            if busy.is_some_and(|found_work| !found_work || now >= chores_at) {
+                self.chores(now).await;
+                chores_at = now.checked_add_signed(chores_every).unwrap_or(DateTime::<Utc>::MAX_UTC);
+            }
             self.app.scheduler_passes.send_modify(|passes| *passes += 1);
-            if wait > Duration::ZERO && super::paused_until_stopped(wait, &mut stop).await {
+            if busy != Some(true) && super::paused_until_stopped(idle, &mut stop).await {
                 break;
             }
         }
         tracing::info!(owner = %self.owner, "scheduler stopped");
+    }
+
+    /// Housekeeping and the due rechecks of calendar edits; failures are logged, and both
+    /// run again at the next chores.
+    async fn chores(&self, now: DateTime<Utc>) {
+        match self.housekeep(now).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "expired idempotency keys deleted"),
+            Err(err) => tracing::error!(error = %err, "housekeeping failed"),
+        }
+        if let Err(err) = crate::services::calendar::run_due_rechecks(&self.app, now).await {
+            tracing::error!(error = %err, "the rechecks of calendar edits failed");
+        }
     }
 }
 
