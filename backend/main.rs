@@ -360,10 +360,11 @@ async fn seed_demo_appeals(
     bar.finish();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "Seeded {} appeals, {} events and {} jobs still ahead in {secs:.1} s ({:.0} appeals/s).",
+        "Seeded {} appeals, {} events, {} jobs still ahead and {} missed deadlines escalated in {secs:.1} s ({:.0} appeals/s).",
         seeded.appeals,
         seeded.events,
         seeded.jobs,
+        seeded.escalations,
         seeded.appeals as f64 / secs.max(0.001)
     );
     app.db.clone().close().await;

@@ -2,10 +2,11 @@
 //! measuring it. Subjects and texts are Tajik or Russian, built from templates over the demo
 //! categories and territories; appeals are spread over agencies (the demo official's agency
 //! the busiest), statuses and the past year, each with a first event (and, past
-//! `registered`, the step that moved it) whose hash chain `murojiat audit verify` accepts,
-//! and registration numbers taken from the agencies' counters in date order.
+//! `registered`, the step that moved it; for an open appeal past its deadline, the internal
+//! `overdue` event) whose hash chain `murojiat audit verify` accepts, and registration
+//! numbers taken from the agencies' counters in date order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -17,6 +18,7 @@ use uuid::Uuid;
 use super::{ACCOUNTS, DemoError};
 use crate::app::App;
 use crate::domain::deadline;
+use crate::domain::lifecycle::Status;
 use crate::domain::role::Role;
 use crate::domain::tracking::{TrackingNumber, format_registration_number};
 use crate::services::appeals::stored_instant;
@@ -30,6 +32,9 @@ use crate::store::reference::{self, Category, Territory};
 use crate::store::{counters, users};
 use crate::store::{stints, tallies};
 
+/// The `ran_by` of the deadline jobs the seed records as done.
+const SEEDED_BY: &str = "demo-seed";
+
 /// Appeals written per transaction.
 const PER_TRANSACTION: usize = 5_000;
 /// The share of appeals that go to the demo official's agency, so its queue is busy.
@@ -42,6 +47,10 @@ pub struct SeededAppeals {
     pub events: u64,
     /// Jobs still ahead of the appeals (see [`scheduler::pending_as_stored`]).
     pub jobs: u64,
+    /// Deadlines the open appeals have missed, each recorded as the scheduler records one
+    /// (see [`scheduler::missed_deadline`]): an internal `overdue` event and the deadline
+    /// job, done. Nothing is sent for them.
+    pub escalations: u64,
 }
 
 /// Inserts `count` demo appeals dated over the year before the clock's now. Seeds the demo
@@ -74,11 +83,13 @@ pub async fn seed_appeals(
             })
             .collect();
         let txn = app.db.write().await.map_err(ServiceError::from)?;
-        number(app, &txn, &world, &mut drafts).await?;
+        number(app, &txn, &world, &mut drafts, now).await?;
         let mut rows = Vec::with_capacity(drafts.len());
         let mut chain = Vec::with_capacity(drafts.len() * 2);
         let mut stays = Vec::with_capacity(drafts.len());
+        let mut ran = Vec::new();
         for draft in drafts {
+            ran.extend(draft.escalation);
             let owner = reports::stint_appeal(&draft.appeal);
             stays.extend(
                 reports::from_timeline(&world.agencies, &draft.appeal, &draft.events)
@@ -90,17 +101,20 @@ pub async fn seed_appeals(
         }
         seeded.events += chain.len() as u64;
         // The jobs still ahead, as if each appeal had lived through its history here: its
-        // reminders and deadline, an open window. Nothing already due: missed deadlines and
-        // closed windows of the past were not run, and are not run now.
+        // reminders and deadline, an open window. Nothing already due: closed windows of the
+        // past were not run, and are not run now; a missed deadline is recorded as escalated
+        // when it was missed (its deadline job done), with nobody alerted now.
         let calendar = app.jurisdiction.calendar.current();
         let ahead: Vec<NewJob> = rows
             .iter()
             .flat_map(|appeal| scheduler::pending_as_stored(app, &calendar, appeal, now))
             .collect();
         seeded.jobs += ahead.len() as u64;
+        seeded.escalations += ran.len() as u64;
         let mut writes = Deferred::new();
-        // Each INSERT within the databases' limits on bound values (13 a job).
+        // Each INSERT within the databases' limits on bound values (13 or 14 a job).
         writes.extend(ahead.chunks(2_000).filter_map(|chunk| jobs::scheduling(chunk.to_vec(), now)));
+        writes.extend(ran.chunks(2_000).filter_map(|chunk| jobs::recording_ran(chunk.to_vec(), now)));
         appeals::insert_many(&txn, rows).await.map_err(ServiceError::from)?;
         writes.flush(&txn).await.map_err(ServiceError::from)?;
         events::insert_chains(&txn, chain).await.map_err(ServiceError::from)?;
@@ -117,12 +131,14 @@ pub async fn seed_appeals(
 }
 
 /// Gives each draft the next registration number of its agency and year, reserving one
-/// block per (agency, year) from the counters, and writes it into the first event.
+/// block per (agency, year) from the counters, and writes it into the first event; then
+/// seals the draft's history as of `now`.
 async fn number(
     app: &App,
     txn: &sea_orm::DatabaseTransaction,
     world: &World,
     drafts: &mut [Draft],
+    now: DateTime<Utc>,
 ) -> Result<(), DemoError> {
     let mut blocks: BTreeMap<(Uuid, i32), i64> = BTreeMap::new();
     for draft in drafts.iter() {
@@ -137,7 +153,7 @@ async fn number(
         let number = format_registration_number(code, draft.year, *next as u64);
         *next += 1;
         draft.appeal.registration_number = Some(number.clone());
-        draft.seal(app, code, &number);
+        draft.seal(app, world, &number, now);
     }
     Ok(())
 }
@@ -150,6 +166,8 @@ struct World {
     regions: Vec<(Territory, Vec<Territory>)>,
     citizen: Option<Uuid>,
     official: Option<Uuid>,
+    /// Each agency's supervisors, to whom its missed deadlines escalated.
+    supervisors: HashMap<Uuid, Vec<users::User>>,
     calendar_policy: String,
 }
 
@@ -197,6 +215,13 @@ impl World {
             Some(email) => users::by_email(conn, email).await.map_err(store)?.map(|u| u.id),
             None => None,
         };
+        let ids: Vec<Uuid> = agencies.iter().map(|a| a.id).collect();
+        let mut supervisors: HashMap<Uuid, Vec<users::User>> = HashMap::new();
+        for user in users::with_role_at(conn, Role::Supervisor.as_str(), &ids).await.map_err(store)? {
+            if let Some(agency) = user.agency_id {
+                supervisors.entry(agency).or_default().push(user);
+            }
+        }
         Ok(World {
             agencies,
             busy,
@@ -204,6 +229,7 @@ impl World {
             regions,
             citizen,
             official,
+            supervisors,
             calendar_policy: app.settings.appeals.default_policy.clone(),
         })
     }
@@ -319,7 +345,7 @@ impl World {
             appeal.public_updated_at = step_at;
         }
         let year = at.with_timezone(&chrono_tz::Asia::Dushanbe).year();
-        Draft { appeal, agency, year, step_at, events: Vec::new() }
+        Draft { appeal, agency, year, step_at, events: Vec::new(), escalation: None }
     }
 }
 
@@ -330,11 +356,18 @@ struct Draft {
     year: i32,
     step_at: DateTime<Utc>,
     events: Vec<Event>,
+    /// The deadline job of a deadline missed before `now`, done (see [`Draft::seal`]).
+    escalation: Option<jobs::RanJob>,
 }
 
 impl Draft {
     /// Sets the deadline and writes the events, now that the registration number is known.
-    fn seal(&mut self, app: &App, agency_code: &str, registration_number: &str) {
+    /// An open appeal whose deadline passed before `now` while its clock ran also gets the
+    /// escalation the scheduler would have recorded then: the internal `overdue` event, in
+    /// its place in time, and its deadline job, done.
+    fn seal(&mut self, app: &App, world: &World, registration_number: &str, now: DateTime<Utc>) {
+        let agency = &world.agencies[self.agency];
+        let agency_code = agency.code.as_str();
         let jurisdiction = &app.jurisdiction;
         let policy = jurisdiction.policy(&self.appeal.deadline_policy, &app.settings.appeals.default_policy);
         self.appeal.due_at = stored_instant(deadline::due_at(
@@ -382,6 +415,25 @@ impl Draft {
             let actor = if role == "official" { a.assignee_id } else { a.citizen_id };
             let status = a.status.clone();
             chain.push(self.event(2, self.step_at, actor, role, action, &status, data));
+        }
+        let running = a.status.parse::<Status>().is_ok_and(Status::is_open) && a.paused_at.is_none();
+        let missed_at = deadline::overdue_at(a.due_at);
+        if running && missed_at <= now {
+            let supervisors = world.supervisors.get(&a.agency_id).map(Vec::as_slice).unwrap_or_default();
+            let missed = scheduler::missed_deadline(a, supervisors, agency.email.is_some(), SEEDED_BY);
+            // Before the step that moved it, the appeal was still registered.
+            let place = chain.iter().position(|e| e.at > missed_at).unwrap_or(chain.len()).max(1);
+            let status = chain[place - 1].status_after.clone();
+            let mut overdue = self.event(0, missed_at, None, "system", "overdue", &status, missed.data);
+            overdue.visibility = "internal".to_owned();
+            overdue.status_before = status;
+            chain.insert(place, overdue);
+            self.escalation = Some(missed.job);
+            self.appeal.version = chain.len() as i32;
+            self.appeal.updated_at = self.appeal.updated_at.max(missed_at);
+        }
+        for (seq, event) in chain.iter_mut().enumerate() {
+            event.seq = seq as i32 + 1;
         }
         // Link the chain: each event covers the previous one's hash.
         let mut prev = GENESIS.to_owned();

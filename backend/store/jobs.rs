@@ -130,6 +130,43 @@ pub fn scheduling(new: Vec<NewJob>, now: DateTime<Utc>) -> Option<InsertStatemen
     Some(job::Entity::insert_many(rows).on_conflict(on_conflict).into_query())
 }
 
+/// A job that ran before it was written: a history written at once (the demo seed's missed
+/// deadlines) records its jobs as done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RanJob {
+    pub job: NewJob,
+    pub ran_by: String,
+    pub done_at: DateTime<Utc>,
+    /// One of [`outcome`].
+    pub outcome: &'static str,
+}
+
+/// The INSERT of jobs that already ran, done as [`RanJob`] says, written at `now`; `None`
+/// when there are none. A key already taken keeps its row (nothing runs twice).
+pub fn recording_ran(ran: Vec<RanJob>, now: DateTime<Utc>) -> Option<InsertStatement> {
+    if ran.is_empty() {
+        return None;
+    }
+    let rows = ran.into_iter().map(|ran| job::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(ran.job.kind),
+        appeal_id: Set(ran.job.appeal_id),
+        run_at: Set(ran.job.run_at),
+        dedupe_key: Set(ran.job.dedupe_key),
+        payload: Set(ran.job.payload.to_string()),
+        status: Set(DONE.to_owned()),
+        attempts: Set(1),
+        ran_by: Set(Some(ran.ran_by)),
+        last_error: Set(None),
+        done_at: Set(Some(ran.done_at)),
+        outcome: Set(Some(ran.outcome.to_owned())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    });
+    let on_conflict = OnConflict::column(job::Column::DedupeKey).do_nothing().to_owned();
+    Some(job::Entity::insert_many(rows).on_conflict(on_conflict).into_query())
+}
+
 /// Supersedes the appeal's pending jobs of `kinds` whose keys are not in `keep`; returns how
 /// many. A job superseded while a worker runs it cannot complete (see [`complete`]).
 pub async fn supersede(

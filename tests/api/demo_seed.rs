@@ -7,9 +7,9 @@ use murojiat::demo::appeals::seed_appeals;
 use murojiat::domain::deadline;
 use murojiat::services::audit::{self, AuditReport};
 use murojiat::services::reports;
-use murojiat::services::scheduler::Scheduler;
+use murojiat::services::scheduler::{self, Scheduler};
 use murojiat::store::entity::{appeal, job, registration_counter};
-use murojiat::store::jobs;
+use murojiat::store::{events, jobs, users};
 use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::support::reports::{stored_stints, stored_tallies};
@@ -67,7 +67,9 @@ async fn seeded_appeals_verify_and_are_numbered_per_agency_and_year_without_gaps
 
 /// The seeded appeals have the jobs a lived history would have left ahead of them, and none
 /// that is due: a scheduler started on the seeded database reminds and escalates as the
-/// deadlines come, and alerts nobody about the past.
+/// deadlines come, and alerts nobody about the past. A deadline an open appeal missed is
+/// recorded as escalated when it was missed, as the scheduler records it: an internal
+/// `overdue` event in its place in the timeline, and the deadline job done.
 #[tokio::test]
 async fn seeded_appeals_have_their_jobs_ahead_and_none_due() {
     let app = spawn_app().await;
@@ -75,9 +77,16 @@ async fn seeded_appeals_have_their_jobs_ahead_and_none_due() {
     let seeded = seed_appeals(&app.app, &config, 400, 11, &|_| {}).await.unwrap();
     let now = app.app.clock.now();
     let rows = appeal::Entity::find().all(app.db.conn()).await.unwrap();
-    let all = job::Entity::find().all(app.db.conn()).await.unwrap();
-    assert_eq!(all.len() as u64, seeded.jobs);
+    let (all, done): (Vec<job::Model>, Vec<job::Model>) = job::Entity::find()
+        .all(app.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .partition(|j| j.status != jobs::DONE);
+    assert_eq!((all.len() as u64, done.len() as u64), (seeded.jobs, seeded.escalations));
     assert!(all.iter().all(|j| j.status == jobs::PENDING && j.run_at > now), "nothing due, nothing run");
+    let supervisor = users::by_email(app.db.conn(), "supervisor@demo.murojiat.tj").await.unwrap().unwrap();
+    let mut to_the_supervisor = 0;
 
     let of = |appeal: &appeal::Model, kind: &str| -> Vec<job::Model> {
         all.iter().filter(|j| j.appeal_id == Some(appeal.id) && j.kind == kind).cloned().collect()
@@ -92,6 +101,25 @@ async fn seeded_appeals_have_their_jobs_ahead_and_none_due() {
             assert_eq!(deadline.len(), 1, "{}: {deadline:?}", a.id);
             assert_eq!(deadline[0].run_at, deadline::overdue_at(a.due_at));
             assert!(of(a, "reminder").iter().all(|r| r.run_at < a.due_at));
+        } else if open_and_running {
+            // Missed before now: escalated then, once, and nothing left to run.
+            let [escalation] = &scheduler::escalations_of(app.db.conn(), a.id).await.unwrap()[..] else {
+                panic!("{}: one escalation", a.id)
+            };
+            assert_eq!((escalation.agency_id, escalation.due_at), (Some(a.agency_id), a.due_at));
+            assert_eq!(escalation.escalated_at, deadline::overdue_at(a.due_at));
+            assert!(deadline.is_empty() && of(a, "reminder").is_empty(), "{}", a.id);
+            let timeline = events::of_appeal(app.db.conn(), a.id, true).await.unwrap();
+            let overdue: Vec<_> = timeline.iter().filter(|e| e.action == "overdue").collect();
+            let [overdue] = overdue[..] else { panic!("{}: one overdue event", a.id) };
+            assert_eq!((overdue.at, overdue.visibility.as_str()), (escalation.escalated_at, "internal"));
+            assert!(timeline.windows(2).all(|w| w[0].at <= w[1].at), "{}: in time order", a.id);
+            let data: serde_json::Value = serde_json::from_str(&overdue.data).unwrap();
+            if data["escalated_to"] == serde_json::json!([supervisor.id]) {
+                to_the_supervisor += 1;
+                assert!(escalation.alerted);
+            }
+            assert_eq!(a.version as usize, timeline.len(), "{}: staff count every event", a.id);
         } else {
             assert!(
                 deadline.is_empty() && of(a, "reminder").is_empty(),
@@ -116,6 +144,11 @@ async fn seeded_appeals_have_their_jobs_ahead_and_none_due() {
         );
     }
     assert!(watched > 0, "some seeded deadlines are still ahead");
+    assert!(
+        seeded.escalations > 0 && to_the_supervisor > 0,
+        "some were missed, some at the supervisor's agency"
+    );
+    assert_eq!(done.len() as u64, seeded.escalations);
     assert!(all.iter().any(|j| j.kind == "contest_window"), "some answers can still be contested");
 
     let report = Scheduler::new(app.app.clone()).run_due(now).await.unwrap();

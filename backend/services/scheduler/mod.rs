@@ -162,6 +162,39 @@ pub async fn escalations_of(
         .collect()
 }
 
+/// A missed deadline as the scheduler records it, for a history written at once (the demo
+/// seed), where the scheduler did not run at the time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissedDeadline {
+    /// The details of the internal `overdue` event, due at `job.job.run_at`.
+    pub data: serde_json::Value,
+    /// The appeal's deadline job, done when the deadline was missed, by `ran_by`.
+    pub job: jobs::RanJob,
+}
+
+/// What the scheduler would have recorded had it run when `appeal` missed its deadline
+/// (`appeal.due_at`), with `supervisors` its agency's supervisors then (as
+/// [`crate::store::users::with_role_at`] lists them) and `agency_has_address` whether the
+/// agency has an email address: the event's details, and the deadline job, done, `applied`
+/// if the overdue alert would have reached anyone (the assignee, the supervisors, or else
+/// the agency's address) and `unalerted` otherwise. Nothing is sent.
+pub fn missed_deadline(
+    appeal: &Appeal,
+    supervisors: &[crate::store::users::User],
+    agency_has_address: bool,
+    ran_by: &str,
+) -> MissedDeadline {
+    let escalated_to = effects::active_supervisors(supervisors);
+    let alerted = !effects::overdue_alerted(appeal, &escalated_to).is_empty() || agency_has_address;
+    let outcome = if alerted { Outcome::Applied } else { Outcome::Unalerted };
+    let due = effects::DuePayload { due_at: appeal.due_at, offset: None };
+    let job = plan::deadline_job(appeal);
+    MissedDeadline {
+        data: effects::overdue_data(appeal, &due, &escalated_to),
+        job: jobs::RanJob { done_at: job.run_at, job, ran_by: ran_by.to_owned(), outcome: outcome.as_str() },
+    }
+}
+
 /// The jobs that gave up after their last attempt, oldest first, at most `limit`: what an
 /// operator reads before running them again with [`retry_failed`].
 pub async fn failed_jobs(app: &App, limit: u64) -> Result<Vec<Job>, SchedulerError> {

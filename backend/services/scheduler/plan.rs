@@ -165,15 +165,16 @@ fn deadline_jobs(
             jobs.push(job(appeal, JobKind::Reminder, at, key, payload));
         }
     }
-    let key = kind::deadline_key(appeal.id, appeal.agency_id, due);
-    jobs.push(job(
-        appeal,
-        JobKind::Deadline,
-        deadline::overdue_at(due),
-        key,
-        serde_json::json!({ "due_at": due }),
-    ));
+    jobs.push(deadline_job(appeal));
     jobs
+}
+
+/// The job that escalates the appeal's deadline (`due_at`) when it passes, keyed by the
+/// agency and the due instant.
+pub(super) fn deadline_job(appeal: &Appeal) -> NewJob {
+    let due = appeal.due_at;
+    let key = kind::deadline_key(appeal.id, appeal.agency_id, due);
+    job(appeal, JobKind::Deadline, deadline::overdue_at(due), key, serde_json::json!({ "due_at": due }))
 }
 
 /// The agency's window to forward the appeal, open from `arrived_at`.
